@@ -1,0 +1,39 @@
+# Shared helpers for the scripts in this folder. Source it; don't run it.
+
+# ensure_packages PKG...: installs the Debian packages that are not installed
+# yet, with apt-get only. Idempotent and quiet when nothing is missing.
+ensure_packages() {
+  local missing=()
+  local p
+  for p in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$p")
+    fi
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "setup: installing ${missing[*]}" >&2
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! $sudo apt-get install -y --no-install-recommends "${missing[@]}" >/tmp/stackhouse-apt.log 2>&1; then
+    $sudo apt-get update >>/tmp/stackhouse-apt.log 2>&1
+    $sudo apt-get install -y --no-install-recommends "${missing[@]}" >>/tmp/stackhouse-apt.log 2>&1 || {
+      echo "setup: apt-get install failed; see /tmp/stackhouse-apt.log" >&2
+      tail -20 /tmp/stackhouse-apt.log >&2
+      return 1
+    }
+  fi
+}
+
+# Packages needed to build and test.
+BUILD_PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config git python3
+  clang libclang-rt-14-dev
+  zlib1g-dev libxxhash-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev
+)
+
+# Packages the benchmarks need on top.
+BENCH_PACKAGES=(golang-go python3-protobuf protobuf-compiler)
+
+jobs() { nproc 2>/dev/null || echo 2; }

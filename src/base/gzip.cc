@@ -1,0 +1,105 @@
+#include "base/gzip.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "base/strings.h"
+
+namespace stackhouse {
+
+bool IsGzip(std::string_view data) {
+  return data.size() >= 2 && static_cast<unsigned char>(data[0]) == 0x1f &&
+         static_cast<unsigned char>(data[1]) == 0x8b;
+}
+
+namespace {
+struct InflateDeleter {
+  void operator()(z_stream* s) const {
+    inflateEnd(s);
+    delete s;
+  }
+};
+}  // namespace
+
+StatusOr<std::string> Gunzip(std::string_view data, size_t max_output) {
+  std::unique_ptr<z_stream, InflateDeleter> zs(new z_stream{});
+  if (inflateInit2(zs.get(), 16 + MAX_WBITS) != Z_OK) {
+    // inflateEnd on a failed init is harmless.
+    return InternalError("gzip: inflateInit2 failed");
+  }
+  std::string out;
+  // The gzip trailer holds the size of the last member mod 2^32: a good first
+  // guess for the common single-member case. Deflate cannot expand more than
+  // ~1032:1, which bounds the guess for hostile trailers.
+  size_t guess = data.size() * 4;
+  if (data.size() >= 18) {
+    const auto* t = reinterpret_cast<const unsigned char*>(data.data() + data.size() - 4);
+    size_t isize = t[0] | (t[1] << 8) | (t[2] << 16) | (static_cast<size_t>(t[3]) << 24);
+    guess = std::min(isize + 1, data.size() * 1032 + 64);
+  }
+  out.resize(std::min(std::max<size_t>(guess, 4096), max_output + 1));
+  size_t produced = 0;
+  size_t consumed = 0;
+  auto too_big = [&] {
+    return ResourceExhaustedError(
+        StrCat("gzip: decompressed size exceeds the limit of ", max_output, " bytes"));
+  };
+  while (true) {
+    if (produced == out.size()) {
+      if (out.size() > max_output) return too_big();
+      out.resize(std::min(out.size() * 2, max_output + 1));
+    }
+    zs->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data() + consumed));
+    uInt in_chunk = static_cast<uInt>(std::min<size_t>(data.size() - consumed, 1u << 30));
+    zs->avail_in = in_chunk;
+    zs->next_out = reinterpret_cast<Bytef*>(out.data() + produced);
+    uInt out_chunk = static_cast<uInt>(std::min<size_t>(out.size() - produced, 1u << 30));
+    zs->avail_out = out_chunk;
+    int rc = inflate(zs.get(), Z_NO_FLUSH);
+    consumed += in_chunk - zs->avail_in;
+    produced += out_chunk - zs->avail_out;
+    if (produced > max_output) return too_big();
+    if (rc == Z_OK) continue;
+    if (rc == Z_STREAM_END) {
+      // Another member may follow; trailing zero padding is tolerated.
+      size_t rest = consumed;
+      while (rest < data.size() && data[rest] == '\0') ++rest;
+      if (rest == data.size()) break;
+      if (!IsGzip(data.substr(rest))) {
+        return InvalidArgumentError(
+            StrCat("gzip: unexpected bytes after the end of the stream at offset ", rest));
+      }
+      consumed = rest;
+      inflateReset(zs.get());
+      continue;
+    }
+    if (rc == Z_BUF_ERROR && produced == out.size()) continue;  // needs more room
+    if (rc == Z_BUF_ERROR) {
+      return InvalidArgumentError(StrCat("gzip: truncated input at offset ", consumed));
+    }
+    return InvalidArgumentError(StrCat("gzip: corrupt data near offset ", consumed, ": ",
+                                       zs->msg ? zs->msg : "inflate failed"));
+  }
+  out.resize(produced);
+  return out;
+}
+
+std::string Gzip(std::string_view data, int level) {
+  z_stream zs{};
+  deflateInit2(&zs, std::clamp(level, 1, 9), Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::string out;
+  out.resize(deflateBound(&zs, data.size()) + 32);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  // deflateBound guarantees a single Z_FINISH call suffices for inputs < 4 GiB.
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+}  // namespace stackhouse

@@ -1,0 +1,28 @@
+// gzip compression and decompression (zlib), with an explicit output limit on
+// decompression so that a "gzip bomb" is an error, not an out-of-memory.
+// Thread-safe (no shared state).
+#ifndef STACKHOUSE_BASE_GZIP_H_
+#define STACKHOUSE_BASE_GZIP_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace stackhouse {
+
+// True if `data` starts with the gzip magic bytes 1f 8b.
+bool IsGzip(std::string_view data);
+
+// Decompresses gzip data (several concatenated members are allowed). Fails
+// with kResourceExhausted if the output would exceed `max_output` bytes and
+// with kInvalidArgument (naming the compressed offset) on corrupt data.
+StatusOr<std::string> Gunzip(std::string_view data, size_t max_output);
+
+// Compresses to a single gzip member. level: 1 (fastest) .. 9 (smallest).
+std::string Gzip(std::string_view data, int level = 6);
+
+}  // namespace stackhouse
+
+#endif  // STACKHOUSE_BASE_GZIP_H_

@@ -1,0 +1,47 @@
+#include "base/gzip.h"
+
+#include <gtest/gtest.h>
+
+namespace stackhouse {
+namespace {
+
+TEST(GzipTest, RoundTrip) {
+  std::string data;
+  for (int i = 0; i < 100000; ++i) data += std::to_string(i * 7919 % 1000);
+  std::string z = Gzip(data, 6);
+  EXPECT_TRUE(IsGzip(z));
+  EXPECT_LT(z.size(), data.size());
+  auto back = Gunzip(z, data.size());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, data);
+}
+
+TEST(GzipTest, ConcatenatedMembers) {
+  std::string z = Gzip("hello ", 1) + Gzip("world", 9);
+  auto back = Gunzip(z, 100);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, "hello world");
+}
+
+TEST(GzipTest, BombIsRejected) {
+  std::string zeros(50 << 20, '\0');
+  std::string z = Gzip(zeros, 9);
+  EXPECT_LT(z.size(), 100000u);
+  auto back = Gunzip(z, 1 << 20);
+  EXPECT_EQ(back.status().code(), StatusCode::kResourceExhausted);
+}
+
+TEST(GzipTest, TruncatedAndCorrupt) {
+  std::string z = Gzip(std::string(10000, 'x') + "tail", 6);
+  auto t = Gunzip(z.substr(0, z.size() / 2), 1 << 20);
+  EXPECT_EQ(t.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(t.status().message().find("offset"), std::string::npos);
+  std::string bad = z;
+  bad[12] ^= 0x55;
+  bad[13] ^= 0x55;
+  EXPECT_FALSE(Gunzip(bad, 1 << 20).ok());
+  EXPECT_FALSE(Gunzip(z + "junk", 1 << 20).ok());
+}
+
+}  // namespace
+}  // namespace stackhouse

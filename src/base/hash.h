@@ -1,0 +1,104 @@
+// Hashing (XXH3 from Debian's libxxhash) and HashIndex, an open-addressing
+// hash set of dense uint32 ids whose keys live elsewhere (in the caller's
+// arrays). Deduplicating tables use it to map content to ids without storing
+// each key twice. Not thread-safe.
+#ifndef STACKHOUSE_BASE_HASH_H_
+#define STACKHOUSE_BASE_HASH_H_
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+namespace stackhouse {
+
+inline uint64_t HashBytes(const void* data, size_t size, uint64_t seed = 0) {
+  return XXH3_64bits_withSeed(data, size, seed);
+}
+inline uint64_t HashString(std::string_view s, uint64_t seed = 0) {
+  return HashBytes(s.data(), s.size(), seed);
+}
+// Mixes one more 64-bit value into a running hash.
+inline uint64_t HashMix(uint64_t h, uint64_t v) {
+  uint64_t x = (h ^ v) * 0x9E3779B97F4A7C15ULL;
+  return x ^ (x >> 29) ^ (x >> 47);
+}
+
+class HashIndex {
+ public:
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+
+  HashIndex() { Reset(16); }
+
+  // Returns the stored id for which eq(id) is true, or inserts `new_id` and
+  // returns it. `hash` must be the same for equal keys.
+  template <typename Eq>
+  uint32_t FindOrInsert(uint64_t hash, uint32_t new_id, Eq&& eq) {
+    if ((count_ + 1) * 4 > slots_.size() * 3) Grow();
+    uint32_t h = static_cast<uint32_t>(hash ^ (hash >> 32));
+    size_t mask = slots_.size() - 1;
+    for (size_t pos = h & mask;; pos = (pos + 1) & mask) {
+      Slot& s = slots_[pos];
+      if (s.id == kEmpty) {
+        s.id = new_id;
+        s.hash = h;
+        ++count_;
+        return new_id;
+      }
+      if (s.hash == h && eq(s.id)) return s.id;
+    }
+  }
+
+  // Returns the id for which eq(id) is true, or kEmpty.
+  template <typename Eq>
+  uint32_t Find(uint64_t hash, Eq&& eq) const {
+    uint32_t h = static_cast<uint32_t>(hash ^ (hash >> 32));
+    size_t mask = slots_.size() - 1;
+    for (size_t pos = h & mask;; pos = (pos + 1) & mask) {
+      const Slot& s = slots_[pos];
+      if (s.id == kEmpty) return kEmpty;
+      if (s.hash == h && eq(s.id)) return s.id;
+    }
+  }
+
+  size_t size() const { return count_; }
+  void Reserve(size_t n) {
+    size_t want = 16;
+    while (want * 3 < n * 4 + 4) want *= 2;
+    if (want > slots_.size()) Rehash(want);
+  }
+  void Clear() { Reset(16); }
+
+ private:
+  struct Slot {
+    uint32_t id;
+    uint32_t hash;
+  };
+  void Reset(size_t n) {
+    slots_.assign(n, Slot{kEmpty, 0});
+    count_ = 0;
+  }
+  void Grow() { Rehash(slots_.size() * 2); }
+  void Rehash(size_t n) {
+    std::vector<Slot> old;
+    old.swap(slots_);
+    slots_.assign(n, Slot{kEmpty, 0});
+    size_t mask = n - 1;
+    for (const Slot& s : old) {
+      if (s.id == kEmpty) continue;
+      size_t pos = s.hash & mask;
+      while (slots_[pos].id != kEmpty) pos = (pos + 1) & mask;
+      slots_[pos] = s;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  size_t count_ = 0;
+};
+
+}  // namespace stackhouse
+
+#endif  // STACKHOUSE_BASE_HASH_H_

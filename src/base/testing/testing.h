@@ -1,0 +1,25 @@
+// Helpers for tests: where the shared test data and our goldens live, and
+// reading them. Tests only.
+#ifndef STACKHOUSE_BASE_TESTING_TESTING_H_
+#define STACKHOUSE_BASE_TESTING_TESTING_H_
+
+#include <string>
+
+namespace stackhouse::testing {
+
+// ../shared (STACKHOUSE_SHARED_DIR).
+std::string SharedDir();
+// ../shared/testdata/<name>.
+std::string SharedTestdata(const std::string& name);
+// <repo>/testdata/<name> (STACKHOUSE_TESTDATA_DIR).
+std::string OwnTestdata(const std::string& name);
+// build/bin/<name> (STACKHOUSE_BIN_DIR).
+std::string BinPath(const std::string& name);
+// Reads a file or aborts the test binary with a message.
+std::string ReadOrDie(const std::string& path);
+// A fresh empty directory under $TMPDIR, removed by the OS eventually.
+std::string MakeTempDir();
+
+}  // namespace stackhouse::testing
+
+#endif  // STACKHOUSE_BASE_TESTING_TESTING_H_

@@ -1,0 +1,38 @@
+// pprof (profile.proto) codec: decodes straight from protobuf wire bytes into
+// the Profile model and encodes back, covering every field of profile.proto
+// (labels with units, mapping flags, inline lines with columns, drop/keep
+// frames, comments, default_sample_type, doc_url). Unknown fields are skipped.
+//
+// Decoding reads gzip-compressed or raw bytes; memory use is bounded by a
+// small multiple of the decompressed size, which is itself limited.
+// Thread-safe (no shared state).
+#ifndef STACKHOUSE_PROFILE_PPROF_H_
+#define STACKHOUSE_PROFILE_PPROF_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "profile/profile.h"
+
+namespace stackhouse::profile {
+
+struct PprofDecodeOptions {
+  // Upper bound on the decompressed protobuf size.
+  size_t max_decompressed_bytes = size_t{1} << 30;
+};
+
+// Decodes a pprof profile, gunzipping first if the data starts with the gzip
+// magic. Errors name the byte offset (in the decompressed protobuf) and the
+// field at fault.
+StatusOr<Profile> DecodePprof(std::string_view data, const PprofDecodeOptions& options = {});
+
+// Encodes to uncompressed protobuf bytes.
+std::string EncodePprof(const Profile& profile);
+// Encodes and gzips (pprof's on-disk form). level 1..9.
+std::string EncodePprofGzip(const Profile& profile, int level = 1);
+
+}  // namespace stackhouse::profile
+
+#endif  // STACKHOUSE_PROFILE_PPROF_H_
