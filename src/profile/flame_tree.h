@@ -1,0 +1,68 @@
+// FlameTree: the call tree of a flame graph. Stacks of frame names are merged
+// root first; each node holds a name, its total (self + children) and self
+// value. Node 0 is the root ("total"). Flame graph writers (flamebearer, SVG)
+// and the query layer build on it. Not thread-safe while being built;
+// immutable use afterwards is thread-safe.
+#ifndef STACKHOUSE_PROFILE_FLAME_TREE_H_
+#define STACKHOUSE_PROFILE_FLAME_TREE_H_
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/hash.h"
+#include "profile/profile.h"
+
+namespace stackhouse::profile {
+
+class FlameTree {
+ public:
+  static constexpr uint32_t kNone = UINT32_MAX;
+
+  struct Node {
+    uint32_t name = 0;             // index into names()
+    uint32_t parent = kNone;       // kNone for the root
+    uint32_t first_child = kNone;  // children form a singly linked list
+    uint32_t next_sibling = kNone;
+    int64_t total = 0;
+    int64_t self = 0;
+  };
+
+  FlameTree();
+
+  // Builds the tree of sample type `type_index` of a profile (inline frames
+  // expanded, zero-valued samples skipped).
+  static FlameTree FromProfile(const Profile& profile, int type_index);
+
+  // Interns a frame name.
+  uint32_t NameId(std::string_view name);
+  // Adds `value` along a root-first stack of name ids.
+  void AddStack(std::span<const uint32_t> root_first, int64_t value);
+
+  const std::vector<Node>& nodes() const { return nodes_; }
+  const Node& node(uint32_t i) const { return nodes_[i]; }
+  const std::string& name(uint32_t name_id) const { return names_[name_id]; }
+  const std::string& node_name(uint32_t i) const { return names_[nodes_[i].name]; }
+  size_t num_names() const { return names_.size(); }
+  int64_t total() const { return nodes_[0].total; }
+  // Largest self value of any node.
+  int64_t MaxSelf() const;
+  // Depth of the deepest node (root = 0).
+  size_t MaxDepth() const;
+
+  // Children of node i, ordered by name (bytewise), for deterministic output.
+  std::vector<uint32_t> SortedChildren(uint32_t i) const;
+
+ private:
+  std::vector<Node> nodes_;
+  std::vector<uint32_t> last_child_;  // for O(1) append to a child list
+  std::vector<std::string> names_;
+  HashIndex name_index_;
+  HashIndex child_index_;  // (parent, name) -> node
+};
+
+}  // namespace stackhouse::profile
+
+#endif  // STACKHOUSE_PROFILE_FLAME_TREE_H_
