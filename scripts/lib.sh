@@ -34,6 +34,6 @@ BUILD_PACKAGES=(
 )
 
 # Packages the benchmarks need on top.
-BENCH_PACKAGES=(golang-go python3-protobuf protobuf-compiler)
+BENCH_PACKAGES=(golang-go python3-protobuf protobuf-compiler time)
 
 jobs() { nproc 2>/dev/null || echo 2; }

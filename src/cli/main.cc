@@ -1,1 +1,61 @@
-int main() { return 0; }
+// stackhouse: one binary with subcommands.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "cli/commands.h"
+
+#ifndef STACKHOUSE_VERSION
+#define STACKHOUSE_VERSION "dev"
+#endif
+
+namespace {
+
+constexpr char kHelp[] =
+    "Stackhouse " STACKHOUSE_VERSION " - continuous profiling.\n"
+    "\n"
+    "usage: stackhouse COMMAND [ARGS...]\n"
+    "\n"
+    "Commands:\n"
+    "  convert IN [-o OUT] [--from FMT] [--to FMT]\n"
+    "                 Convert a profile between formats: pprof, folded, speedscope,\n"
+    "                 flamebearer, svg (read also: gperftools, perf-script, lines).\n"
+    "                 The input format is detected when --from is absent.\n"
+    "  top IN [--sample-type T] [-n N] [--cum]\n"
+    "                 Flat and cumulative table of the heaviest functions.\n"
+    "  help [COMMAND] Show help (also: stackhouse COMMAND --help).\n"
+    "  version        Print the version (also: --version).\n"
+    "\n"
+    "IN may be '-' for stdin. Exit codes: 0 ok, 1 bad input or failure, 2 bad usage.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(kHelp, stderr);
+    return 2;
+  }
+  std::string cmd = argv[1];
+  if (cmd == "--version" || cmd == "version" || cmd == "-v") {
+    std::printf("stackhouse %s\n", STACKHOUSE_VERSION);
+    return 0;
+  }
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    if (argc >= 3) {
+      // "stackhouse help convert" == "stackhouse convert --help".
+      char flag[] = "--help";
+      char* sub[] = {argv[0], argv[2], flag};
+      std::string name = argv[2];
+      if (name == "convert") return stackhouse::cli::ConvertMain(3, sub, 2);
+      if (name == "top") return stackhouse::cli::TopMain(3, sub, 2);
+      std::fprintf(stderr, "stackhouse: unknown command '%s'\n\n%s", argv[2], kHelp);
+      return 2;
+    }
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
+  if (cmd == "convert") return stackhouse::cli::ConvertMain(argc, argv, 2);
+  if (cmd == "top") return stackhouse::cli::TopMain(argc, argv, 2);
+  std::fprintf(stderr, "stackhouse: unknown command '%s'\n\n%s", cmd.c_str(), kHelp);
+  return 2;
+}

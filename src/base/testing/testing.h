@@ -4,6 +4,7 @@
 #define STACKHOUSE_BASE_TESTING_TESTING_H_
 
 #include <string>
+#include <vector>
 
 namespace stackhouse::testing {
 
@@ -19,6 +20,14 @@ std::string BinPath(const std::string& name);
 std::string ReadOrDie(const std::string& path);
 // A fresh empty directory under $TMPDIR, removed by the OS eventually.
 std::string MakeTempDir();
+
+struct CommandResult {
+  int exit_code = -1;  // -1 if killed by a signal
+  std::string out;
+  std::string err;
+};
+// Runs argv[0] with arguments, feeding `stdin_data`, and captures output.
+CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& stdin_data = "");
 
 }  // namespace stackhouse::testing
 

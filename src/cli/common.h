@@ -1,0 +1,29 @@
+// Helpers shared by the subcommands: reading a profile file with errors that
+// name it, and choosing a sample type by name.
+#ifndef STACKHOUSE_CLI_COMMON_H_
+#define STACKHOUSE_CLI_COMMON_H_
+
+#include <optional>
+#include <string>
+
+#include "base/status.h"
+#include "profile/formats.h"
+#include "profile/profile.h"
+
+namespace stackhouse::cli {
+
+// Reads and decodes `path` ("-" = stdin). `from` is a format name or empty
+// for auto-detection. Errors are prefixed with the path.
+StatusOr<profile::Profile> LoadProfile(const std::string& path, const std::string& from,
+                                       const profile::ReadOptions& options = {});
+
+// Index of the sample type named `name` ("" = the profile's default), or an
+// error listing the available types.
+StatusOr<int> SampleTypeIndex(const profile::Profile& p, const std::string& name);
+
+// Prints "stackhouse CMD: message" to stderr and returns `code`.
+int Fail(const char* cmd, const std::string& message, int code = 1);
+
+}  // namespace stackhouse::cli
+
+#endif  // STACKHOUSE_CLI_COMMON_H_

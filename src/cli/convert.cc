@@ -1,0 +1,75 @@
+// stackhouse convert: reads a profile in any supported format and writes it
+// in another.
+#include <cstdio>
+
+#include "base/file.h"
+#include "base/strings.h"
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/flags.h"
+
+namespace stackhouse::cli {
+
+int ConvertMain(int argc, char** argv, int first) {
+  Flags flags;
+  flags.Value("output", "-", "Output file ('-' = stdout)", {"-o"});
+  flags.Value("from", "", "Input format: pprof, folded, lines, perf-script, gperftools, "
+                          "speedscope (detected when absent)");
+  flags.Value("to", "", "Output format: pprof, folded, speedscope, flamebearer, svg "
+                        "(from the output file's extension, else pprof)");
+  flags.Value("sample-type", "", "Sample type for folded, flamebearer and svg output "
+                                 "(default: the profile's default type)");
+  flags.Value("title", "Flame Graph", "Title of an svg flame graph");
+  flags.Value("gzip-level", "1", "pprof output: gzip level 1-9, 0 for uncompressed");
+  flags.Switch("comm-root", "perf script input: make the process name the root frame");
+  Status s = flags.Parse(argc, argv, first);
+  if (flags.help()) {
+    std::printf("usage: stackhouse convert IN [-o OUT] [--from FMT] [--to FMT] [options]\n\n"
+                "Converts a profile between formats. IN may be '-' for stdin; the input\n"
+                "may be gzip-compressed.\n\nOptions:\n%s",
+                flags.Usage().c_str());
+    return 0;
+  }
+  if (!s.ok()) return Fail("convert", s.message() + " (see --help)", 2);
+  if (flags.positional().size() != 1) {
+    return Fail("convert", "expected exactly one input file (see --help)", 2);
+  }
+  const std::string& in = flags.positional()[0];
+  const std::string& out = flags.Get("output");
+
+  profile::Format to = profile::Format::kPprof;
+  if (flags.IsSet("to")) {
+    auto f = profile::ParseFormatName(flags.Get("to"));
+    if (!f || !profile::CanWrite(*f)) {
+      return Fail("convert", StrCat("cannot write format ", Quote(flags.Get("to"))), 2);
+    }
+    to = *f;
+  } else if (auto f = profile::FormatFromFileName(out); f && profile::CanWrite(*f)) {
+    to = *f;
+  }
+  auto level = ParseInt64(flags.Get("gzip-level"));
+  if (!level || *level < 0 || *level > 9) {
+    return Fail("convert", "--gzip-level must be 0..9", 2);
+  }
+
+  profile::ReadOptions ropts;
+  ropts.perf_comm_as_root = flags.On("comm-root");
+  auto p = LoadProfile(in, flags.Get("from"), ropts);
+  if (!p.ok()) return Fail("convert", p.status().message());
+
+  profile::WriteOptions wopts;
+  wopts.gzip_level = static_cast<int>(*level);
+  wopts.title = flags.Get("title");
+  if (flags.IsSet("sample-type")) {
+    auto t = SampleTypeIndex(*p, flags.Get("sample-type"));
+    if (!t.ok()) return Fail("convert", StrCat(in, ": ", t.status().message()));
+    wopts.type_index = *t;
+  }
+  auto bytes = profile::WriteProfile(*p, to, wopts);
+  if (!bytes.ok()) return Fail("convert", StrCat(in, ": ", bytes.status().message()));
+  Status w = WriteFile(out, *bytes);
+  if (!w.ok()) return Fail("convert", w.message());
+  return 0;
+}
+
+}  // namespace stackhouse::cli
