@@ -20,8 +20,11 @@ bool IsGzip(std::string_view data);
 // with kInvalidArgument (naming the compressed offset) on corrupt data.
 StatusOr<std::string> Gunzip(std::string_view data, size_t max_output);
 
-// Compresses to a single gzip member. level: 1 (fastest) .. 9 (smallest).
-std::string Gzip(std::string_view data, int level = 6);
+// Compresses to gzip. level: 1 (fastest) .. 9 (smallest). With threads > 1,
+// inputs of many megabytes are compressed in up to `threads` pieces in
+// parallel, written as consecutive gzip members (any gzip reader, including
+// ours, zlib's, Go's and gunzip, reads them as one stream).
+std::string Gzip(std::string_view data, int level = 6, int threads = 1);
 
 }  // namespace stackhouse
 

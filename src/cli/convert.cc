@@ -1,6 +1,8 @@
 // stackhouse convert: reads a profile in any supported format and writes it
 // in another.
+#include <algorithm>
 #include <cstdio>
+#include <thread>
 
 #include "base/file.h"
 #include "base/strings.h"
@@ -59,6 +61,7 @@ int ConvertMain(int argc, char** argv, int first) {
 
   profile::WriteOptions wopts;
   wopts.gzip_level = static_cast<int>(*level);
+  wopts.gzip_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   wopts.title = flags.Get("title");
   if (flags.IsSet("sample-type")) {
     auto t = SampleTypeIndex(*p, flags.Get("sample-type"));

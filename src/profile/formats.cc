@@ -139,7 +139,7 @@ StatusOr<std::string> WriteProfile(const Profile& p, Format format, const WriteO
   }
   switch (format) {
     case Format::kPprof:
-      return options.gzip_level == 0 ? EncodePprof(p) : EncodePprofGzip(p, options.gzip_level);
+      return options.gzip_level == 0 ? EncodePprof(p) : EncodePprofGzip(p, options.gzip_level, options.gzip_threads);
     case Format::kFolded: return WriteFolded(p, type);
     case Format::kSpeedscope: return WriteSpeedscope(p);
     case Format::kFlamebearer:

@@ -54,6 +54,8 @@ struct WriteOptions {
   int type_index = -1;
   // pprof: gzip level 1..9, or 0 for uncompressed protobuf.
   int gzip_level = 1;
+  // pprof: threads that may compress a big output in parallel.
+  int gzip_threads = 1;
   std::string title = "Flame Graph";
 };
 

@@ -30,8 +30,9 @@ StatusOr<Profile> DecodePprof(std::string_view data, const PprofDecodeOptions& o
 
 // Encodes to uncompressed protobuf bytes.
 std::string EncodePprof(const Profile& profile);
-// Encodes and gzips (pprof's on-disk form). level 1..9.
-std::string EncodePprofGzip(const Profile& profile, int level = 1);
+// Encodes and gzips (pprof's on-disk form). level 1..9; threads > 1 lets big
+// outputs be compressed in parallel (see Gzip).
+std::string EncodePprofGzip(const Profile& profile, int level = 1, int threads = 1);
 
 }  // namespace stackhouse::profile
 

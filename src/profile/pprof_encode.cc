@@ -3,7 +3,9 @@
 // simpler protowire::Writer. Fields are written in field-number order and
 // repeated scalars packed, as Go's encoder does.
 
+#include <thread>
 #include <unordered_set>
+#include <vector>
 
 #include "base/gzip.h"
 #include "base/memory.h"
@@ -66,9 +68,11 @@ char* PutField(char* p, uint32_t field, uint64_t v) {
   return PutVarint(p, v);
 }
 
-void WriteSamples(const Profile& prof, const std::vector<uint64_t>& loc_ids, std::string* out) {
+// Writes samples [begin, end).
+void WriteSamples(const Profile& prof, const std::vector<uint64_t>& loc_ids, size_t begin,
+                  size_t end, std::string* out) {
   size_t ntypes = prof.num_types();
-  for (size_t i = 0; i < prof.samples.size(); ++i) {
+  for (size_t i = begin; i < end; ++i) {
     auto stack = prof.sample_stack(i);
     auto values = prof.sample_values(i);
     auto labels = prof.sample_labels(i);
@@ -160,49 +164,139 @@ void WriteFunction(Writer& w, const Function& f, uint64_t id, std::string* scrat
   w.BytesField(5, *scratch);
 }
 
+
+// Encodes a profile in pieces: the fields before the samples, ranges of
+// samples, and the fields after them. Concatenated they form the message.
+class Encoder {
+ public:
+  explicit Encoder(const Profile& prof)
+      : prof_(prof),
+        mapping_ids_(EncodingIds(prof.mappings)),
+        location_ids_(EncodingIds(prof.locations)),
+        function_ids_(EncodingIds(prof.functions)) {}
+
+  // Typical sizes: ~1.2 bytes per stack entry plus per-sample overhead.
+  size_t EstimateSamplesBytes(size_t begin, size_t end) const {
+    size_t stack = 0;
+    if (end > begin) {
+      size_t last = end - 1;
+      stack = prof_.samples[last].stack_begin + prof_.samples[last].stack_size -
+              prof_.samples[begin].stack_begin;
+    }
+    return stack * 2 + (end - begin) * 8;
+  }
+
+  void Head(std::string* out) const {
+    Writer w(out);
+    for (const ValueType& vt : prof_.sample_types) WriteValueType(w, 1, vt);
+  }
+
+  void Samples(size_t begin, size_t end, std::string* out) const {
+    WriteSamples(prof_, location_ids_, begin, end, out);
+  }
+
+  void Tail(std::string* out) const {
+    const Profile& prof = prof_;
+    Writer w(out);
+    for (size_t i = 0; i < prof.mappings.size(); ++i) {
+      WriteMapping(w, prof.mappings[i], mapping_ids_[i]);
+    }
+    std::string scratch;
+    for (size_t i = 0; i < prof.locations.size(); ++i) {
+      WriteLocation(w, prof, prof.locations[i], location_ids_[i], mapping_ids_, function_ids_,
+                    &scratch);
+    }
+    for (size_t i = 0; i < prof.functions.size(); ++i) {
+      WriteFunction(w, prof.functions[i], function_ids_[i], &scratch);
+    }
+    for (const std::string& s : prof.strings) w.BytesField(6, s);
+    w.VarintFieldIfNonZero(7, static_cast<uint64_t>(prof.drop_frames));
+    w.VarintFieldIfNonZero(8, static_cast<uint64_t>(prof.keep_frames));
+    w.VarintFieldIfNonZero(9, static_cast<uint64_t>(prof.time_nanos));
+    w.VarintFieldIfNonZero(10, static_cast<uint64_t>(prof.duration_nanos));
+    if (prof.period_type.type || prof.period_type.unit) WriteValueType(w, 11, prof.period_type);
+    w.VarintFieldIfNonZero(12, static_cast<uint64_t>(prof.period));
+    if (!prof.comments.empty()) {
+      size_t n = 0;
+      for (int64_t c : prof.comments) n += VarintSize(static_cast<uint64_t>(c));
+      w.LengthPrefix(13, n);
+      for (int64_t c : prof.comments) w.Varint(static_cast<uint64_t>(c));
+    }
+    w.VarintFieldIfNonZero(14, static_cast<uint64_t>(prof.default_sample_type));
+    w.VarintFieldIfNonZero(15, static_cast<uint64_t>(prof.doc_url));
+  }
+
+  size_t EstimateTailBytes() const {
+    size_t n = prof_.locations.size() * 16 + prof_.functions.size() * 16 + 1024;
+    for (const std::string& s : prof_.strings) n += s.size() + 3;
+    return n;
+  }
+
+ private:
+  const Profile& prof_;
+  std::vector<uint64_t> mapping_ids_, location_ids_, function_ids_;
+};
+
 }  // namespace
 
 std::string EncodePprof(const Profile& prof) {
-  std::vector<uint64_t> mapping_ids = EncodingIds(prof.mappings);
-  std::vector<uint64_t> location_ids = EncodingIds(prof.locations);
-  std::vector<uint64_t> function_ids = EncodingIds(prof.functions);
-
+  Encoder e(prof);
   std::string out;
-  // Typical sizes: ~1.2 bytes per stack entry plus per-sample overhead.
-  out.reserve(prof.stack.size() * 2 + prof.samples.size() * 8 + prof.locations.size() * 16 +
-              prof.functions.size() * 16 + 1024);
+  out.reserve(e.EstimateSamplesBytes(0, prof.samples.size()) + e.EstimateTailBytes());
   AdviseHugePages(out.data(), out.capacity());
-  Writer w(&out);
-  for (const ValueType& vt : prof.sample_types) WriteValueType(w, 1, vt);
-  WriteSamples(prof, location_ids, &out);
-  for (size_t i = 0; i < prof.mappings.size(); ++i) WriteMapping(w, prof.mappings[i], mapping_ids[i]);
-  std::string scratch;
-  for (size_t i = 0; i < prof.locations.size(); ++i) {
-    WriteLocation(w, prof, prof.locations[i], location_ids[i], mapping_ids, function_ids, &scratch);
-  }
-  for (size_t i = 0; i < prof.functions.size(); ++i) {
-    WriteFunction(w, prof.functions[i], function_ids[i], &scratch);
-  }
-  for (const std::string& s : prof.strings) w.BytesField(6, s);
-  w.VarintFieldIfNonZero(7, static_cast<uint64_t>(prof.drop_frames));
-  w.VarintFieldIfNonZero(8, static_cast<uint64_t>(prof.keep_frames));
-  w.VarintFieldIfNonZero(9, static_cast<uint64_t>(prof.time_nanos));
-  w.VarintFieldIfNonZero(10, static_cast<uint64_t>(prof.duration_nanos));
-  if (prof.period_type.type || prof.period_type.unit) WriteValueType(w, 11, prof.period_type);
-  w.VarintFieldIfNonZero(12, static_cast<uint64_t>(prof.period));
-  if (!prof.comments.empty()) {
-    size_t n = 0;
-    for (int64_t c : prof.comments) n += VarintSize(static_cast<uint64_t>(c));
-    w.LengthPrefix(13, n);
-    for (int64_t c : prof.comments) w.Varint(static_cast<uint64_t>(c));
-  }
-  w.VarintFieldIfNonZero(14, static_cast<uint64_t>(prof.default_sample_type));
-  w.VarintFieldIfNonZero(15, static_cast<uint64_t>(prof.doc_url));
+  e.Head(&out);
+  e.Samples(0, prof.samples.size(), &out);
+  e.Tail(&out);
   return out;
 }
 
-std::string EncodePprofGzip(const Profile& profile, int level) {
-  return Gzip(EncodePprof(profile), level);
+std::string EncodePprofGzip(const Profile& prof, int level, int threads) {
+  // Small profiles, or one thread: encode, then compress.
+  constexpr size_t kChunkStackEntries = size_t{4} << 20;  // ~5 MB of encoded samples
+  if (threads <= 1 || prof.stack.size() < 2 * kChunkStackEntries) {
+    return Gzip(EncodePprof(prof), level);
+  }
+  // Big profiles: encode in chunks of samples and compress each chunk as its
+  // own gzip member on another thread while the next chunk is encoded. The
+  // members concatenate to one gzip stream of the whole message.
+  Encoder e(prof);
+  std::vector<std::string> compressed;
+  std::vector<std::thread> workers;
+  std::vector<size_t> bounds = {0};
+  size_t entries = 0;
+  for (size_t i = 0; i < prof.samples.size(); ++i) {
+    entries += prof.samples[i].stack_size;
+    if (entries >= kChunkStackEntries) {
+      bounds.push_back(i + 1);
+      entries = 0;
+    }
+  }
+  if (bounds.back() != prof.samples.size()) bounds.push_back(prof.samples.size());
+  size_t chunks = bounds.size() - 1;
+  compressed.resize(chunks);
+  for (size_t k = 0; k < chunks; ++k) {
+    std::string chunk;
+    chunk.reserve(e.EstimateSamplesBytes(bounds[k], bounds[k + 1]) + 64 +
+                  (k + 1 == chunks ? e.EstimateTailBytes() : 0));
+    if (k == 0) e.Head(&chunk);
+    e.Samples(bounds[k], bounds[k + 1], &chunk);
+    if (k + 1 == chunks) e.Tail(&chunk);
+    workers.emplace_back([&compressed, k, level, c = std::move(chunk)] {
+      compressed[k] = Gzip(c, level);
+    });
+    // Keep at most `threads` compressions in flight.
+    if (workers.size() >= static_cast<size_t>(threads)) {
+      workers.front().join();
+      workers.erase(workers.begin());
+    }
+  }
+  for (std::thread& t : workers) t.join();
+  size_t total = 0;
+  for (const std::string& c : compressed) total += c.size();
+  std::string out;
+  out.reserve(total);
+  for (const std::string& c : compressed) out += c;
+  return out;
 }
 
 }  // namespace stackhouse::profile
