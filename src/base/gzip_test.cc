@@ -45,3 +45,25 @@ TEST(GzipTest, TruncatedAndCorrupt) {
 
 }  // namespace
 }  // namespace stackhouse
+
+namespace stackhouse {
+namespace {
+
+TEST(GzipTest, ParallelMembersDecodeToTheInput) {
+  std::string data;
+  data.reserve(40 << 20);
+  uint64_t x = 1;
+  while (data.size() < (40u << 20)) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    data += std::to_string(x >> 40);
+  }
+  std::string z = Gzip(data, 1, 4);
+  auto back = Gunzip(z, data.size());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(*back == data);
+  // A limit just under the size is enforced across members.
+  EXPECT_EQ(Gunzip(z, data.size() - 1).status().code(), StatusCode::kResourceExhausted);
+}
+
+}  // namespace
+}  // namespace stackhouse

@@ -216,3 +216,37 @@ TEST(PprofTest, MissingReferencesAreErrors) {
 
 }  // namespace
 }  // namespace stackhouse::profile
+
+namespace stackhouse::profile {
+namespace {
+
+TEST(PprofTest, ParallelChunkedGzipDecodesToTheSameProfile) {
+  // Big enough (> 8M stack entries) for EncodePprofGzip to encode in chunks.
+  Profile p;
+  p.strings = {"", "samples", "count", "f"};
+  p.sample_types = {{1, 2}};
+  p.functions.push_back({1, 3, 0, 0, 0});
+  p.lines.push_back({1, 0, 0});
+  for (uint32_t i = 0; i < 500; ++i) {
+    Location loc;
+    loc.id = i + 1;
+    loc.address = 0x1000 + i;
+    loc.line_begin = 0;
+    loc.line_count = 1;
+    p.locations.push_back(loc);
+  }
+  std::vector<uint32_t> stack(30);
+  for (uint32_t s = 0; s < 300000; ++s) {
+    for (uint32_t k = 0; k < stack.size(); ++k) stack[k] = (s * 7 + k * 13) % 500;
+    int64_t v = s % 5 + 1;
+    p.AddSample(stack, std::span<const int64_t>(&v, 1));
+  }
+  std::string z = EncodePprofGzip(p, 1, 2);
+  auto q = DecodePprof(z);
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  EXPECT_TRUE(*q == p);
+  EXPECT_EQ(*Gunzip(z, size_t{1} << 30), EncodePprof(p));
+}
+
+}  // namespace
+}  // namespace stackhouse::profile
