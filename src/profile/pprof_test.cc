@@ -226,12 +226,12 @@ TEST(PprofTest, ParallelChunkedGzipDecodesToTheSameProfile) {
   p.strings = {"", "samples", "count", "f"};
   p.sample_types = {{1, 2}};
   p.functions.push_back({1, 3, 0, 0, 0});
-  p.lines.push_back({1, 0, 0});
   for (uint32_t i = 0; i < 500; ++i) {
     Location loc;
     loc.id = i + 1;
     loc.address = 0x1000 + i;
-    loc.line_begin = 0;
+    loc.line_begin = i;
+    p.lines.push_back({1, static_cast<int64_t>(i), 0});
     loc.line_count = 1;
     p.locations.push_back(loc);
   }
