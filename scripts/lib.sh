@@ -31,9 +31,10 @@ BUILD_PACKAGES=(
   clang libclang-rt-14-dev
   zlib1g-dev libdeflate-dev libxxhash-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev
+  golang-go
 )
 
 # Packages the benchmarks need on top.
-BENCH_PACKAGES=(golang-go python3-protobuf protobuf-compiler time)
+BENCH_PACKAGES=(python3-protobuf protobuf-compiler time)
 
 jobs() { nproc 2>/dev/null || echo 2; }

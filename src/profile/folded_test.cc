@@ -96,3 +96,28 @@ TEST(FoldedTest, OptionsSetTypes) {
 
 }  // namespace
 }  // namespace stackhouse::profile
+
+namespace stackhouse::profile {
+namespace {
+
+TEST(FoldedTest, PerfFoldedMatchesGroundTruth) {
+  // Made by stackcollapse-perf.pl; values are summed perf periods.
+  auto p = ParseFolded(ReadOrDie(SharedTestdata("perf_folded.txt")));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->samples.size(), 7u);
+  EXPECT_EQ(p->Total(0), 3995991952);
+  TopTable top = ComputeTop(*p, 0);
+  ASSERT_GE(top.entries.size(), 5u);
+  EXPECT_EQ(top.entries[0].name, "lz_match_find");
+  EXPECT_EQ(top.entries[0].flat, 2707414808);
+  EXPECT_EQ(top.entries[1].name, "huffman_count");
+  EXPECT_EQ(top.entries[1].flat, 891783560);
+  EXPECT_EQ(top.entries[2].name, "crc32_update");
+  EXPECT_EQ(top.entries[2].flat, 380761520);
+  EXPECT_EQ(top.entries[3].flat, 10020040);
+  EXPECT_EQ(top.entries[4].name, "handle_softirqs");
+  EXPECT_EQ(top.entries[4].flat, 4008016);
+}
+
+}  // namespace
+}  // namespace stackhouse::profile

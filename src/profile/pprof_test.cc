@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+
 #include "base/gzip.h"
 #include "base/protowire.h"
 #include "base/strings.h"
@@ -246,6 +249,24 @@ TEST(PprofTest, ParallelChunkedGzipDecodesToTheSameProfile) {
   ASSERT_TRUE(q.ok()) << q.status().ToString();
   EXPECT_TRUE(*q == p);
   EXPECT_EQ(*Gunzip(z, size_t{1} << 30), EncodePprof(p));
+}
+
+}  // namespace
+}  // namespace stackhouse::profile
+
+namespace stackhouse::profile {
+namespace {
+
+// The encoder's output for a profile that uses every field, byte for byte.
+// After an intended change of the encoding, rerun with
+// STACKHOUSE_UPDATE_GOLDEN=1 to rewrite testdata/golden/every_field.pb.
+TEST(PprofTest, EncoderGolden) {
+  std::string got = EncodePprof(EveryFieldProfile());
+  std::string path = stackhouse::testing::OwnTestdata("golden/every_field.pb");
+  if (const char* update = std::getenv("STACKHOUSE_UPDATE_GOLDEN"); update && *update) {
+    std::ofstream(path, std::ios::binary) << got;
+  }
+  EXPECT_EQ(got, ReadOrDie(path)) << "rerun with STACKHOUSE_UPDATE_GOLDEN=1 to update " << path;
 }
 
 }  // namespace
