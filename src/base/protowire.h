@@ -26,6 +26,12 @@ class Reader {
         origin_(origin ? reinterpret_cast<const uint8_t*>(origin) : p_) {}
 
   bool done() const { return p_ >= end_; }
+  size_t remaining() const { return static_cast<size_t>(end_ - p_); }
+  bool ReadByte(uint8_t* b) {
+    if (p_ >= end_) return false;
+    *b = *p_++;
+    return true;
+  }
   size_t offset() const { return static_cast<size_t>(p_ - origin_); }
   const char* origin() const { return reinterpret_cast<const char*>(origin_); }
 

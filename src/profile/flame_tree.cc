@@ -21,32 +21,70 @@ uint32_t FlameTree::NameId(std::string_view name) {
   return id;
 }
 
+uint32_t FlameTree::AppendChild(uint32_t parent, uint32_t name) {
+  uint32_t next = static_cast<uint32_t>(nodes_.size());
+  Node n;
+  n.name = name;
+  n.parent = parent;
+  nodes_.push_back(n);
+  last_child_.push_back(kNone);
+  if (last_child_[parent] == kNone) {
+    nodes_[parent].first_child = next;
+  } else {
+    nodes_[last_child_[parent]].next_sibling = next;
+  }
+  last_child_[parent] = next;
+  return next;
+}
+
+void FlameTree::Reserve(size_t nodes) {
+  nodes_.reserve(nodes);
+  last_child_.reserve(nodes);
+}
+
+uint32_t FlameTree::Child(uint32_t cur, uint32_t name) {
+  // Index nodes appended by AppendChild first.
+  for (; indexed_ < nodes_.size(); ++indexed_) {
+    const Node& n = nodes_[indexed_];
+    child_index_.FindOrInsert(HashMix(n.parent, n.name), static_cast<uint32_t>(indexed_),
+                              [](uint32_t) { return false; });
+  }
+  uint64_t h = HashMix(cur, name);
+  uint32_t next = static_cast<uint32_t>(nodes_.size());
+  uint32_t child = child_index_.FindOrInsert(h, next, [&](uint32_t n) {
+    return nodes_[n].parent == cur && nodes_[n].name == name;
+  });
+  if (child == next) {
+    Node n;
+    n.name = name;
+    n.parent = cur;
+    nodes_.push_back(n);
+    last_child_.push_back(kNone);
+    if (last_child_[cur] == kNone) {
+      nodes_[cur].first_child = next;
+    } else {
+      nodes_[last_child_[cur]].next_sibling = next;
+    }
+    last_child_[cur] = next;
+    ++indexed_;
+  }
+  return child;
+}
+
 void FlameTree::AddStack(std::span<const uint32_t> root_first, int64_t value) {
   uint32_t cur = 0;
   nodes_[0].total += value;
   for (uint32_t name : root_first) {
-    uint64_t h = HashMix(cur, name);
-    uint32_t next = static_cast<uint32_t>(nodes_.size());
-    uint32_t child = child_index_.FindOrInsert(h, next, [&](uint32_t n) {
-      return nodes_[n].parent == cur && nodes_[n].name == name;
-    });
-    if (child == next) {
-      Node n;
-      n.name = name;
-      n.parent = cur;
-      nodes_.push_back(n);
-      last_child_.push_back(kNone);
-      if (last_child_[cur] == kNone) {
-        nodes_[cur].first_child = next;
-      } else {
-        nodes_[last_child_[cur]].next_sibling = next;
-      }
-      last_child_[cur] = next;
-    }
-    nodes_[child].total += value;
-    cur = child;
+    cur = Child(cur, name);
+    nodes_[cur].total += value;
   }
   nodes_[cur].self += value;
+}
+
+void FlameTree::FinishTotals() {
+  for (Node& n : nodes_) n.total = n.self;
+  // Children always come after their parent.
+  for (size_t i = nodes_.size(); i-- > 1;) nodes_[nodes_[i].parent].total += nodes_[i].total;
 }
 
 FlameTree FlameTree::FromProfile(const Profile& p, int type_index) {

@@ -41,6 +41,17 @@ class FlameTree {
   // Adds `value` along a root-first stack of name ids.
   void AddStack(std::span<const uint32_t> root_first, int64_t value);
 
+  // Lower-level building: the child of `parent` named `name` (created when
+  // missing), and self values added to nodes. After building this way, call
+  // FinishTotals() to recompute every node's total from the self values.
+  uint32_t Child(uint32_t parent, uint32_t name);
+  // Appends a new child without looking for an existing one: the caller
+  // guarantees there is none. Much cheaper than Child() for bulk building.
+  uint32_t AppendChild(uint32_t parent, uint32_t name);
+  void Reserve(size_t nodes);
+  void AddSelf(uint32_t node, int64_t value) { nodes_[node].self += value; }
+  void FinishTotals();
+
   const std::vector<Node>& nodes() const { return nodes_; }
   const Node& node(uint32_t i) const { return nodes_[i]; }
   const std::string& name(uint32_t name_id) const { return names_[name_id]; }
@@ -60,7 +71,8 @@ class FlameTree {
   std::vector<uint32_t> last_child_;  // for O(1) append to a child list
   std::vector<std::string> names_;
   HashIndex name_index_;
-  HashIndex child_index_;  // (parent, name) -> node
+  HashIndex child_index_;  // (parent, name) -> node, for nodes [0, indexed_)
+  size_t indexed_ = 1;
 };
 
 }  // namespace stackhouse::profile

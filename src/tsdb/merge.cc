@@ -1,0 +1,215 @@
+#include "tsdb/merge.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <vector>
+
+namespace stackhouse::tsdb {
+
+namespace {
+constexpr uint32_t kUnset = UINT32_MAX;
+}  // namespace
+
+namespace {
+
+// Frame name ids of each location of a table in a tree, outermost (caller)
+// first: usually one, several when functions were inlined. Lazy.
+class LocationNames {
+ public:
+  LocationNames(const SymbolTable& symbols, profile::FlameTree* tree)
+      : symbols_(symbols), tree_(tree), names_(symbols.num_locations()) {}
+  const std::vector<uint32_t>& Get(uint32_t loc) {
+    std::vector<uint32_t>& ids = names_[loc];
+    if (ids.empty()) {
+      scratch_.clear();
+      if (!symbols_.FrameNames(loc, &scratch_)) {
+        ids.push_back(tree_->NameId(symbols_.FrameName(loc)));
+      } else {
+        for (size_t i = scratch_.size(); i-- > 0;) ids.push_back(tree_->NameId(scratch_[i]));
+      }
+    }
+    return ids;
+  }
+
+ private:
+  const SymbolTable& symbols_;
+  profile::FlameTree* tree_;
+  std::vector<std::vector<uint32_t>> names_;
+  std::vector<std::string_view> scratch_;
+};
+
+}  // namespace
+
+void FlameTreeSink::Add(const SymbolTable& symbols, std::span<const NodeValue> values) {
+  const size_t n = symbols.num_nodes();
+  const std::vector<uint32_t>& parents = symbols.parents();
+  // Nodes on the paths of the values: one reverse pass (parents have smaller ids).
+  std::vector<uint8_t> live(n, 0);
+  for (const NodeValue& nv : values) live[nv.node] = 1;
+  for (size_t i = n; i-- > 1;) live[parents[i]] |= live[i];
+  LocationNames names(symbols, &tree_);
+  std::vector<uint32_t> flame(n, kUnset);
+  flame[0] = 0;
+
+  if (tree_.nodes().size() > 1) {
+    // The tree has content from another partition: merge through lookups.
+    for (size_t node = 1; node < n; ++node) {
+      if (!live[node]) continue;
+      uint32_t cur = flame[parents[node]];
+      for (uint32_t id : names.Get(symbols.node_location(static_cast<uint32_t>(node)))) {
+        cur = tree_.Child(cur, id);
+      }
+      flame[node] = cur;
+    }
+  } else {
+    // A fresh tree: build it without a global hash. Live nodes are grouped
+    // by parent (counting sort); siblings are merged by name with a short
+    // local list. A flame node reached from two stack nodes ("merged") gets
+    // its children through a hash map instead, so they merge too.
+    std::vector<uint32_t> start(n + 1, 0);
+    size_t live_count = 0;
+    for (size_t i = 1; i < n; ++i) {
+      if (live[i]) {
+        ++start[parents[i] + 1];
+        ++live_count;
+      }
+    }
+    for (size_t i = 0; i < n; ++i) start[i + 1] += start[i];
+    std::vector<uint32_t> by_parent(live_count);
+    {
+      std::vector<uint32_t> fill(start.begin(), start.end() - 1);
+      for (size_t i = 1; i < n; ++i) {
+        if (live[i]) by_parent[fill[parents[i]]++] = static_cast<uint32_t>(i);
+      }
+    }
+    tree_.Reserve(live_count + 1);
+    std::vector<uint8_t> merged(1, 0);
+    std::unordered_map<uint64_t, uint32_t> merged_children;
+    auto via_map = [&](uint32_t parent, uint32_t name) {
+      auto [it, inserted] = merged_children.try_emplace((uint64_t{parent} << 32) | name, 0);
+      if (inserted) {
+        it->second = tree_.AppendChild(parent, name);
+        merged.push_back(0);
+      } else {
+        merged[it->second] = 1;
+      }
+      return it->second;
+    };
+    std::vector<std::pair<uint32_t, uint32_t>> local;  // (name, flame node) of this group
+    for (size_t p = 0; p < n; ++p) {
+      if (start[p] == start[p + 1]) continue;
+      uint32_t fp = flame[p];
+      local.clear();
+      for (uint32_t k = start[p]; k < start[p + 1]; ++k) {
+        uint32_t node = by_parent[k];
+        const std::vector<uint32_t>& ids = names.Get(symbols.node_location(node));
+        uint32_t cur;
+        if (merged[fp]) {
+          cur = via_map(fp, ids[0]);
+        } else {
+          cur = kUnset;
+          for (const auto& [name, f] : local) {
+            if (name == ids[0]) {
+              cur = f;
+              merged[f] = 1;
+              break;
+            }
+          }
+          if (cur == kUnset) {
+            cur = tree_.AppendChild(fp, ids[0]);
+            merged.push_back(0);
+            local.push_back({ids[0], cur});
+          }
+        }
+        if (ids.size() > 1) {
+          // Inlined frames: their nodes always go through the map.
+          merged[cur] = 1;
+          for (size_t j = 1; j < ids.size(); ++j) {
+            cur = via_map(cur, ids[j]);
+            if (j + 1 < ids.size()) merged[cur] = 1;
+          }
+        }
+        flame[node] = cur;
+      }
+    }
+  }
+  for (const NodeValue& nv : values) {
+    tree_.AddSelf(flame[nv.node], nv.value);
+    total_ += nv.value;
+  }
+}
+
+profile::FlameTree FlameTreeSink::Finish() {
+  tree_.FinishTotals();
+  return std::move(tree_);
+}
+
+ProfileSink::ProfileSink(const std::string& sample_type, const std::string& sample_unit,
+                         const std::string& period_type, const std::string& period_unit,
+                         int64_t period) {
+  profile::Profile& p = builder_.profile();
+  p.sample_types.push_back({builder_.String(sample_type), builder_.String(sample_unit)});
+  if (!period_type.empty()) {
+    p.period_type = {builder_.String(period_type), builder_.String(period_unit)};
+  }
+  p.period = period;
+}
+
+void ProfileSink::Add(const SymbolTable& symbols, std::span<const NodeValue> values) {
+  std::vector<uint32_t> strings(symbols.sizes().strings, kUnset);
+  std::vector<uint32_t> functions(symbols.sizes().functions + 1, kUnset);
+  std::vector<uint32_t> mappings(symbols.sizes().mappings + 1, kUnset);
+  std::vector<uint32_t> locations(symbols.num_locations(), kUnset);
+  auto str = [&](uint32_t id) -> int64_t {
+    if (id == 0) return 0;
+    if (strings[id] == kUnset) strings[id] = static_cast<uint32_t>(builder_.String(symbols.string(id)));
+    return strings[id];
+  };
+  auto function = [&](uint32_t id) -> uint32_t {
+    if (id == 0) return 0;
+    if (functions[id] == kUnset) {
+      const SymFunction& f = symbols.function(id);
+      functions[id] = builder_.Function(str(f.name), str(f.system_name), str(f.filename), f.start_line);
+    }
+    return functions[id];
+  };
+  auto mapping = [&](uint32_t id) -> uint32_t {
+    if (id == 0) return 0;
+    if (mappings[id] == kUnset) {
+      const SymMapping& m = symbols.mapping(id);
+      profile::Mapping pm;
+      pm.memory_start = m.memory_start;
+      pm.memory_limit = m.memory_limit;
+      pm.file_offset = m.file_offset;
+      pm.filename = str(m.filename);
+      pm.build_id = str(m.build_id);
+      pm.has_functions = m.flags & 1;
+      pm.has_filenames = m.flags & 2;
+      pm.has_line_numbers = m.flags & 4;
+      pm.has_inline_frames = m.flags & 8;
+      mappings[id] = builder_.Mapping(pm);
+    }
+    return mappings[id];
+  };
+  std::vector<profile::Line> lines;
+  auto location = [&](uint32_t id) -> uint32_t {
+    if (locations[id] == kUnset) {
+      const SymLocation& l = symbols.location(id);
+      lines.clear();
+      for (const SymLine& line : symbols.lines(l)) lines.push_back({function(line.function), line.line, 0});
+      locations[id] = builder_.Location(mapping(l.mapping), l.address, lines);
+    }
+    return locations[id];
+  };
+  std::vector<uint32_t> stack;
+  for (const NodeValue& nv : values) {
+    stack.clear();
+    symbols.StackLocations(nv.node, &stack);
+    for (uint32_t& loc : stack) loc = location(loc);
+    builder_.AddSample(stack, std::span<const int64_t>(&nv.value, 1));
+  }
+}
+
+profile::Profile ProfileSink::Finish() { return builder_.Finish(); }
+
+}  // namespace stackhouse::tsdb

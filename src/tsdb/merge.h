@@ -1,0 +1,43 @@
+// StackSinks that turn merged (stack node, value) pairs into the profile
+// model: a FlameTree (flame graphs, top tables) or a Profile (pprof export).
+// Partitions are merged by frame name (flame tree) or by full symbol
+// identity (profile). Not thread-safe; one sink per query.
+#ifndef STACKHOUSE_TSDB_MERGE_H_
+#define STACKHOUSE_TSDB_MERGE_H_
+
+#include <string>
+
+#include "profile/builder.h"
+#include "profile/flame_tree.h"
+#include "tsdb/source.h"
+
+namespace stackhouse::tsdb {
+
+class FlameTreeSink : public StackSink {
+ public:
+  void Add(const SymbolTable& symbols, std::span<const NodeValue> values) override;
+  // The tree, with totals computed. Call once, after every Add.
+  profile::FlameTree Finish();
+  int64_t total() const { return total_; }
+
+ private:
+  profile::FlameTree tree_;
+  int64_t total_ = 0;
+};
+
+class ProfileSink : public StackSink {
+ public:
+  // The result has one sample type; the period is optional.
+  ProfileSink(const std::string& sample_type, const std::string& sample_unit,
+              const std::string& period_type = "", const std::string& period_unit = "",
+              int64_t period = 0);
+  void Add(const SymbolTable& symbols, std::span<const NodeValue> values) override;
+  profile::Profile Finish();
+
+ private:
+  profile::ProfileBuilder builder_;
+};
+
+}  // namespace stackhouse::tsdb
+
+#endif  // STACKHOUSE_TSDB_MERGE_H_

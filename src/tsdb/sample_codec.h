@@ -1,0 +1,51 @@
+// Encoding of a profile's samples, shared by WAL records, the head and block
+// chunks: the stack ids ascending as uvarint deltas, then the values as
+// svarint(value / scale). See docs/format/wal_records.md and block.md.
+#ifndef STACKHOUSE_TSDB_SAMPLE_CODEC_H_
+#define STACKHOUSE_TSDB_SAMPLE_CODEC_H_
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/varint.h"
+#include "tsdb/source.h"
+
+namespace stackhouse::tsdb {
+
+inline void EncodeSamples(std::span<const NodeValue> sorted, int64_t scale, std::string* out) {
+  uint32_t prev = 0;
+  for (const NodeValue& nv : sorted) {
+    PutUvarint(out, nv.node - prev);
+    prev = nv.node;
+  }
+  for (const NodeValue& nv : sorted) PutSvarint(out, nv.value / scale);
+}
+
+// Decodes n samples appended to *out. Node ids must stay below max_node and
+// ascend strictly; returns false otherwise.
+inline bool DecodeSamples(VarintReader* in, uint64_t n, int64_t scale, uint32_t max_node,
+                          std::vector<NodeValue>* out) {
+  size_t base = out->size();
+  if (n > in->remaining()) return false;  // at least one byte per delta
+  out->resize(base + n);
+  uint64_t node = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t d = in->Uvarint();
+    if ((i > 0 && d == 0)) return false;
+    node += d;
+    if (node >= max_node) return false;
+    (*out)[base + i].node = static_cast<uint32_t>(node);
+  }
+  for (uint64_t i = 0; i < n; ++i) {
+    if (__builtin_mul_overflow(in->Svarint(), scale, &(*out)[base + i].value)) return false;
+  }
+  return !in->failed();
+}
+
+// Sorts by node and merges equal nodes, dropping zero sums.
+void SortAndMerge(std::vector<NodeValue>* samples);
+
+}  // namespace stackhouse::tsdb
+
+#endif  // STACKHOUSE_TSDB_SAMPLE_CODEC_H_

@@ -1,0 +1,25 @@
+#include "tsdb/source.h"
+
+namespace stackhouse::tsdb {
+
+TotalsResult::TotalsResult(int64_t from, int64_t to, int64_t step)
+    : from_(from), step_(step > 0 ? step : 1) {
+  __int128 span = static_cast<__int128>(to) - from;
+  if (span <= 0) {
+    buckets_ = 0;
+  } else {
+    __int128 n = (span + step_ - 1) / step_;
+    buckets_ = n > (1 << 20) ? (1 << 20) : static_cast<size_t>(n);
+  }
+}
+
+void TotalsResult::Add(const std::string& group, int64_t time, int64_t value) {
+  if (time < from_ || buckets_ == 0) return;
+  uint64_t idx = static_cast<uint64_t>((static_cast<__int128>(time) - from_) / step_);
+  if (idx >= buckets_) return;
+  auto& v = groups_[group];
+  if (v.empty()) v.assign(buckets_, 0);
+  v[idx] += value;
+}
+
+}  // namespace stackhouse::tsdb

@@ -1,0 +1,714 @@
+#include "tsdb/symbols.h"
+
+#include <cstdio>
+
+#include "base/strings.h"
+#include "base/varint.h"
+
+namespace stackhouse::tsdb {
+
+namespace {
+constexpr uint32_t kUnmapped = UINT32_MAX;
+constexpr uint64_t kRootHash = 0x9ae16a3b2f90404fULL;
+constexpr uint64_t kNoSymbolHash = 0x51afd7ed558ccd00ULL;  // content hash of "none"
+}  // namespace
+
+uint64_t SymbolTable::FunctionContentHash(uint64_t name, uint64_t system_name, uint64_t filename,
+                                          int64_t start_line) {
+  return HashMix(HashMix(HashMix(HashMix(0xf0, name), system_name), filename),
+                 static_cast<uint64_t>(start_line));
+}
+
+uint64_t SymbolTable::MappingContentHash(const SymMapping& m, uint64_t filename,
+                                         uint64_t build_id) {
+  return HashMix(HashMix(HashMix(HashMix(HashMix(HashMix(0xa0, m.memory_start), m.memory_limit),
+                                         m.file_offset),
+                                 filename),
+                         build_id),
+                 m.flags);
+}
+
+uint64_t SymbolTable::LocationContentHash(uint64_t mapping, uint64_t address, size_t nlines) {
+  return HashMix(HashMix(HashMix(0x10, mapping), address), nlines);
+}
+
+uint64_t SymbolTable::AddLineToContentHash(uint64_t h, uint64_t function, int64_t line) {
+  return HashMix(HashMix(h, function), static_cast<uint64_t>(line));
+}
+
+SymbolTable::SymbolTable() {
+  strings_.emplace_back();
+  NoteString(0);
+  parents_.push_back(0);
+  node_locations_.push_back(0);
+  node_hashes_.push_back(kRootHash);
+}
+
+SymbolTable::Sizes SymbolTable::sizes() const {
+  return {static_cast<uint32_t>(strings_.size()), static_cast<uint32_t>(mappings_.size()),
+          static_cast<uint32_t>(functions_.size()), static_cast<uint32_t>(locations_.size()),
+          static_cast<uint32_t>(parents_.size())};
+}
+
+uint64_t SymbolTable::NoteString(size_t i) {
+  uint64_t h = StringContentHash(strings_[i]);
+  string_hashes_.push_back(h);
+  memory_bytes_ += strings_[i].size() + sizeof(std::string) + 8;
+  return h;
+}
+
+uint64_t SymbolTable::NoteMapping(size_t i) {
+  const SymMapping& m = mappings_[i];
+  uint64_t h = MappingContentHash(m, string_hashes_[m.filename], string_hashes_[m.build_id]);
+  mapping_hashes_.push_back(h);
+  memory_bytes_ += sizeof(SymMapping) + 8;
+  return h;
+}
+
+uint64_t SymbolTable::NoteFunction(size_t i) {
+  const SymFunction& f = functions_[i];
+  uint64_t h = FunctionContentHash(string_hashes_[f.name], string_hashes_[f.system_name],
+                                   string_hashes_[f.filename], f.start_line);
+  function_hashes_.push_back(h);
+  memory_bytes_ += sizeof(SymFunction) + 8;
+  return h;
+}
+
+uint64_t SymbolTable::NoteLocation(size_t i) {
+  const SymLocation& l = locations_[i];
+  uint64_t h = LocationContentHash(l.mapping ? mapping_hashes_[l.mapping - 1] : kNoSymbolHash,
+                                   l.address, l.line_count);
+  for (const SymLine& line : lines(l)) {
+    h = AddLineToContentHash(h, line.function ? function_hashes_[line.function - 1] : kNoSymbolHash,
+                             line.line);
+  }
+  location_hashes_.push_back(h);
+  memory_bytes_ += sizeof(SymLocation) + l.line_count * sizeof(SymLine) + 8;
+  return h;
+}
+
+void SymbolTable::EnsureIndexes() {
+  if (indexed_) return;
+  indexed_ = true;
+  auto build = [](HashIndex* index, const std::vector<uint64_t>& hashes) {
+    index->Reserve(hashes.size());
+    for (uint32_t i = 0; i < hashes.size(); ++i) {
+      index->FindOrInsert(hashes[i], i, [](uint32_t) { return false; });
+    }
+  };
+  build(&string_index_, string_hashes_);
+  build(&mapping_index_, mapping_hashes_);
+  build(&function_index_, function_hashes_);
+  build(&location_index_, location_hashes_);
+  node_index_.Reserve(parents_.size());
+  for (uint32_t n = 1; n < parents_.size(); ++n) {
+    node_index_.FindOrInsert(node_hashes_[n], n, [](uint32_t) { return false; });
+  }
+  memory_bytes_ += (strings_.size() + mappings_.size() + functions_.size() + locations_.size() +
+                    parents_.size()) * 12;
+}
+
+uint32_t SymbolTable::String(std::string_view s) {
+  if (s.empty()) return 0;
+  EnsureIndexes();
+  uint32_t next = static_cast<uint32_t>(strings_.size());
+  uint32_t id = string_index_.FindOrInsert(StringContentHash(s), next,
+                                           [&](uint32_t i) { return strings_[i] == s; });
+  if (id == next) {
+    strings_.emplace_back(s);
+    NoteString(next);
+  }
+  return id;
+}
+
+uint32_t SymbolTable::Mapping(const SymMapping& m) {
+  EnsureIndexes();
+  uint64_t h = MappingContentHash(m, string_hashes_[m.filename], string_hashes_[m.build_id]);
+  uint32_t next = static_cast<uint32_t>(mappings_.size());
+  uint32_t id = mapping_index_.FindOrInsert(h, next, [&](uint32_t i) { return mappings_[i] == m; });
+  if (id == next) {
+    mappings_.push_back(m);
+    NoteMapping(next);
+  }
+  return id + 1;
+}
+
+uint32_t SymbolTable::Function(const SymFunction& f) {
+  EnsureIndexes();
+  uint64_t h = FunctionContentHash(string_hashes_[f.name], string_hashes_[f.system_name],
+                                   string_hashes_[f.filename], f.start_line);
+  uint32_t next = static_cast<uint32_t>(functions_.size());
+  uint32_t id = function_index_.FindOrInsert(h, next, [&](uint32_t i) { return functions_[i] == f; });
+  if (id == next) {
+    functions_.push_back(f);
+    NoteFunction(next);
+  }
+  return id + 1;
+}
+
+uint32_t SymbolTable::Location(uint32_t mapping, uint64_t address,
+                               std::span<const SymLine> lines) {
+  EnsureIndexes();
+  uint64_t h = LocationContentHash(mapping ? mapping_hashes_[mapping - 1] : kNoSymbolHash, address,
+                                   lines.size());
+  for (const SymLine& line : lines) {
+    h = AddLineToContentHash(h, line.function ? function_hashes_[line.function - 1] : kNoSymbolHash,
+                             line.line);
+  }
+  uint32_t next = static_cast<uint32_t>(locations_.size());
+  uint32_t id = location_index_.FindOrInsert(h, next, [&](uint32_t i) {
+    const SymLocation& l = locations_[i];
+    auto ll = this->lines(l);
+    return l.mapping == mapping && l.address == address && ll.size() == lines.size() &&
+           std::equal(ll.begin(), ll.end(), lines.begin());
+  });
+  if (id == next) {
+    SymLocation l;
+    l.mapping = mapping;
+    l.address = address;
+    l.line_begin = static_cast<uint32_t>(lines_.size());
+    l.line_count = static_cast<uint32_t>(lines.size());
+    lines_.insert(lines_.end(), lines.begin(), lines.end());
+    locations_.push_back(l);
+    NoteLocation(next);
+  }
+  return id;
+}
+
+uint32_t SymbolTable::FindLocationByContent(uint64_t h) {
+  EnsureIndexes();
+  uint32_t id = location_index_.Find(h, [&](uint32_t i) { return location_hashes_[i] == h; });
+  return id == HashIndex::kEmpty ? UINT32_MAX : id;
+}
+
+uint32_t SymbolTable::Child(uint32_t parent, uint32_t location) {
+  EnsureIndexes();
+  uint64_t h = HashMix(node_hashes_[parent], location);
+  uint32_t next = static_cast<uint32_t>(parents_.size());
+  uint32_t id = node_index_.FindOrInsert(h, next, [&](uint32_t n) {
+    return parents_[n] == parent && node_locations_[n] == location;
+  });
+  if (id == next) {
+    parents_.push_back(parent);
+    node_locations_.push_back(location);
+    node_hashes_.push_back(h);
+    memory_bytes_ += 28;
+  }
+  return id;
+}
+
+uint32_t SymbolTable::Stack(std::span<const uint32_t> leaf_first) {
+  EnsureIndexes();
+  if (leaf_first.empty()) return 0;
+  // The hash of the root-first path, computed as the tree would. A stack
+  // seen before is found with one lookup; its path is identified by the
+  // 64-bit hash (a collision, ~n^2/2^64, would merge two stacks).
+  uint64_t h = kRootHash;
+  for (size_t i = leaf_first.size(); i-- > 0;) h = HashMix(h, leaf_first[i]);
+  uint32_t found = node_index_.Find(h, [&](uint32_t n) {
+    return node_hashes_[n] == h && node_locations_[n] == leaf_first[0];
+  });
+  if (found != HashIndex::kEmpty) return found;
+  uint32_t node = 0;
+  for (size_t i = leaf_first.size(); i-- > 0;) node = Child(node, leaf_first[i]);
+  return node;
+}
+
+void SymbolTable::StackLocations(uint32_t node, std::vector<uint32_t>* leaf_first) const {
+  while (node != 0) {
+    leaf_first->push_back(node_locations_[node]);
+    node = parents_[node];
+  }
+}
+
+std::string SymbolTable::FrameName(uint32_t location) const {
+  const SymLocation& l = locations_[location];
+  if (l.line_count > 0) {
+    uint32_t f = lines_[l.line_begin].function;
+    if (f != 0 && f <= functions_.size()) {
+      const SymFunction& fn = functions_[f - 1];
+      if (fn.name != 0) return strings_[fn.name];
+      if (fn.system_name != 0) return strings_[fn.system_name];
+    }
+  }
+  char addr[32];
+  std::snprintf(addr, sizeof addr, "0x%llx", static_cast<unsigned long long>(l.address));
+  if (l.mapping != 0 && l.mapping <= mappings_.size()) {
+    std::string_view file = strings_[mappings_[l.mapping - 1].filename];
+    size_t slash = file.rfind('/');
+    if (slash != std::string_view::npos) file = file.substr(slash + 1);
+    if (!file.empty()) return StrCat(file, "+", addr);
+  }
+  return addr;
+}
+
+bool SymbolTable::FrameNames(uint32_t location, std::vector<std::string_view>* out) const {
+  const SymLocation& l = locations_[location];
+  bool any = false;
+  for (const SymLine& line : lines(l)) {
+    if (line.function == 0 || line.function > functions_.size()) continue;
+    const SymFunction& fn = functions_[line.function - 1];
+    uint32_t s = fn.name != 0 ? fn.name : fn.system_name;
+    if (s == 0) continue;
+    out->push_back(strings_[s]);
+    any = true;
+  }
+  return any;
+}
+
+// --- encoding ------------------------------------------------------------------
+
+namespace {
+
+void PutMapping(std::string* out, const SymMapping& m) {
+  PutUvarint(out, m.memory_start);
+  PutUvarint(out, m.memory_limit - m.memory_start);
+  PutUvarint(out, m.file_offset);
+  PutUvarint(out, m.filename);
+  PutUvarint(out, m.build_id);
+  out->push_back(static_cast<char>(m.flags));
+}
+
+void PutFunction(std::string* out, const SymFunction& f) {
+  PutUvarint(out, f.name);
+  PutUvarint(out, f.system_name);
+  PutUvarint(out, f.filename);
+  PutSvarint(out, f.start_line);
+}
+
+}  // namespace
+
+void SymbolTable::EncodeDelta(const Sizes& from, std::string* out) const {
+  Sizes now = sizes();
+  PutUvarint(out, from.strings);
+  PutUvarint(out, now.strings - from.strings);
+  for (uint32_t i = from.strings; i < now.strings; ++i) PutString(out, strings_[i]);
+  PutUvarint(out, from.mappings);
+  PutUvarint(out, now.mappings - from.mappings);
+  for (uint32_t i = from.mappings; i < now.mappings; ++i) PutMapping(out, mappings_[i]);
+  PutUvarint(out, from.functions);
+  PutUvarint(out, now.functions - from.functions);
+  for (uint32_t i = from.functions; i < now.functions; ++i) PutFunction(out, functions_[i]);
+  PutUvarint(out, from.locations);
+  PutUvarint(out, now.locations - from.locations);
+  for (uint32_t i = from.locations; i < now.locations; ++i) {
+    const SymLocation& l = locations_[i];
+    PutUvarint(out, l.mapping);
+    PutUvarint(out, l.address);
+    PutUvarint(out, l.line_count);
+    for (const SymLine& line : lines(l)) {
+      PutUvarint(out, line.function);
+      PutSvarint(out, line.line);
+    }
+  }
+  PutUvarint(out, from.nodes);
+  PutUvarint(out, now.nodes - from.nodes);
+  for (uint32_t n = from.nodes; n < now.nodes; ++n) {
+    PutUvarint(out, n - parents_[n]);
+    PutUvarint(out, node_locations_[n]);
+  }
+}
+
+Status SymbolTable::DecodeDelta(protowire::Reader* r) {
+  VarintReader in(r);
+  Sizes now = sizes();
+  auto base = [&](uint32_t expected, const char* what) -> Status {
+    uint64_t b = in.Uvarint();
+    if (in.failed() || b != expected) {
+      return DataLossError(StrCat("symbol delta for ", what, " starts at ", b, " but the table has ",
+                                  expected, " entries"));
+    }
+    return OkStatus();
+  };
+  auto count = [&](size_t min_bytes_each) { return in.Count(min_bytes_each); };
+  SH_RETURN_IF_ERROR(base(now.strings, "strings"));
+  uint64_t n = count(1);
+  for (uint64_t i = 0; i < n && !in.failed(); ++i) {
+    std::string_view s = in.String();
+    if (in.failed()) break;
+    strings_.emplace_back(s);
+    uint64_t h = NoteString(strings_.size() - 1);
+    if (indexed_) string_index_.FindOrInsert(h, strings_.size() - 1, [](uint32_t) { return false; });
+  }
+  uint32_t nstrings = static_cast<uint32_t>(strings_.size());
+  SH_RETURN_IF_ERROR(base(now.mappings, "mappings"));
+  n = count(6);
+  for (uint64_t i = 0; i < n && !in.failed(); ++i) {
+    SymMapping m;
+    m.memory_start = in.Uvarint();
+    m.memory_limit = m.memory_start + in.Uvarint();
+    m.file_offset = in.Uvarint();
+    m.filename = in.Id(nstrings);
+    m.build_id = in.Id(nstrings);
+    m.flags = in.Byte();
+    if (in.failed()) break;
+    mappings_.push_back(m);
+    uint64_t h = NoteMapping(mappings_.size() - 1);
+    if (indexed_) mapping_index_.FindOrInsert(h, mappings_.size() - 1, [](uint32_t) { return false; });
+  }
+  SH_RETURN_IF_ERROR(base(now.functions, "functions"));
+  n = count(4);
+  for (uint64_t i = 0; i < n && !in.failed(); ++i) {
+    SymFunction f;
+    f.name = in.Id(nstrings);
+    f.system_name = in.Id(nstrings);
+    f.filename = in.Id(nstrings);
+    f.start_line = in.Svarint();
+    if (in.failed()) break;
+    functions_.push_back(f);
+    uint64_t h = NoteFunction(functions_.size() - 1);
+    if (indexed_) function_index_.FindOrInsert(h, functions_.size() - 1, [](uint32_t) { return false; });
+  }
+  SH_RETURN_IF_ERROR(base(now.locations, "locations"));
+  n = count(3);
+  for (uint64_t i = 0; i < n && !in.failed(); ++i) {
+    SymLocation l;
+    l.mapping = in.Id(static_cast<uint32_t>(mappings_.size()) + 1);
+    l.address = in.Uvarint();
+    uint64_t nlines = count(2);
+    l.line_begin = static_cast<uint32_t>(lines_.size());
+    l.line_count = static_cast<uint32_t>(nlines);
+    for (uint64_t k = 0; k < nlines && !in.failed(); ++k) {
+      SymLine line;
+      line.function = in.Id(static_cast<uint32_t>(functions_.size()) + 1);
+      line.line = in.Svarint();
+      lines_.push_back(line);
+    }
+    if (in.failed()) break;
+    locations_.push_back(l);
+    uint64_t h = NoteLocation(locations_.size() - 1);
+    if (indexed_) location_index_.FindOrInsert(h, locations_.size() - 1, [](uint32_t) { return false; });
+  }
+  SH_RETURN_IF_ERROR(base(now.nodes, "stacks"));
+  n = count(2);
+  for (uint64_t i = 0; i < n && !in.failed(); ++i) {
+    uint32_t node = static_cast<uint32_t>(parents_.size());
+    uint64_t delta = in.Uvarint();
+    uint32_t loc = in.Id(static_cast<uint32_t>(locations_.size()));
+    if (in.failed() || delta == 0 || delta > node) {
+      in.Fail();
+      break;
+    }
+    uint32_t parent = node - static_cast<uint32_t>(delta);
+    uint64_t h = HashMix(node_hashes_[parent], loc);
+    parents_.push_back(parent);
+    node_locations_.push_back(loc);
+    node_hashes_.push_back(h);
+    memory_bytes_ += 28;
+    if (indexed_) node_index_.FindOrInsert(h, node, [](uint32_t) { return false; });
+  }
+  if (in.failed()) return DataLossError("malformed symbol delta");
+  return OkStatus();
+}
+
+void SymbolTable::EncodeSections(std::string* strings, std::string* mappings,
+                                 std::string* functions, std::string* locations,
+                                 std::string* stacks) const {
+  PutUvarint(strings, strings_.size());
+  for (const std::string& s : strings_) PutString(strings, s);
+  PutUvarint(mappings, mappings_.size());
+  for (const SymMapping& m : mappings_) PutMapping(mappings, m);
+  PutUvarint(functions, functions_.size());
+  for (const SymFunction& f : functions_) PutFunction(functions, f);
+  PutUvarint(locations, locations_.size());
+  for (const SymLocation& l : locations_) {
+    PutUvarint(locations, l.mapping);
+    PutUvarint(locations, l.address);
+    PutUvarint(locations, l.line_count);
+    for (const SymLine& line : lines(l)) {
+      PutUvarint(locations, line.function);
+      PutSvarint(locations, line.line);
+    }
+  }
+  PutUvarint(stacks, parents_.size());
+  for (size_t n = 1; n < parents_.size(); ++n) PutUvarint(stacks, n - parents_[n]);
+  for (size_t n = 1; n < parents_.size(); ++n) PutUvarint(stacks, node_locations_[n]);
+}
+
+StatusOr<SymbolTable> SymbolTable::DecodeSections(std::string_view strings,
+                                                  std::string_view mappings,
+                                                  std::string_view functions,
+                                                  std::string_view locations,
+                                                  std::string_view stacks) {
+  SymbolTable t;
+  t.strings_.clear();
+  t.parents_.clear();
+  t.node_locations_.clear();
+  t.node_hashes_.clear();
+  auto fail = [](const char* what) {
+    return DataLossError(StrCat("symbols: malformed ", what, " section"));
+  };
+  {
+    protowire::Reader r(strings);
+    VarintReader in(&r);
+    uint64_t n = in.Count(1);
+    for (uint64_t i = 0; i < n && !in.failed(); ++i) t.strings_.emplace_back(in.String());
+    if (in.failed() || !in.done() || t.strings_.empty() || !t.strings_[0].empty()) return fail("strings");
+  }
+  uint32_t nstrings = static_cast<uint32_t>(t.strings_.size());
+  {
+    protowire::Reader r(mappings);
+    VarintReader in(&r);
+    uint64_t n = in.Count(6);
+    for (uint64_t i = 0; i < n && !in.failed(); ++i) {
+      SymMapping m;
+      m.memory_start = in.Uvarint();
+      m.memory_limit = m.memory_start + in.Uvarint();
+      m.file_offset = in.Uvarint();
+      m.filename = in.Id(nstrings);
+      m.build_id = in.Id(nstrings);
+      m.flags = in.Byte();
+      t.mappings_.push_back(m);
+    }
+    if (in.failed() || !in.done()) return fail("mappings");
+  }
+  {
+    protowire::Reader r(functions);
+    VarintReader in(&r);
+    uint64_t n = in.Count(4);
+    for (uint64_t i = 0; i < n && !in.failed(); ++i) {
+      SymFunction f;
+      f.name = in.Id(nstrings);
+      f.system_name = in.Id(nstrings);
+      f.filename = in.Id(nstrings);
+      f.start_line = in.Svarint();
+      t.functions_.push_back(f);
+    }
+    if (in.failed() || !in.done()) return fail("functions");
+  }
+  {
+    protowire::Reader r(locations);
+    VarintReader in(&r);
+    uint64_t n = in.Count(3);
+    uint32_t nmappings = static_cast<uint32_t>(t.mappings_.size()) + 1;
+    uint32_t nfunctions = static_cast<uint32_t>(t.functions_.size()) + 1;
+    for (uint64_t i = 0; i < n && !in.failed(); ++i) {
+      SymLocation l;
+      l.mapping = in.Id(nmappings);
+      l.address = in.Uvarint();
+      uint64_t nlines = in.Count(2);
+      l.line_begin = static_cast<uint32_t>(t.lines_.size());
+      l.line_count = static_cast<uint32_t>(nlines);
+      for (uint64_t k = 0; k < nlines && !in.failed(); ++k) {
+        SymLine line;
+        line.function = in.Id(nfunctions);
+        line.line = in.Svarint();
+        t.lines_.push_back(line);
+      }
+      t.locations_.push_back(l);
+    }
+    if (in.failed() || !in.done()) return fail("locations");
+  }
+  {
+    protowire::Reader r(stacks);
+    VarintReader in(&r);
+    uint64_t n = in.Uvarint();  // nodes, the root included: 2 varints per non-root node
+    if (n == 0 || n - 1 > in.remaining() / 2) return fail("stacks");
+    t.parents_.resize(n);
+    t.node_locations_.resize(n);
+    t.parents_[0] = 0;
+    for (uint64_t i = 1; i < n && !in.failed(); ++i) {
+      uint64_t delta = in.Uvarint();
+      if (delta == 0 || delta > i) in.Fail();
+      t.parents_[i] = static_cast<uint32_t>(i - delta);
+    }
+    uint32_t nlocs = static_cast<uint32_t>(t.locations_.size());
+    for (uint64_t i = 1; i < n && !in.failed(); ++i) t.node_locations_[i] = in.Id(nlocs);
+    if (in.failed() || !in.done()) return fail("stacks");
+    t.node_hashes_.resize(n);
+    t.node_hashes_[0] = kRootHash;
+    for (uint64_t i = 1; i < n; ++i) {
+      t.node_hashes_[i] = HashMix(t.node_hashes_[t.parents_[i]], t.node_locations_[i]);
+    }
+  }
+  t.string_hashes_.clear();
+  t.memory_bytes_ = t.parents_.size() * 28;
+  for (size_t i = 0; i < t.strings_.size(); ++i) t.NoteString(i);
+  for (size_t i = 0; i < t.mappings_.size(); ++i) t.NoteMapping(i);
+  for (size_t i = 0; i < t.functions_.size(); ++i) t.NoteFunction(i);
+  for (size_t i = 0; i < t.locations_.size(); ++i) t.NoteLocation(i);
+  return t;
+}
+
+// --- ProfileInterner ---------------------------------------------------------------
+
+ProfileInterner::ProfileInterner(SymbolTable* table, const profile::Profile& p)
+    : table_(table),
+      p_(p),
+      strings_(p.strings.size(), kUnmapped),
+      mappings_(p.mappings.size() + 1, kUnmapped),
+      functions_(p.functions.size() + 1, kUnmapped),
+      locations_(p.locations.size(), kUnmapped),
+      string_hashes_(p.strings.size(), 0),
+      function_hashes_(p.functions.size() + 1, 0),
+      mapping_hashes_(p.mappings.size() + 1, 0) {}
+
+uint64_t ProfileInterner::StringHash(int64_t i) {
+  if (i < 0 || static_cast<size_t>(i) >= p_.strings.size()) i = 0;
+  uint64_t& h = string_hashes_[i];
+  if (h == 0) h = SymbolTable::StringContentHash(p_.strings[i]);
+  return h;
+}
+
+uint64_t ProfileInterner::FunctionHash(uint32_t one_based) {
+  if (one_based == 0) return kNoSymbolHash;
+  uint64_t& h = function_hashes_[one_based];
+  if (h == 0) {
+    const profile::Function& f = p_.functions[one_based - 1];
+    h = SymbolTable::FunctionContentHash(StringHash(f.name), StringHash(f.system_name),
+                                         StringHash(f.filename), f.start_line);
+  }
+  return h;
+}
+
+uint64_t ProfileInterner::MappingHash(uint32_t one_based) {
+  if (one_based == 0) return kNoSymbolHash;
+  uint64_t& h = mapping_hashes_[one_based];
+  if (h == 0) {
+    const profile::Mapping& src = p_.mappings[one_based - 1];
+    SymMapping sm;
+    sm.memory_start = src.memory_start;
+    sm.memory_limit = src.memory_limit;
+    sm.file_offset = src.file_offset;
+    sm.flags = (src.has_functions ? 1 : 0) | (src.has_filenames ? 2 : 0) |
+               (src.has_line_numbers ? 4 : 0) | (src.has_inline_frames ? 8 : 0);
+    h = SymbolTable::MappingContentHash(sm, StringHash(src.filename), StringHash(src.build_id));
+  }
+  return h;
+}
+
+uint32_t ProfileInterner::String(int64_t i) {
+  if (i <= 0 || static_cast<size_t>(i) >= strings_.size()) return 0;
+  uint32_t& m = strings_[i];
+  if (m == kUnmapped) m = table_->String(p_.strings[i]);
+  return m;
+}
+
+uint32_t ProfileInterner::Mapping(uint32_t one_based) {
+  if (one_based == 0) return 0;
+  uint32_t& m = mappings_[one_based];
+  if (m == kUnmapped) {
+    const profile::Mapping& src = p_.mappings[one_based - 1];
+    SymMapping sm;
+    sm.memory_start = src.memory_start;
+    sm.memory_limit = src.memory_limit;
+    sm.file_offset = src.file_offset;
+    sm.filename = String(src.filename);
+    sm.build_id = String(src.build_id);
+    sm.flags = (src.has_functions ? 1 : 0) | (src.has_filenames ? 2 : 0) |
+               (src.has_line_numbers ? 4 : 0) | (src.has_inline_frames ? 8 : 0);
+    m = table_->Mapping(sm);
+  }
+  return m;
+}
+
+uint32_t ProfileInterner::Function(uint32_t one_based) {
+  if (one_based == 0) return 0;
+  uint32_t& m = functions_[one_based];
+  if (m == kUnmapped) {
+    const profile::Function& f = p_.functions[one_based - 1];
+    m = table_->Function({String(f.name), String(f.system_name), String(f.filename), f.start_line});
+  }
+  return m;
+}
+
+uint32_t ProfileInterner::Location(uint32_t index) {
+  uint32_t& m = locations_[index];
+  if (m == kUnmapped) {
+    const profile::Location& loc = p_.locations[index];
+    // Fast path: a location the table already has, found by content hash.
+    uint64_t h = SymbolTable::LocationContentHash(MappingHash(loc.mapping), loc.address,
+                                                  loc.line_count);
+    for (const profile::Line& l : p_.location_lines(loc)) {
+      h = SymbolTable::AddLineToContentHash(h, FunctionHash(l.function), l.line);
+    }
+    m = table_->FindLocationByContent(h);
+    if (m != kUnmapped) return m;
+    lines_.clear();
+    for (const profile::Line& l : p_.location_lines(loc)) lines_.push_back({Function(l.function), l.line});
+    m = table_->Location(Mapping(loc.mapping), loc.address, lines_);
+  }
+  return m;
+}
+
+uint32_t ProfileInterner::Stack(size_t sample) {
+  stack_.clear();
+  for (uint32_t loc : p_.sample_stack(sample)) stack_.push_back(Location(loc));
+  return table_->Stack(stack_);
+}
+
+// --- TableImporter --------------------------------------------------------------------
+
+TableImporter::TableImporter(SymbolTable* dst, const SymbolTable& src)
+    : dst_(dst),
+      src_(src),
+      strings_(src.sizes().strings, kUnmapped),
+      mappings_(src.sizes().mappings + 1, kUnmapped),
+      functions_(src.sizes().functions + 1, kUnmapped),
+      locations_(src.sizes().locations, kUnmapped),
+      nodes_(src.sizes().nodes, kUnmapped) {
+  nodes_[0] = 0;
+}
+
+uint32_t TableImporter::String(uint32_t id) {
+  if (id == 0) return 0;
+  uint32_t& m = strings_[id];
+  if (m == kUnmapped) m = dst_->String(src_.string(id));
+  return m;
+}
+
+uint32_t TableImporter::Mapping(uint32_t one_based) {
+  if (one_based == 0) return 0;
+  uint32_t& m = mappings_[one_based];
+  if (m == kUnmapped) {
+    SymMapping sm = src_.mapping(one_based);
+    sm.filename = String(sm.filename);
+    sm.build_id = String(sm.build_id);
+    m = dst_->Mapping(sm);
+  }
+  return m;
+}
+
+uint32_t TableImporter::Function(uint32_t one_based) {
+  if (one_based == 0) return 0;
+  uint32_t& m = functions_[one_based];
+  if (m == kUnmapped) {
+    SymFunction f = src_.function(one_based);
+    f.name = String(f.name);
+    f.system_name = String(f.system_name);
+    f.filename = String(f.filename);
+    m = dst_->Function(f);
+  }
+  return m;
+}
+
+uint32_t TableImporter::Location(uint32_t id) {
+  uint32_t& m = locations_[id];
+  if (m == kUnmapped) {
+    const SymLocation& l = src_.location(id);
+    lines_.clear();
+    for (const SymLine& line : src_.lines(l)) lines_.push_back({Function(line.function), line.line});
+    m = dst_->Location(Mapping(l.mapping), l.address, lines_);
+  }
+  return m;
+}
+
+uint32_t TableImporter::Node(uint32_t src_node) {
+  uint32_t& m = nodes_[src_node];
+  if (m != kUnmapped) return m;
+  // Parents precede children: import the path from the first mapped ancestor.
+  std::vector<uint32_t> path;
+  uint32_t n = src_node;
+  while (nodes_[n] == kUnmapped) {
+    path.push_back(n);
+    n = src_.parent(n);
+  }
+  uint32_t dst = nodes_[n];
+  for (size_t i = path.size(); i-- > 0;) {
+    dst = dst_->Child(dst, Location(src_.node_location(path[i])));
+    nodes_[path[i]] = dst;
+  }
+  return dst;
+}
+
+}  // namespace stackhouse::tsdb

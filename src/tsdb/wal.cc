@@ -1,0 +1,323 @@
+// The WAL writer: group commit, segments, failure handling. Reading and
+// repair live in wal_replay.cc.
+#include "tsdb/wal.h"
+
+#include <zstd.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "base/strings.h"
+#include "tsdb/wal_format.h"
+
+namespace stackhouse::tsdb {
+
+namespace fmt = wal_format;
+
+namespace {
+constexpr size_t kLatencySamples = 1024;
+}  // namespace
+
+// What one leader did; merged into stats_ under the mutex.
+struct Wal::IoStats {
+  uint64_t records = 0;
+  uint64_t frames = 0;
+  uint64_t bytes = 0;
+  std::vector<double> sync_seconds;
+};
+
+Wal::Wal(Env* env, std::string dir, const WalOptions& options)
+    : env_(env), dir_(std::move(dir)), options_(options) {}
+
+Wal::~Wal() {
+  (void)Close();
+  ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(zstd_));
+}
+
+StatusOr<std::unique_ptr<Wal>> Wal::Open(Env* env, const std::string& dir,
+                                         const WalOptions& options, const ReplayFn& replay,
+                                         WalReplayReport* report) {
+  if (env == nullptr || dir.empty()) {
+    return InvalidArgumentError("wal: Open needs an Env and a directory");
+  }
+  WalReplayReport ignored;
+  if (report == nullptr) report = &ignored;
+  *report = WalReplayReport();
+  SH_RETURN_IF_ERROR(env->CreateDirs(dir));
+  uint64_t last = 0;
+  SH_RETURN_IF_ERROR(fmt::ReplaySegments(env, dir, replay, report, &last));
+  if (last >= fmt::kMaxSegmentIndex) {
+    return ResourceExhaustedError(
+        StrCat("wal: ", JoinPath(dir, fmt::SegmentName(last)), " is the last possible segment"));
+  }
+  std::unique_ptr<Wal> wal(new Wal(env, dir, options));
+  IoStats io;
+  Status s = wal->OpenSegment(last + 1, &io);
+  if (!s.ok()) {
+    wal->failed_ = s;  // so that the destructor writes nothing
+    return s;
+  }
+  wal->current_index_ = wal->segment_index_;
+  wal->MergeStats(io);
+  return wal;
+}
+
+uint64_t Wal::Append(std::string_view record) {
+  if (record.size() > kWalMaxRecordBytes) return 0;
+  size_t encoded = protowire::VarintSize(record.size()) + record.size();
+  std::lock_guard<std::mutex> l(mu_);
+  uint64_t seq = ++last_seq_;
+  if (closed_ || !failed_.ok()) return seq;
+  if (pending_.empty() || (pending_.back().records > 0 &&
+                           pending_.back().data.size() + encoded > fmt::kMaxBatchBytes)) {
+    pending_.emplace_back();
+  }
+  fmt::AppendRecord(&pending_.back().data, record);
+  ++pending_.back().records;
+  return seq;
+}
+
+Status Wal::Sync(uint64_t seq) {
+  if (seq == 0) {
+    return InvalidArgumentError(StrCat("wal ", dir_,
+                                       ": Sync(0): Append returns 0 only for a record over the "
+                                       "limit of ",
+                                       kWalMaxRecordBytes, " bytes, which was not written"));
+  }
+  std::unique_lock<std::mutex> l(mu_);
+  if (seq > last_seq_) {
+    return InvalidArgumentError(
+        StrCat("wal ", dir_, ": Sync(", seq, "): only ", last_seq_, " records were appended"));
+  }
+  while (true) {
+    if (!failed_.ok()) return failed_;
+    if (durable_seq_ >= seq) return OkStatus();
+    if (closed_) return FailedPreconditionError(StrCat("wal ", dir_, ": closed"));
+    if (!leader_) {
+      (void)Lead(l, /*rotate=*/false, /*close=*/false);  // the loop reports the outcome
+      continue;
+    }
+    cv_.wait(l);
+  }
+}
+
+Status Wal::AppendAndSync(std::string_view record) { return Sync(Append(record)); }
+
+StatusOr<uint64_t> Wal::Rotate() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (leader_) cv_.wait(l);
+  if (!failed_.ok()) return failed_;
+  if (closed_) return FailedPreconditionError(StrCat("wal ", dir_, ": closed"));
+  SH_RETURN_IF_ERROR(Lead(l, /*rotate=*/true, /*close=*/false));
+  return current_index_;
+}
+
+Status Wal::Close() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (leader_) cv_.wait(l);
+  if (closed_) return failed_;
+  if (failed_.ok()) return Lead(l, /*rotate=*/false, /*close=*/true);
+  // Failed: nothing more is written. No leader is active and becoming one
+  // needs mu_, which we hold, so the leader-only file is ours to close.
+  if (file_ != nullptr) (void)file_->Close();
+  file_.reset();
+  closed_ = true;
+  cv_.notify_all();
+  return failed_;
+}
+
+Status Wal::RemoveSegmentsBefore(uint64_t index) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!failed_.ok()) return failed_;
+    if (index > current_index_) {
+      return InvalidArgumentError(StrCat("wal ", dir_, ": RemoveSegmentsBefore(", index,
+                                         "): the current segment is ", current_index_));
+    }
+  }
+  SH_ASSIGN_OR_RETURN(std::vector<std::string> names, env_->ListDir(dir_));
+  bool removed = false;
+  for (const std::string& name : names) {  // sorted: oldest first
+    uint64_t i;
+    if (!fmt::ParseSegmentName(name, &i) || i >= index) continue;
+    Status s = env_->DeleteFile(JoinPath(dir_, name));
+    if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
+    removed = true;
+  }
+  return removed ? env_->SyncDir(dir_) : OkStatus();
+}
+
+Wal::Stats Wal::stats() const {
+  std::lock_guard<std::mutex> l(mu_);
+  Stats s = stats_;
+  // Unroll the ring so the samples are oldest first.
+  if (s.recent_sync_seconds.size() == kLatencySamples) {
+    std::rotate(s.recent_sync_seconds.begin(), s.recent_sync_seconds.begin() + ring_next_,
+                s.recent_sync_seconds.end());
+  }
+  return s;
+}
+
+void Wal::SetSyncObserver(std::function<void(double)> observer) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (observer) {
+    observer_ = std::make_shared<const std::function<void(double)>>(std::move(observer));
+  } else {
+    observer_.reset();
+  }
+}
+
+uint64_t Wal::current_segment() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return current_index_;
+}
+
+Status Wal::Lead(std::unique_lock<std::mutex>& l, bool rotate, bool close) {
+  leader_ = true;
+  std::vector<Batch> batches;
+  batches.swap(pending_);
+  const uint64_t upto = last_seq_;
+  Observer observer = observer_;
+  l.unlock();
+
+  IoStats io;
+  Status s = WriteBatches(batches, observer, &io);
+  if (s.ok() && rotate && segment_frames_ > 0) s = CutSegment(observer, &io);
+  if (s.ok() && close) s = CloseSegment(observer, &io);
+  batches.clear();  // free the copies outside the lock
+
+  l.lock();
+  leader_ = false;
+  MergeStats(io);
+  if (s.ok()) {
+    durable_seq_ = upto;
+    current_index_ = segment_index_;
+  } else {
+    failed_ = s;
+  }
+  if (close) {
+    if (!s.ok() && file_ != nullptr) (void)file_->Close();
+    file_.reset();
+    closed_ = true;
+  }
+  cv_.notify_all();
+  return s;
+}
+
+void Wal::MergeStats(const IoStats& io) {
+  stats_.batches += io.frames;
+  stats_.records += io.records;
+  stats_.bytes_written += io.bytes;
+  for (double sec : io.sync_seconds) {
+    ++stats_.syncs;
+    stats_.sync_seconds_total += sec;
+    stats_.sync_seconds_max = std::max(stats_.sync_seconds_max, sec);
+    std::vector<double>& ring = stats_.recent_sync_seconds;
+    if (ring.size() < kLatencySamples) {
+      ring.push_back(sec);
+    } else {
+      ring[ring_next_] = sec;
+      ring_next_ = (ring_next_ + 1) % kLatencySamples;
+    }
+  }
+}
+
+Status Wal::Failure(const Status& s, std::string_view what) const {
+  std::string path = JoinPath(dir_, fmt::SegmentName(segment_index_));
+  return Status(s.code(), StrCat("wal: ", what, " segment ", path,
+                                 " failed, the WAL is failed until reopened: ", s.message()));
+}
+
+Status Wal::OpenSegment(uint64_t index, IoStats* io) {
+  if (index > fmt::kMaxSegmentIndex) {
+    return ResourceExhaustedError(StrCat("wal ", dir_, ": out of segment indexes"));
+  }
+  std::string path = JoinPath(dir_, fmt::SegmentName(index));
+  auto file = env_->NewWritableFile(path);
+  segment_index_ = index;
+  if (!file.ok()) return Failure(file.status(), "creating");
+  file_ = std::move(file).value();
+  segment_size_ = 0;
+  segment_frames_ = 0;
+  // The header is synced with the first frame; the directory entry now, so
+  // that synced frames can always be found.
+  SH_RETURN_IF_ERROR(WriteOut(fmt::SegmentHeader(), io));
+  Status s = env_->SyncDir(dir_);
+  if (!s.ok()) return Failure(s, "syncing the directory of");
+  return OkStatus();
+}
+
+Status Wal::WriteOut(std::string_view data, IoStats* io) {
+  if (data.empty()) return OkStatus();
+  dirty_ = true;
+  Status s = file_->Append(data);
+  if (!s.ok()) return Failure(s, "writing");
+  segment_size_ += data.size();
+  io->bytes += data.size();
+  return OkStatus();
+}
+
+Status Wal::SyncSegment(const Observer& observer, IoStats* io) {
+  if (!dirty_) return OkStatus();
+  auto start = std::chrono::steady_clock::now();
+  Status s = file_->Sync();
+  double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!s.ok()) return Failure(s, "fdatasync of");
+  dirty_ = false;
+  io->sync_seconds.push_back(sec);
+  if (observer) (*observer)(sec);
+  return OkStatus();
+}
+
+Status Wal::CutSegment(const Observer& observer, IoStats* io) {
+  SH_RETURN_IF_ERROR(SyncSegment(observer, io));
+  Status s = file_->Close();
+  if (!s.ok()) return Failure(s, "closing");
+  return OpenSegment(segment_index_ + 1, io);
+}
+
+Status Wal::CloseSegment(const Observer& observer, IoStats* io) {
+  if (file_ == nullptr) return OkStatus();
+  SH_RETURN_IF_ERROR(SyncSegment(observer, io));
+  Status s = file_->Close();
+  if (!s.ok()) return Failure(s, "closing");
+  return OkStatus();
+}
+
+Status Wal::WriteBatches(const std::vector<Batch>& batches, const Observer& observer, IoStats* io) {
+  if (batches.empty()) return OkStatus();
+  std::string& buf = write_buf_;
+  buf.clear();
+  for (const Batch& b : batches) {
+    std::string_view payload = b.data;
+    uint8_t flags = 0;
+    if (options_.compress && b.data.size() >= fmt::kMinCompressBytes) {
+      if (zstd_ == nullptr) zstd_ = ZSTD_createCCtx();
+      zstd_buf_.resize(ZSTD_compressBound(b.data.size()));
+      size_t n =
+          zstd_ == nullptr
+              ? 0
+              : ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(zstd_), zstd_buf_.data(),
+                                  zstd_buf_.size(), b.data.data(), b.data.size(), fmt::kZstdLevel);
+      if (n > 0 && !ZSTD_isError(n) && n < b.data.size()) {
+        payload = std::string_view(zstd_buf_.data(), n);
+        flags = fmt::kFlagZstd;
+      }
+    }
+    uint64_t frame_size = fmt::kFrameHeaderSize + payload.size();
+    if (segment_frames_ > 0 && segment_size_ + buf.size() + frame_size > options_.segment_bytes) {
+      SH_RETURN_IF_ERROR(WriteOut(buf, io));
+      buf.clear();
+      SH_RETURN_IF_ERROR(CutSegment(observer, io));
+    }
+    fmt::AppendFrame(&buf, fmt::kTypeRecordBatch, flags, payload);
+    ++segment_frames_;
+    ++io->frames;
+    io->records += b.records;
+  }
+  SH_RETURN_IF_ERROR(WriteOut(buf, io));
+  if (buf.capacity() > (size_t{64} << 20)) std::string().swap(buf);  // don't hoard memory
+  return SyncSegment(observer, io);
+}
+
+}  // namespace stackhouse::tsdb
