@@ -13,6 +13,7 @@ struct Block::SeriesTable {
   uint64_t chunk_profiles = 1;
   std::vector<int64_t> times, durations, totals;
   std::vector<uint64_t> samples;
+  std::vector<uint32_t> dictionary;  // stack key -> node
 };
 
 namespace {
@@ -121,8 +122,9 @@ StatusOr<std::shared_ptr<Block>> Block::Open(Env* env, const std::string& dir) {
 
   SH_ASSIGN_OR_RETURN(b->samples_, SectionReader::Open(env, dir + "/samples.bin", kSamplesMagic));
   for (uint32_t s = 0; s < b->series_.size(); ++s) {
-    if (!b->samples_->Has(s * 64) || !b->samples_->Has(s * 64 + 63)) {
-      return corrupt(StrCat("samples.bin: series ", s, " has no profiles or hours section"));
+    if (!b->samples_->Has(s * 64) || !b->samples_->Has(s * 64 + 62) ||
+        !b->samples_->Has(s * 64 + 63)) {
+      return corrupt(StrCat("samples.bin: series ", s, " lacks its profiles, dictionary or hours"));
     }
   }
   b->tables_.resize(b->series_.size());
@@ -147,8 +149,18 @@ StatusOr<std::shared_ptr<const Block::SeriesTable>> Block::Table(uint32_t s) con
   for (uint64_t i = 0; i < n && !in.failed(); ++i) t->durations.push_back(in.Svarint());
   for (uint64_t i = 0; i < n && !in.failed(); ++i) t->totals.push_back(in.Svarint());
   for (uint64_t i = 0; i < n && !in.failed(); ++i) t->samples.push_back(in.Uvarint());
-  if (in.failed() || !in.done() || (n + t->chunk_profiles - 1) / t->chunk_profiles > 62) {
+  if (in.failed() || !in.done() || (n + t->chunk_profiles - 1) / t->chunk_profiles > 61) {
     return DataLossError(StrCat(dir_, ": samples.bin: malformed profiles table of series ", s));
+  }
+  SH_ASSIGN_OR_RETURN(std::string dict, samples_->Read(s * 64 + 62));
+  protowire::Reader dr(dict);
+  VarintReader din(&dr);
+  uint64_t nd = din.Count(1);
+  uint32_t max_node = static_cast<uint32_t>(symbols_[series_[s].partition].num_nodes());
+  t->dictionary.reserve(nd);
+  for (uint64_t i = 0; i < nd && !din.failed(); ++i) t->dictionary.push_back(din.Id(max_node));
+  if (din.failed() || !din.done()) {
+    return DataLossError(StrCat(dir_, ": samples.bin: malformed dictionary of series ", s));
   }
   std::lock_guard lock(cache_mu_);
   tables_[s] = t;
@@ -163,17 +175,22 @@ Status Block::ReadChunk(uint32_t s, const SeriesTable& t, uint32_t c,
   profiles->assign(end - begin, {});
   protowire::Reader r(sec);
   VarintReader in(&r);
-  uint32_t max_node = static_cast<uint32_t>(symbols_[series_[s].partition].num_nodes());
+  const uint64_t keys = t.dictionary.size();
   for (size_t i = begin; i < end; ++i) {
     auto& out = (*profiles)[i - begin];
     uint64_t n = t.samples[i];
     if (n > in.remaining()) return DataLossError(StrCat(dir_, ": samples.bin: bad chunk"));
     out.resize(n);
-    uint64_t node = 0;
+    uint64_t key = 0;
     for (uint64_t k = 0; k < n; ++k) {
-      node += in.Uvarint();
-      if (node >= max_node || (k > 0 && out[k - 1].node >= node)) in.Fail();
-      out[k].node = static_cast<uint32_t>(node);
+      uint64_t d = in.Uvarint();
+      if (k > 0 && d == 0) in.Fail();
+      key += d;
+      if (key >= keys) {
+        in.Fail();
+        break;
+      }
+      out[k].node = t.dictionary[key];
     }
   }
   for (size_t i = begin; i < end && !in.failed(); ++i) {
@@ -193,16 +210,18 @@ Status Block::ReadHours(uint32_t s, const SeriesTable& t,
   protowire::Reader r(sec);
   VarintReader in(&r);
   uint64_t n = in.Count(2);
-  uint32_t max_node = static_cast<uint32_t>(symbols_[series_[s].partition].num_nodes());
+  const uint32_t keys = static_cast<uint32_t>(t.dictionary.size());
   int64_t bucket = 0;
   hours->clear();
   for (uint64_t i = 0; i < n && !in.failed(); ++i) {
     bucket += in.Svarint();
     uint64_t entries = in.Uvarint();
     hours->push_back({bucket, {}});
-    if (in.failed() || !DecodeSamples(&in, entries, t.scale, max_node, &hours->back().second)) {
+    if (in.failed() || !DecodeSamples(&in, entries, t.scale, keys, &hours->back().second)) {
       in.Fail();
+      break;
     }
+    for (NodeValue& nv : hours->back().second) nv.node = t.dictionary[nv.node];
   }
   if (in.failed() || !in.done()) {
     return DataLossError(StrCat(dir_, ": samples.bin: malformed hours of series ", s));

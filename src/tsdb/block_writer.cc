@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <numeric>
 #include <random>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -142,7 +143,38 @@ Status BlockWriter::AddSeries(const profile::LabelSet& labels, uint32_t partitio
     nsamples += p.samples.size();
   }
   if (scale == 0) scale = 1;
-  size_t chunk_profiles = std::max<size_t>(64, (n + 61) / 62);
+  size_t chunk_profiles = std::max<size_t>(360, (n + 60) / 61);
+
+  // The series' stack dictionary: nodes ranked by use, most used first.
+  std::unordered_map<uint32_t, uint32_t> keys;
+  {
+    std::unordered_map<uint32_t, uint64_t> uses;
+    for (const BlockProfile& p : profiles) {
+      for (const NodeValue& nv : p.samples) ++uses[nv.node];
+    }
+    std::vector<std::pair<uint64_t, uint32_t>> ranked;
+    ranked.reserve(uses.size());
+    for (const auto& [node, count] : uses) ranked.push_back({count, node});
+    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
+    std::string dict;
+    PutUvarint(&dict, ranked.size());
+    keys.reserve(ranked.size());
+    for (uint32_t k = 0; k < ranked.size(); ++k) {
+      PutUvarint(&dict, ranked[k].second);
+      keys.emplace(ranked[k].second, k);
+    }
+    SH_RETURN_IF_ERROR(samples_->Add(s * 64 + 62, dict));
+  }
+  // A profile's samples as (key, value), ascending by key.
+  std::vector<NodeValue> keyed;
+  auto to_keys = [&](std::span<const NodeValue> samples) {
+    keyed.clear();
+    for (const NodeValue& nv : samples) keyed.push_back({keys.at(nv.node), nv.value});
+    std::sort(keyed.begin(), keyed.end(),
+              [](const NodeValue& a, const NodeValue& b) { return a.node < b.node; });
+  };
 
   // Section 0: the profiles table.
   std::string table;
@@ -163,24 +195,24 @@ Status BlockWriter::AddSeries(const profile::LabelSet& labels, uint32_t partitio
   for (const BlockProfile& p : profiles) PutUvarint(&table, p.samples.size());
   SH_RETURN_IF_ERROR(samples_->Add(s * 64, table));
 
-  // Sections 1..62: chunks of profiles, stack deltas then values.
+  // Sections 1..61: chunks of profiles, key deltas then values.
   for (size_t c = 0; c * chunk_profiles < n; ++c) {
-    std::string chunk;
+    std::string keys_part, values_part;
     size_t end = std::min(n, (c + 1) * chunk_profiles);
     for (size_t i = c * chunk_profiles; i < end; ++i) {
+      to_keys(profiles[i].samples);
       uint32_t last = 0;
-      for (const NodeValue& nv : profiles[i].samples) {
-        PutUvarint(&chunk, nv.node - last);
-        last = nv.node;
+      for (const NodeValue& kv : keyed) {
+        PutUvarint(&keys_part, kv.node - last);
+        last = kv.node;
+        PutSvarint(&values_part, kv.value / scale);
       }
     }
-    for (size_t i = c * chunk_profiles; i < end; ++i) {
-      for (const NodeValue& nv : profiles[i].samples) PutSvarint(&chunk, nv.value / scale);
-    }
-    SH_RETURN_IF_ERROR(samples_->Add(s * 64 + 1 + static_cast<uint32_t>(c), chunk));
+    SH_RETURN_IF_ERROR(
+        samples_->Add(s * 64 + 1 + static_cast<uint32_t>(c), keys_part + values_part));
   }
 
-  // Section 63: merged samples per aggregation bucket (an hour by default).
+  // Section 63: merged samples per aggregation bucket (an hour).
   std::string hours;
   std::vector<std::pair<int64_t, std::vector<NodeValue>>> buckets;
   for (const BlockProfile& p : profiles) {
@@ -193,10 +225,11 @@ Status BlockWriter::AddSeries(const profile::LabelSet& labels, uint32_t partitio
   int64_t prev_bucket = 0;
   for (auto& [b, v] : buckets) {
     SortAndMerge(&v);
+    to_keys(v);
     PutSvarint(&hours, b - prev_bucket);
     prev_bucket = b;
-    PutUvarint(&hours, v.size());
-    EncodeSamples(v, scale, &hours);
+    PutUvarint(&hours, keyed.size());
+    EncodeSamples(keyed, scale, &hours);
   }
   SH_RETURN_IF_ERROR(samples_->Add(s * 64 + 63, hours));
 

@@ -59,8 +59,8 @@ struct StoreOptions {
                                              int64_t{24} * 3600 * 1000000000};
   // Blocks whose newest profile is older than this are deleted; 0 = keep.
   int64_t retention = int64_t{30} * 24 * 3600 * 1000000000;
-  int cut_zstd_level = 3;
-  int compact_zstd_level = 9;
+  int cut_zstd_level = 6;
+  int compact_zstd_level = 12;
   // Run cutting, compaction and retention on a background thread.
   bool background = true;
   int64_t background_interval_ms = 1000;
