@@ -252,27 +252,30 @@ int Month(int argc, char** argv) {
   go.seed = 7;
   bench::ServiceGenerator gen("svc", names, go);
   for (int d = 0; d < days; ++d) {
-    // A day's profiles are generated in order and appended from 16 threads.
+    // A day's profiles are generated in order, in batches, and appended
+    // from 16 threads (so that fsyncs are shared, as from a server).
     const int per_day = static_cast<int>(kDay / (10 * kSec));
-    std::vector<profile::Profile> batch;
-    for (int k = 0; k < per_day; ++k) {
-      batch.push_back(gen.Next(start + d * kDay + k * 10 * kSec));
-      samples += batch.back().samples.size();
-    }
-    std::atomic<size_t> next{0};
-    std::vector<std::thread> workers;
-    for (int t = 0; t < 16; ++t) {
-      workers.emplace_back([&] {
-        for (size_t i; (i = next.fetch_add(1)) < batch.size();) {
-          Status s = store->Append("bench", ServiceLabels("svc"), batch[i]);
-          if (!s.ok()) {
-            std::fprintf(stderr, "append: %s\n", s.ToString().c_str());
-            std::exit(1);
+    for (int first = 0; first < per_day; first += 1024) {
+      std::vector<profile::Profile> batch;
+      for (int k = first; k < std::min(per_day, first + 1024); ++k) {
+        batch.push_back(gen.Next(start + d * kDay + k * 10 * kSec));
+        samples += batch.back().samples.size();
+      }
+      std::atomic<size_t> next{0};
+      std::vector<std::thread> workers;
+      for (int t = 0; t < 16; ++t) {
+        workers.emplace_back([&] {
+          for (size_t i; (i = next.fetch_add(1)) < batch.size();) {
+            Status s = store->Append("bench", ServiceLabels("svc"), batch[i]);
+            if (!s.ok()) {
+              std::fprintf(stderr, "append: %s\n", s.ToString().c_str());
+              std::exit(1);
+            }
           }
-        }
-      });
+        });
+      }
+      for (auto& w : workers) w.join();
     }
-    for (auto& w : workers) w.join();
     CompactAll(store.get());
     std::fprintf(stderr, "month: day %d ingested (%.0f s)\n", d + 1, Now() - t0);
   }

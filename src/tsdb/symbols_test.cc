@@ -1,0 +1,127 @@
+#include "tsdb/symbols.h"
+
+#include <gtest/gtest.h>
+
+#include "base/testing/testing.h"
+#include "profile/folded.h"
+#include "profile/pprof.h"
+
+namespace stackhouse::tsdb {
+namespace {
+
+profile::Profile Load(const std::string& name) {
+  auto p = profile::DecodePprof(stackhouse::testing::ReadOrDie(stackhouse::testing::SharedTestdata(name)));
+  EXPECT_TRUE(p.ok());
+  return std::move(p).value();
+}
+
+// Interns every sample of p; returns the node per sample.
+std::vector<uint32_t> InternAll(SymbolTable* t, const profile::Profile& p) {
+  ProfileInterner in(t, p);
+  std::vector<uint32_t> nodes;
+  for (size_t i = 0; i < p.samples.size(); ++i) nodes.push_back(in.Stack(i));
+  return nodes;
+}
+
+// The frame names of a node's stack, leaf first.
+std::vector<std::string> Names(const SymbolTable& t, uint32_t node) {
+  std::vector<uint32_t> locs;
+  t.StackLocations(node, &locs);
+  std::vector<std::string> out;
+  for (uint32_t l : locs) out.push_back(t.FrameName(l));
+  return out;
+}
+
+TEST(SymbolTableTest, InterningDeduplicatesAndStacksShareNodes) {
+  SymbolTable t;
+  profile::Profile p = Load("go_cpu.pb.gz");
+  std::vector<uint32_t> first = InternAll(&t, p);
+  SymbolTable::Sizes after_first = t.sizes();
+  // Interning the same profile again adds nothing and gives the same nodes.
+  EXPECT_EQ(InternAll(&t, p), first);
+  EXPECT_EQ(t.sizes(), after_first);
+  // A node's path reproduces the sample's frames.
+  for (size_t i = 0; i < p.samples.size(); ++i) {
+    auto stack = p.sample_stack(i);
+    ASSERT_EQ(Names(t, first[i]).size(), stack.size());
+    EXPECT_EQ(Names(t, first[i])[0], p.FrameName(p.locations[stack[0]]));
+  }
+  // Parents precede children.
+  for (uint32_t n = 1; n < t.num_nodes(); ++n) EXPECT_LT(t.parent(n), n);
+  // Fewer nodes than stack entries: prefixes are shared.
+  EXPECT_LT(t.num_nodes(), p.stack.size());
+}
+
+TEST(SymbolTableTest, ContentHashFastPathAgreesAcrossProfiles) {
+  // The same symbols in another profile (re-encoded with other ids and order)
+  // map to the same table entries.
+  SymbolTable t;
+  profile::Profile a = profile::ParseFolded("main;a;b 1\nmain;c 2\n").value();
+  profile::Profile b = profile::ParseFolded("x;y 5\nmain;c 1\nmain;a;b 3\n").value();
+  std::vector<uint32_t> na = InternAll(&t, a);
+  std::vector<uint32_t> nb = InternAll(&t, b);
+  EXPECT_EQ(na[0], nb[2]);  // main;a;b
+  EXPECT_EQ(na[1], nb[1]);  // main;c
+  EXPECT_EQ(t.num_locations(), 6u);  // main, a, b, c, x, y
+}
+
+TEST(SymbolTableTest, DeltaRoundTripReproducesTheTable) {
+  SymbolTable writer, reader;
+  std::vector<std::string> records;
+  for (const char* f : {"go_cpu.pb.gz", "go_heap.pb.gz", "node_1.pb.gz"}) {
+    SymbolTable::Sizes before = writer.sizes();
+    InternAll(&writer, Load(f));
+    std::string rec;
+    writer.EncodeDelta(before, &rec);
+    records.push_back(rec);
+  }
+  for (const std::string& rec : records) {
+    protowire::Reader r(rec);
+    ASSERT_TRUE(reader.DecodeDelta(&r).ok());
+    EXPECT_TRUE(r.done());
+  }
+  EXPECT_EQ(reader.sizes(), writer.sizes());
+  for (uint32_t n = 1; n < writer.num_nodes(); ++n) {
+    ASSERT_EQ(reader.parent(n), writer.parent(n));
+    ASSERT_EQ(Names(reader, n), Names(writer, n));
+  }
+  // Applying a delta twice (or out of order) is detected.
+  protowire::Reader again(records[1]);
+  Status s = reader.DecodeDelta(&again);
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss);
+  EXPECT_NE(s.message().find("starts at"), std::string::npos);
+  // The decoded table keeps interning consistently.
+  EXPECT_EQ(InternAll(&reader, Load("node_1.pb.gz")), InternAll(&writer, Load("node_1.pb.gz")));
+  EXPECT_EQ(reader.sizes(), writer.sizes());
+}
+
+TEST(SymbolTableTest, SectionsRoundTripAndRejectCorruption) {
+  SymbolTable t;
+  std::vector<uint32_t> nodes = InternAll(&t, Load("node_3.pb.gz"));
+  std::string s[5];
+  t.EncodeSections(&s[0], &s[1], &s[2], &s[3], &s[4]);
+  auto back = SymbolTable::DecodeSections(s[0], s[1], s[2], s[3], s[4]);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->sizes(), t.sizes());
+  for (uint32_t n : nodes) EXPECT_EQ(Names(*back, n), Names(t, n));
+  // A stack section whose parent delta points past the root is corrupt.
+  std::string bad = s[4];
+  bad[1] = 0x7f;
+  EXPECT_FALSE(SymbolTable::DecodeSections(s[0], s[1], s[2], s[3], bad).ok());
+  EXPECT_FALSE(SymbolTable::DecodeSections("", s[1], s[2], s[3], s[4]).ok());
+  EXPECT_FALSE(SymbolTable::DecodeSections(s[0], s[1], s[2], s[3].substr(0, s[3].size() / 2), s[4]).ok());
+}
+
+TEST(SymbolTableTest, ImporterMergesTablesByContent) {
+  SymbolTable a, b, merged;
+  std::vector<uint32_t> na = InternAll(&a, profile::ParseFolded("main;a;b 1\nmain;c 2\n").value());
+  std::vector<uint32_t> nb = InternAll(&b, profile::ParseFolded("main;c 5\nmain;a;d 1\n").value());
+  TableImporter ia(&merged, a), ib(&merged, b);
+  EXPECT_EQ(ia.Node(na[1]), ib.Node(nb[0]));  // main;c in both
+  EXPECT_EQ(Names(merged, ia.Node(na[0])), (std::vector<std::string>{"b", "a", "main"}));
+  EXPECT_EQ(Names(merged, ib.Node(nb[1])), (std::vector<std::string>{"d", "a", "main"}));
+  EXPECT_EQ(merged.parent(ia.Node(na[0])), merged.parent(ib.Node(nb[1])));  // main;a shared
+}
+
+}  // namespace
+}  // namespace stackhouse::tsdb
