@@ -137,3 +137,48 @@ TEST(CliTest, BadInputNamesFileAndPosition) {
 
 }  // namespace
 }  // namespace stackhouse::cli
+
+namespace stackhouse::cli {
+namespace {
+
+TEST(CliStoreTest, ImportQueryStatsVerifyCompact) {
+  std::string dir = MakeTempDir() + "/data";
+  auto imp = Stackhouse({"store", "import", dir, SharedTestdata("go_cpu.pb.gz"), "--service", "ledger",
+                         "--labels", "env=prod"});
+  ASSERT_EQ(imp.exit_code, 0) << imp.err;
+  auto imp2 = Stackhouse({"store", "import", dir, SharedTestdata("folded.txt"), "--service", "folded"});
+  ASSERT_EQ(imp2.exit_code, 0) << imp2.err;
+  // Several types match without a type in the selector: a clear error.
+  auto ambiguous = Stackhouse({"store", "query", dir, "{service_name=\"ledger\"}"});
+  EXPECT_EQ(ambiguous.exit_code, 1);
+  EXPECT_NE(ambiguous.err.find("several profile types"), std::string::npos) << ambiguous.err;
+  auto top = Stackhouse({"store", "query", dir,
+                         "process_cpu:cpu:nanoseconds:cpu:nanoseconds{service_name=\"ledger\",env=\"prod\"}"});
+  ASSERT_EQ(top.exit_code, 0) << top.err;
+  EXPECT_NE(top.out.find("2.66 s 51.75%"), std::string::npos) << top.out;
+  auto folded = Stackhouse({"store", "query", dir,
+                            "process_cpu:samples:count:cpu:nanoseconds{service_name=\"ledger\"}",
+                            "--format", "folded", "--from", "0", "--until", "now"});
+  ASSERT_EQ(folded.exit_code, 0) << folded.err;
+  EXPECT_EQ(folded.out, ReadOrDie(SharedTestdata("folded.txt")));
+  auto compact = Stackhouse({"store", "compact", dir});
+  ASSERT_EQ(compact.exit_code, 0) << compact.err;
+  auto stats = Stackhouse({"store", "stats", dir});
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  EXPECT_NE(stats.out.find("tenant=anonymous"), std::string::npos) << stats.out;
+  auto verify = Stackhouse({"store", "verify", dir});
+  EXPECT_EQ(verify.exit_code, 0) << verify.err;
+  // Still the same after the cut into a block.
+  auto again = Stackhouse({"store", "query", dir,
+                           "process_cpu:samples:count:cpu:nanoseconds{service_name=\"ledger\"}",
+                           "--format", "folded"});
+  EXPECT_EQ(again.out, ReadOrDie(SharedTestdata("folded.txt")));
+  auto bad = Stackhouse({"store", "query", dir, "{service_name=}"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("offset"), std::string::npos) << bad.err;
+  auto badtime = Stackhouse({"store", "query", dir, "{}", "--from", "yesterday"});
+  EXPECT_EQ(badtime.exit_code, 2);
+}
+
+}  // namespace
+}  // namespace stackhouse::cli

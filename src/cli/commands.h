@@ -8,6 +8,7 @@ namespace stackhouse::cli {
 
 int ConvertMain(int argc, char** argv, int first);
 int TopMain(int argc, char** argv, int first);
+int StoreMain(int argc, char** argv, int first);
 
 }  // namespace stackhouse::cli
 

@@ -23,6 +23,8 @@ constexpr char kHelp[] =
     "                 The input format is detected when --from is absent.\n"
     "  top IN [--sample-type T] [-n N] [--cum]\n"
     "                 Flat and cumulative table of the heaviest functions.\n"
+    "  store import|query|stats|verify|compact DIR ...\n"
+    "                 Work on a data directory of the embedded profile store.\n"
     "  help [COMMAND] Show help (also: stackhouse COMMAND --help).\n"
     "  version        Print the version (also: --version).\n"
     "\n"
@@ -48,6 +50,7 @@ int main(int argc, char** argv) {
       std::string name = argv[2];
       if (name == "convert") return stackhouse::cli::ConvertMain(3, sub, 2);
       if (name == "top") return stackhouse::cli::TopMain(3, sub, 2);
+      if (name == "store") return stackhouse::cli::StoreMain(3, sub, 2);
       std::fprintf(stderr, "stackhouse: unknown command '%s'\n\n%s", argv[2], kHelp);
       return 2;
     }
@@ -56,6 +59,7 @@ int main(int argc, char** argv) {
   }
   if (cmd == "convert") return stackhouse::cli::ConvertMain(argc, argv, 2);
   if (cmd == "top") return stackhouse::cli::TopMain(argc, argv, 2);
+  if (cmd == "store") return stackhouse::cli::StoreMain(argc, argv, 2);
   std::fprintf(stderr, "stackhouse: unknown command '%s'\n\n%s", cmd.c_str(), kHelp);
   return 2;
 }
