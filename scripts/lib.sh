@@ -31,6 +31,7 @@ BUILD_PACKAGES=(
   clang libclang-rt-14-dev
   zlib1g-dev libdeflate-dev libxxhash-dev nlohmann-json3-dev libre2-dev libzstd-dev
   libgtest-dev libgmock-dev
+  libprotobuf-dev protobuf-compiler
   golang-go
 )
 

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <numeric>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "base/strings.h"
@@ -30,6 +32,59 @@ double SecondsPerUnit(std::string_view unit) {
   if (unit == "milliseconds" || unit == "ms") return 1e-3;
   if (unit == "seconds" || unit == "s") return 1;
   return 0;
+}
+
+// Bytewise rank of each name id of a tree.
+std::vector<uint32_t> NameRanks(const FlameTree& t) {
+  std::vector<uint32_t> ids(t.num_names());
+  std::iota(ids.begin(), ids.end(), 0u);
+  std::sort(ids.begin(), ids.end(), [&](uint32_t a, uint32_t b) { return t.name(a) < t.name(b); });
+  std::vector<uint32_t> rank(ids.size());
+  for (uint32_t r = 0; r < ids.size(); ++r) rank[ids[r]] = r;
+  return rank;
+}
+
+// The children of node i (none if i is kNone) in name order; siblings of the
+// same name in node order.
+void SortedChildren(const FlameTree& t, uint32_t i, const std::vector<uint32_t>& rank,
+                    std::vector<uint32_t>* kids) {
+  kids->clear();
+  if (i == FlameTree::kNone) return;
+  for (uint32_t c = t.node(i).first_child; c != FlameTree::kNone; c = t.node(c).next_sibling) {
+    kids->push_back(c);
+  }
+  std::sort(kids->begin(), kids->end(), [&](uint32_t a, uint32_t b) {
+    uint32_t ra = rank[t.node(a).name], rb = rank[t.node(b).name];
+    return ra != rb ? ra < rb : a < b;
+  });
+}
+
+// ,"metadata":{...}
+void AppendMetadata(std::string* out, std::string_view format, const FlamebearerMetadata& meta) {
+  out->append(R"(,"metadata":{"format":)");
+  AppendJsonString(out, format);
+  out->append(R"(,"spyName":)");
+  AppendJsonString(out, meta.spy_name.empty() ? std::string_view("unknown") : meta.spy_name);
+  out->append(R"(,"sampleRate":)");
+  AppendInt(out, meta.sample_rate);
+  out->append(R"(,"units":)");
+  AppendJsonString(out, meta.units);
+  out->append(R"(,"name":)");
+  AppendJsonString(out, meta.name);
+  out->push_back('}');
+}
+
+// ,"truncation":{...}
+void AppendTruncation(std::string* out, const TruncationReport& r) {
+  out->append(R"(,"truncation":{"keptNodes":)");
+  AppendInt(out, static_cast<int64_t>(r.kept_nodes));
+  out->append(R"(,"foldedNodes":)");
+  AppendInt(out, static_cast<int64_t>(r.folded_nodes));
+  out->append(R"(,"foldedValue":)");
+  AppendInt(out, r.folded_value);
+  out->append(R"(,"otherNodes":)");
+  AppendInt(out, static_cast<int64_t>(r.other_nodes));
+  out->push_back('}');
 }
 
 }  // namespace
@@ -70,20 +125,24 @@ FlamebearerMetadata FlamebearerMetadataFor(const Profile& p, int type_index) {
 }
 
 std::string WriteFlamebearer(const FlameTree& tree, const FlamebearerMetadata& meta) {
+  return WriteFlamebearer(tree, meta, nullptr);
+}
+
+FlamebearerData ComputeFlamebearer(const FlameTree& tree) {
   const std::vector<FlameTree::Node>& nodes = tree.nodes();
   const size_t num_names = tree.num_names();
+  FlamebearerData data;
 
   // names[]: the tree's names that some node uses, in name id order (so
   // "total", id 0, stays first).
   std::vector<uint32_t> out_index(num_names, FlameTree::kNone);
   for (const FlameTree::Node& n : nodes) out_index[n.name] = 0;
   std::vector<uint32_t> by_name;  // used name ids
-  size_t name_bytes = 0;
   for (uint32_t id = 0; id < num_names; ++id) {
     if (out_index[id] == FlameTree::kNone) continue;
     out_index[id] = static_cast<uint32_t>(by_name.size());
     by_name.push_back(id);
-    name_bytes += tree.name(id).size() + 3;
+    data.names.push_back(tree.name(id));
   }
 
   // Bytewise rank of each used name: sorting siblings by rank gives
@@ -96,43 +155,26 @@ std::string WriteFlamebearer(const FlameTree& tree, const FlamebearerMetadata& m
     for (uint32_t r = 0; r < sorted.size(); ++r) rank[sorted[r]] = r;
   }
 
-  std::string out;
-  // About 4 short numbers per bar; a guess that avoids most regrowth.
-  out.reserve(256 + name_bytes + nodes.size() * 24 + meta.name.size() + meta.units.size() +
-              meta.spy_name.size());
-  out.append(R"({"version":1,"flamebearer":{"names":[)");
-  for (size_t i = 0; i < by_name.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    AppendJsonString(&out, tree.name(by_name[i]));
-  }
-  out.append(R"(],"levels":[)");
-
-  // Breadth first, one level at a time. A level's bars are in x order, and
-  // each parent's children are appended in sorted order from the parent's x,
-  // so the next level comes out in x order too.
+  // Breadth first, one level at a time. A level's bars are in x order: a
+  // node's self comes first from its x (as in Pyroscope), then its children
+  // in name order, so the next level comes out in x order too.
   struct Bar {
     uint32_t node;
     int64_t x;
   };
   std::vector<Bar> level{{0, 0}};
   std::vector<Bar> next;
-  bool first_level = true;
   while (!level.empty()) {
-    out.append(first_level ? "[" : ",[");
-    first_level = false;
+    std::vector<int64_t>& out = data.levels.emplace_back();
+    out.reserve(level.size() * 4);
     next.clear();
     int64_t prev_end = 0;
-    for (size_t i = 0; i < level.size(); ++i) {
-      const Bar bar = level[i];
+    for (const Bar& bar : level) {
       const FlameTree::Node& n = nodes[bar.node];
-      if (i > 0) out.push_back(',');
-      AppendInt(&out, bar.x - prev_end);
-      out.push_back(',');
-      AppendInt(&out, n.total);
-      out.push_back(',');
-      AppendInt(&out, n.self);
-      out.push_back(',');
-      AppendInt(&out, out_index[n.name]);
+      out.push_back(bar.x - prev_end);
+      out.push_back(n.total);
+      out.push_back(n.self);
+      out.push_back(out_index[n.name]);
       prev_end = bar.x + n.total;
 
       size_t begin = next.size();
@@ -144,30 +186,277 @@ std::string WriteFlamebearer(const FlameTree& tree, const FlamebearerMetadata& m
           return rank[nodes[a.node].name] < rank[nodes[b.node].name];
         });
       }
-      int64_t x = bar.x;
+      int64_t x = bar.x + n.self;
       for (size_t k = begin; k < next.size(); ++k) {
         next[k].x = x;
         x += nodes[next[k].node].total;
       }
     }
-    out.push_back(']');
     level.swap(next);
   }
+  data.num_ticks = tree.total();
+  data.max_self = tree.MaxSelf();
+  return data;
+}
 
+std::string FlamebearerJson(const FlamebearerData& data, std::string_view format,
+                            const FlamebearerMetadata& meta, const TruncationReport* report) {
+  size_t bytes = 256 + meta.name.size() + meta.units.size() + meta.spy_name.size();
+  for (const std::string& n : data.names) bytes += n.size() + 3;
+  for (const auto& l : data.levels) bytes += l.size() * 6;
+  std::string out;
+  out.reserve(bytes);
+  out.append(R"({"version":1,"flamebearer":{"names":[)");
+  for (size_t i = 0; i < data.names.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    AppendJsonString(&out, data.names[i]);
+  }
+  out.append(R"(],"levels":[)");
+  for (size_t l = 0; l < data.levels.size(); ++l) {
+    out.append(l == 0 ? "[" : ",[");
+    const std::vector<int64_t>& v = data.levels[l];
+    for (size_t k = 0; k < v.size(); ++k) {
+      if (k > 0) out.push_back(',');
+      AppendInt(&out, v[k]);
+    }
+    out.push_back(']');
+  }
   out.append(R"(],"numTicks":)");
-  AppendInt(&out, tree.total());
+  AppendInt(&out, data.num_ticks);
   out.append(R"(,"maxSelf":)");
-  AppendInt(&out, tree.MaxSelf());
-  out.append(R"(},"metadata":{"format":"single","spyName":)");
-  AppendJsonString(&out, meta.spy_name.empty() ? std::string_view("unknown") : meta.spy_name);
-  out.append(R"(,"sampleRate":)");
-  AppendInt(&out, meta.sample_rate);
-  out.append(R"(,"units":)");
-  AppendJsonString(&out, meta.units);
-  out.append(R"(,"name":)");
-  AppendJsonString(&out, meta.name);
-  out.append("}}");
+  AppendInt(&out, data.max_self);
+  out.push_back('}');
+  AppendMetadata(&out, format, meta);
+  if (format == "double") {
+    out.append(R"(,"leftTicks":)");
+    AppendInt(&out, data.left_ticks);
+    out.append(R"(,"rightTicks":)");
+    AppendInt(&out, data.right_ticks);
+  }
+  if (report != nullptr) AppendTruncation(&out, *report);
+  out.push_back('}');
   return out;
+}
+
+std::string WriteFlamebearer(const FlameTree& tree, const FlamebearerMetadata& meta,
+                             const TruncationReport* report) {
+  return FlamebearerJson(ComputeFlamebearer(tree), "single", meta, report);
+}
+
+DiffTree MergeFlameTrees(const FlameTree& left, const FlameTree& right) {
+  constexpr uint32_t kNone = FlameTree::kNone;
+  DiffTree out;
+  out.names.emplace_back("total");
+  // Union name ids; the keys point into the inputs' names.
+  std::unordered_map<std::string_view, uint32_t> ids;
+  ids.emplace(left.name(0), 0);
+  std::vector<uint32_t> left_map(left.num_names(), kNone);
+  std::vector<uint32_t> right_map(right.num_names(), kNone);
+  left_map[0] = 0;
+  right_map[0] = 0;
+  auto union_name = [&](const FlameTree& t, std::vector<uint32_t>* map, uint32_t id) {
+    uint32_t& m = (*map)[id];
+    if (m == kNone) {
+      auto [it, inserted] = ids.emplace(t.name(id), static_cast<uint32_t>(out.names.size()));
+      if (inserted) out.names.emplace_back(t.name(id));
+      m = it->second;
+    }
+    return m;
+  };
+  const std::vector<uint32_t> left_rank = NameRanks(left);
+  const std::vector<uint32_t> right_rank = NameRanks(right);
+
+  const size_t reserve = std::max(left.nodes().size(), right.nodes().size());
+  out.nodes.reserve(reserve);
+  out.first_child.reserve(reserve + 1);
+  std::vector<uint32_t> left_node{0}, right_node{0};  // per union node
+  left_node.reserve(reserve);
+  right_node.reserve(reserve);
+  DiffNode root;
+  root.left_total = left.node(0).total;
+  root.left_self = left.node(0).self;
+  root.right_total = right.node(0).total;
+  root.right_self = right.node(0).self;
+  out.nodes.push_back(root);
+
+  // Breadth first; each node's two child lists merged by name.
+  std::vector<uint32_t> lkids, rkids;
+  for (uint32_t j = 0; j < out.nodes.size(); ++j) {
+    out.first_child.push_back(static_cast<uint32_t>(out.nodes.size()));
+    SortedChildren(left, left_node[j], left_rank, &lkids);
+    SortedChildren(right, right_node[j], right_rank, &rkids);
+    size_t a = 0, b = 0;
+    while (a < lkids.size() || b < rkids.size()) {
+      int c = a == lkids.size()   ? 1
+              : b == rkids.size() ? -1
+                                  : left.node_name(lkids[a]).compare(right.node_name(rkids[b]));
+      DiffNode n;
+      n.parent = j;
+      uint32_t l = kNone, r = kNone;
+      if (c <= 0) {
+        l = lkids[a++];
+        n.name = union_name(left, &left_map, left.node(l).name);
+        n.left_total = left.node(l).total;
+        n.left_self = left.node(l).self;
+      }
+      if (c >= 0) {
+        r = rkids[b++];
+        n.name = union_name(right, &right_map, right.node(r).name);
+        n.right_total = right.node(r).total;
+        n.right_self = right.node(r).self;
+      }
+      out.nodes.push_back(n);
+      left_node.push_back(l);
+      right_node.push_back(r);
+    }
+  }
+  out.first_child.push_back(static_cast<uint32_t>(out.nodes.size()));
+  return out;
+}
+
+DiffTree TruncateDiffTree(const DiffTree& tree, size_t max_nodes, TruncationReport* report) {
+  const std::vector<DiffNode>& nodes = tree.nodes;
+  if (max_nodes == 0 || nodes.size() <= max_nodes) {
+    if (report != nullptr) *report = {nodes.size(), 0, 0, 0};
+    return tree;
+  }
+  // A node's weight is max(left / L, right / R); scaled by L * R it is an
+  // exact integer.
+  const __int128 left_scale = std::max<int64_t>(tree.left_total(), 1);
+  const __int128 right_scale = std::max<int64_t>(tree.right_total(), 1);
+  auto weight = [&](uint32_t i) -> __int128 {
+    return std::max(nodes[i].left_total * right_scale, nodes[i].right_total * left_scale);
+  };
+  auto for_each_child = [&](uint32_t i, auto&& fn) {
+    for (uint32_t c = tree.first_child[i]; c < tree.first_child[i + 1]; ++c) fn(c);
+  };
+  auto compare_names = [&](uint32_t a, uint32_t b) {
+    if (nodes[a].name == nodes[b].name) return 0;
+    return tree.names[nodes[a].name].compare(tree.names[nodes[b].name]);
+  };
+  truncate_internal::KeptSet kept =
+      truncate_internal::ChooseKept(nodes.size(), max_nodes, for_each_child, weight, compare_names);
+
+  DiffTree out;
+  out.names = tree.names;
+  uint32_t other = static_cast<uint32_t>(std::find(out.names.begin(), out.names.end(), kOtherName) -
+                                         out.names.begin());
+  if (other == out.names.size()) out.names.emplace_back(kOtherName);
+  const size_t size = kept.entries.size() + kept.other_nodes;
+  out.nodes.reserve(size);
+  out.first_child.reserve(size + 1);
+  std::vector<uint32_t> source;  // per output node: its input node, kNone for "other"
+  source.reserve(size);
+  out.nodes.push_back(nodes[0]);
+  source.push_back(0);
+  TruncationReport r;
+  r.kept_nodes = kept.entries.size();
+  r.folded_nodes = nodes.size() - kept.entries.size();
+  // Breadth first again, so that the output keeps DiffTree's order.
+  for (uint32_t j = 0; j < out.nodes.size(); ++j) {
+    out.first_child.push_back(static_cast<uint32_t>(out.nodes.size()));
+    const uint32_t i = source[j];
+    if (i == FlameTree::kNone) continue;
+    DiffNode folded;
+    folded.name = other;
+    folded.parent = j;
+    bool lost = false;
+    for_each_child(i, [&](uint32_t c) {
+      if (kept.kept[c] == 1) {
+        DiffNode n = nodes[c];
+        n.parent = j;
+        out.nodes.push_back(n);
+        source.push_back(c);
+      } else {
+        lost = true;
+        folded.left_total += nodes[c].left_total;
+        folded.right_total += nodes[c].right_total;
+      }
+    });
+    if (lost) {
+      folded.left_self = folded.left_total;
+      folded.right_self = folded.right_total;
+      out.nodes.push_back(folded);
+      source.push_back(FlameTree::kNone);
+      r.folded_value += folded.left_total + folded.right_total;
+      ++r.other_nodes;
+    }
+  }
+  out.first_child.push_back(static_cast<uint32_t>(out.nodes.size()));
+  if (report != nullptr) *report = r;
+  return out;
+}
+
+FlamebearerData ComputeFlamebearerDiff(const DiffTree& tree) {
+  const std::vector<DiffNode>& nodes = tree.nodes;
+  const size_t n = nodes.size();
+  FlamebearerData data;
+  std::vector<uint32_t> out_index(tree.names.size(), FlameTree::kNone);
+  for (const DiffNode& d : nodes) out_index[d.name] = 0;
+  for (uint32_t id = 0; id < tree.names.size(); ++id) {
+    if (out_index[id] == FlameTree::kNone) continue;
+    out_index[id] = static_cast<uint32_t>(data.names.size());
+    data.names.push_back(tree.names[id]);
+  }
+
+  // x of every node on each side: self first, then the children in order.
+  std::vector<int64_t> left_x(n, 0), right_x(n, 0);
+  int64_t max_self = 0;
+  for (size_t i = 0; i < n; ++i) {
+    int64_t lx = left_x[i] + nodes[i].left_self;
+    int64_t rx = right_x[i] + nodes[i].right_self;
+    for (uint32_t c = tree.first_child[i]; c < tree.first_child[i + 1]; ++c) {
+      left_x[c] = lx;
+      right_x[c] = rx;
+      lx += nodes[c].left_total;
+      rx += nodes[c].right_total;
+    }
+    max_self = std::max({max_self, nodes[i].left_self, nodes[i].right_self});
+  }
+  // Breadth first order makes each level a contiguous range: the children of
+  // the level [begin, end) are [first_child[begin], first_child[end]).
+  size_t begin = 0, end = n > 0 ? 1 : 0;
+  while (begin < end) {
+    std::vector<int64_t>& out = data.levels.emplace_back();
+    out.reserve((end - begin) * 7);
+    int64_t left_end = 0, right_end = 0;
+    for (size_t i = begin; i < end; ++i) {
+      const DiffNode& d = nodes[i];
+      const int64_t values[7] = {left_x[i] - left_end,   d.left_total,  d.left_self,
+                                 right_x[i] - right_end, d.right_total, d.right_self,
+                                 out_index[d.name]};
+      out.insert(out.end(), values, values + 7);
+      left_end = left_x[i] + d.left_total;
+      right_end = right_x[i] + d.right_total;
+    }
+    const size_t next_begin = tree.first_child[begin];
+    end = tree.first_child[end];
+    begin = next_begin;
+  }
+  data.left_ticks = tree.left_total();
+  data.right_ticks = tree.right_total();
+  data.num_ticks = data.left_ticks + data.right_ticks;
+  data.max_self = max_self;
+  return data;
+}
+
+std::string WriteFlamebearerDiff(const DiffTree& tree, const FlamebearerMetadata& meta,
+                                 const TruncationReport* report) {
+  return FlamebearerJson(ComputeFlamebearerDiff(tree), "double", meta, report);
+}
+
+std::string WriteFlamebearerDiff(const FlameTree& left, const FlameTree& right,
+                                 const FlamebearerMetadata& meta, size_t max_nodes,
+                                 TruncationReport* report) {
+  DiffTree merged = MergeFlameTrees(left, right);
+  TruncationReport r{merged.nodes.size(), 0, 0, 0};
+  if (max_nodes == 0 || merged.nodes.size() <= max_nodes) {
+    if (report != nullptr) *report = r;
+    return WriteFlamebearerDiff(merged, meta, max_nodes == 0 ? nullptr : &r);
+  }
+  DiffTree cut = TruncateDiffTree(merged, max_nodes, &r);
+  if (report != nullptr) *report = r;
+  return WriteFlamebearerDiff(cut, meta, &r);
 }
 
 }  // namespace stackhouse::profile
