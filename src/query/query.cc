@@ -115,7 +115,7 @@ StatusOr<tsdb::TotalsResult> Totals(const tsdb::ProfileSource& source, const Par
   tsdb::TotalsResult totals(from, q.selection.range.to, step);
   tsdb::TotalsRequest req;
   req.step = step;
-  req.group_by = group_by;
+  if (!group_by.empty()) req.group_by = {group_by};
   SH_RETURN_IF_ERROR(source.Totals(q.selection, req, &totals));
   return totals;
 }

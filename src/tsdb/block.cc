@@ -319,8 +319,7 @@ Status Block::MergeStacks(const Selection& sel, StackSink* sink) const {
 Status Block::Totals(const Selection& sel, const TotalsRequest& req, TotalsResult* out) const {
   for (uint32_t s : Select(sel)) {
     SH_ASSIGN_OR_RETURN(auto t, Table(s));
-    std::string group =
-        req.group_by.empty() ? "" : std::string(series_[s].labels.Get(req.group_by));
+    std::string group = req.GroupOf(series_[s].labels);
     for (size_t i = 0; i < t->times.size(); ++i) {
       if (sel.range.Contains(t->times[i])) out->Add(group, t->times[i], t->totals[i]);
     }

@@ -450,7 +450,7 @@ class Head::Source : public ProfileSource {
     return ForEachSelected(sel, [&](const Partition& part,
                                     std::span<const SeriesMeta* const> series) {
       for (const SeriesMeta* m : series) {
-        std::string group = req.group_by.empty() ? "" : std::string(m->labels.Get(req.group_by));
+        std::string group = req.GroupOf(m->labels);
         for (const HeadProfile& hp : part.slots[m->slot].profiles) {
           if (sel.range.Contains(hp.time)) out->Add(group, hp.time, hp.total);
         }

@@ -6,6 +6,8 @@
 #define STACKHOUSE_TSDB_MERGE_H_
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "profile/builder.h"
 #include "profile/flame_tree.h"
@@ -36,6 +38,21 @@ class ProfileSink : public StackSink {
 
  private:
   profile::ProfileBuilder builder_;
+};
+
+// Passes on only the stacks that start (root first) with the frames of
+// `call_site` (a "call-site focus", Pyroscope's StackTraceSelector): frames
+// are compared by function name, inlined frames count as frames of their
+// own. An empty call site passes everything.
+class CallSiteFilterSink : public StackSink {
+ public:
+  CallSiteFilterSink(std::vector<std::string> call_site, StackSink* next)
+      : call_site_(std::move(call_site)), next_(next) {}
+  void Add(const SymbolTable& symbols, std::span<const NodeValue> values) override;
+
+ private:
+  std::vector<std::string> call_site_;
+  StackSink* next_;
 };
 
 }  // namespace stackhouse::tsdb

@@ -18,8 +18,22 @@ void TotalsResult::Add(const std::string& group, int64_t time, int64_t value) {
   uint64_t idx = static_cast<uint64_t>((static_cast<__int128>(time) - from_) / step_);
   if (idx >= buckets_) return;
   auto& v = groups_[group];
-  if (v.empty()) v.assign(buckets_, 0);
+  auto& c = counts_[group];
+  if (v.empty()) {
+    v.assign(buckets_, 0);
+    c.assign(buckets_, 0);
+  }
   v[idx] += value;
+  c[idx] += 1;
+}
+
+std::string TotalsRequest::GroupOf(const profile::LabelSet& labels) const {
+  std::string out;
+  for (size_t i = 0; i < group_by.size(); ++i) {
+    if (i > 0) out.push_back(kGroupSeparator);
+    out.append(labels.Get(group_by[i]));
+  }
+  return out;
 }
 
 }  // namespace stackhouse::tsdb

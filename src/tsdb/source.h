@@ -59,23 +59,33 @@ class StackSink {
 
 // Totals over time: bucket i covers [from + i*step, from + (i+1)*step).
 struct TotalsRequest {
-  int64_t step = 0;          // ns, > 0
-  std::string group_by;      // a label name, or "" for one series
+  int64_t step = 0;  // ns, > 0
+  // Label names to group by; none gives one group "". The group of a series
+  // is its values of these labels joined by kGroupSeparator ("" for a label
+  // it lacks), so with one label it is just that label's value.
+  std::vector<std::string> group_by;
+
+  static constexpr char kGroupSeparator = '\x1f';
+  std::string GroupOf(const profile::LabelSet& labels) const;
 };
 class TotalsResult {
  public:
   TotalsResult(int64_t from, int64_t to, int64_t step);
+  // Adds one profile's total.
   void Add(const std::string& group, int64_t time, int64_t value);
   int64_t from() const { return from_; }
   int64_t step() const { return step_; }
   size_t buckets() const { return buckets_; }
   // group value -> per-bucket sums.
   const std::map<std::string, std::vector<int64_t>>& groups() const { return groups_; }
+  // group value -> per-bucket profile counts (for averages).
+  const std::map<std::string, std::vector<int64_t>>& counts() const { return counts_; }
 
  private:
   int64_t from_, step_;
   size_t buckets_;
   std::map<std::string, std::vector<int64_t>> groups_;
+  std::map<std::string, std::vector<int64_t>> counts_;
 };
 
 // One raw profile of a series, for pprof export.

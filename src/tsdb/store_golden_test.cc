@@ -76,7 +76,7 @@ TEST(StoreGoldenTest, QueriesOverTestdata) {
   }
   TotalsRequest req;
   req.step = int64_t{60} * 1000000000;
-  req.group_by = "region";
+  req.group_by = {"region"};
   Selection wall = sel({"__profile_type__=wall:samples:count:wall:nanoseconds"});
   TotalsResult totals(int64_t{1704067200} * 1000000000, int64_t{1704067200 + 600} * 1000000000,
                       req.step);

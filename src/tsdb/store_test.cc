@@ -162,7 +162,7 @@ TEST_F(StoreTest, TimeRangesTotalsAndDownsampledAggregates) {
 
   TotalsRequest req;
   req.step = kHour;
-  req.group_by = "service_name";
+  req.group_by = {"service_name"};
   TotalsResult totals(kT0, kT0 + 3 * kHour, kHour);
   ASSERT_TRUE(store->GetSnapshot()->Totals(Sel({}), req, &totals).ok());
   ASSERT_EQ(totals.groups().size(), 2u);
@@ -186,6 +186,55 @@ TEST_F(StoreTest, TimeRangesTotalsAndDownsampledAggregates) {
   TotalsResult again(kT0, kT0 + 3 * kHour, kHour);
   ASSERT_TRUE(store->GetSnapshot()->Totals(Sel({}), req, &again).ok());
   EXPECT_EQ(again.groups(), totals.groups());
+}
+
+TEST_F(StoreTest, TotalsGroupByLabelsAndCountProfiles) {
+  auto store = OpenStore();
+  for (int i = 0; i < 3; ++i) {
+    int64_t t = kT0 + i * 10 * kSec;
+    ASSERT_TRUE(store->Append("t1", Labels({{"service_name", "web"}, {"pod", "a"}}),
+                              FoldedProfile("main 2\n", t)).ok());
+    ASSERT_TRUE(store->Append("t1", Labels({{"service_name", "web"}, {"pod", "b"}}),
+                              FoldedProfile("main 4\n", t)).ok());
+    ASSERT_TRUE(store->Append("t1", Labels({{"service_name", "db"}}),
+                              FoldedProfile("main 1\n", t)).ok());
+  }
+  for (bool cut : {false, true}) {
+    if (cut) ASSERT_TRUE(store->CutHead().ok());
+    TotalsRequest req;
+    req.step = kHour;
+    req.group_by = {"service_name", "pod"};
+    TotalsResult totals(kT0, kT0 + kHour, kHour);
+    ASSERT_TRUE(store->GetSnapshot()->Totals(Sel({}), req, &totals).ok());
+    const char sep = TotalsRequest::kGroupSeparator;
+    std::map<std::string, std::vector<int64_t>> want_sums = {
+        {std::string("web") + sep + "a", {6}},
+        {std::string("web") + sep + "b", {12}},
+        {std::string("db") + sep, {3}}};
+    EXPECT_EQ(totals.groups(), want_sums) << cut;
+    for (const auto& [g, c] : totals.counts()) EXPECT_EQ(c, std::vector<int64_t>{3}) << g;
+  }
+}
+
+TEST_F(StoreTest, CallSiteFilterKeepsStacksUnderThePrefix) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store->Append("t1", Labels({{"service_name", "web"}}),
+                            FoldedProfile("main;serve;parse 3\nmain;serve 2\nmain;gc 1\n"
+                                          "serve;parse 7\n", kT0)).ok());
+  for (bool cut : {false, true}) {
+    if (cut) ASSERT_TRUE(store->CutHead().ok());
+    auto focus = [&](std::vector<std::string> call_site) {
+      ProfileSink sink("cpu", "nanoseconds");
+      CallSiteFilterSink filter(std::move(call_site), &sink);
+      EXPECT_TRUE(store->GetSnapshot()->MergeStacks(Sel({}), &filter).ok());
+      return profile::WriteFolded(sink.Finish(), 0);
+    };
+    EXPECT_EQ(focus({"main", "serve"}), "main;serve 2\nmain;serve;parse 3\n") << cut;
+    EXPECT_EQ(focus({"main", "serve", "parse"}), "main;serve;parse 3\n") << cut;
+    EXPECT_EQ(focus({"serve"}), "serve;parse 7\n") << cut;
+    EXPECT_EQ(focus({"nope"}), "") << cut;
+    EXPECT_EQ(focus({}), "main;gc 1\nmain;serve 2\nmain;serve;parse 3\nserve;parse 7\n") << cut;
+  }
 }
 
 TEST_F(StoreTest, CompactionMergesWindowsAndKeepsResults) {

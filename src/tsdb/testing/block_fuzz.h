@@ -77,7 +77,7 @@ inline void FuzzBlockFile(const std::string& name, std::string_view data) {
   psink.Finish();
   TotalsRequest req;
   req.step = 60000000000;
-  req.group_by = "env";
+  req.group_by = {"env"};
   TotalsResult totals(sel.range.from, sel.range.to, req.step);
   (*block)->Totals(sel, req, &totals).ok();
   std::set<std::string> names;
