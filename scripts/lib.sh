@@ -32,7 +32,7 @@ BUILD_PACKAGES=(
   zlib1g-dev libdeflate-dev libxxhash-dev nlohmann-json3-dev libre2-dev libzstd-dev
   libgtest-dev libgmock-dev
   libprotobuf-dev protobuf-compiler
-  libmicrohttpd-dev libcurl4-openssl-dev
+  libmicrohttpd-dev libcurl4-openssl-dev libyaml-cpp-dev
   golang-go
 )
 

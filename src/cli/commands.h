@@ -9,6 +9,9 @@ namespace stackhouse::cli {
 int ConvertMain(int argc, char** argv, int first);
 int TopMain(int argc, char** argv, int first);
 int StoreMain(int argc, char** argv, int first);
+int ServerMain(int argc, char** argv, int first);
+int PushMain(int argc, char** argv, int first);
+int QueryMain(int argc, char** argv, int first);
 
 }  // namespace stackhouse::cli
 

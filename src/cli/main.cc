@@ -25,6 +25,12 @@ constexpr char kHelp[] =
     "                 Flat and cumulative table of the heaviest functions.\n"
     "  store import|query|stats|verify|compact DIR ...\n"
     "                 Work on a data directory of the embedded profile store.\n"
+    "  server [--config FILE] [--http-addr :4040] [--data-dir ./data] ...\n"
+    "                 Run the server: Pyroscope-compatible ingest and query APIs.\n"
+    "  push FILE... [--server URL] [--service NAME] [--labels k=v,...]\n"
+    "                 Send profiles to a server.\n"
+    "  query 'TYPE{selector}' [--from T] [--until T] [--format top|folded|pprof|flamebearer]\n"
+    "                 Query a server (with --diff-from/--diff-until: a diff).\n"
     "  help [COMMAND] Show help (also: stackhouse COMMAND --help).\n"
     "  version        Print the version (also: --version).\n"
     "\n"
@@ -51,6 +57,9 @@ int main(int argc, char** argv) {
       if (name == "convert") return stackhouse::cli::ConvertMain(3, sub, 2);
       if (name == "top") return stackhouse::cli::TopMain(3, sub, 2);
       if (name == "store") return stackhouse::cli::StoreMain(3, sub, 2);
+      if (name == "server") return stackhouse::cli::ServerMain(3, sub, 2);
+      if (name == "push") return stackhouse::cli::PushMain(3, sub, 2);
+      if (name == "query") return stackhouse::cli::QueryMain(3, sub, 2);
       std::fprintf(stderr, "stackhouse: unknown command '%s'\n\n%s", argv[2], kHelp);
       return 2;
     }
@@ -60,6 +69,9 @@ int main(int argc, char** argv) {
   if (cmd == "convert") return stackhouse::cli::ConvertMain(argc, argv, 2);
   if (cmd == "top") return stackhouse::cli::TopMain(argc, argv, 2);
   if (cmd == "store") return stackhouse::cli::StoreMain(argc, argv, 2);
+  if (cmd == "server") return stackhouse::cli::ServerMain(argc, argv, 2);
+  if (cmd == "push") return stackhouse::cli::PushMain(argc, argv, 2);
+  if (cmd == "query") return stackhouse::cli::QueryMain(argc, argv, 2);
   std::fprintf(stderr, "stackhouse: unknown command '%s'\n\n%s", cmd.c_str(), kHelp);
   return 2;
 }

@@ -120,12 +120,23 @@ StatusOr<tsdb::TotalsResult> Totals(const tsdb::ProfileSource& source, const Par
   return totals;
 }
 
-std::vector<int64_t> SumGroups(const tsdb::TotalsResult& t) {
-  std::vector<int64_t> sum(t.buckets(), 0);
+std::vector<int64_t> SumGroups(const tsdb::TotalsResult& t, bool average) {
+  std::vector<int64_t> sum(t.buckets(), 0), count(t.buckets(), 0);
   for (const auto& [g, v] : t.groups()) {
     for (size_t i = 0; i < v.size(); ++i) sum[i] += v[i];
   }
+  if (!average) return sum;
+  for (const auto& [g, c] : t.counts()) {
+    for (size_t i = 0; i < c.size(); ++i) count[i] += c[i];
+  }
+  for (size_t i = 0; i < sum.size(); ++i) sum[i] = count[i] ? sum[i] / count[i] : 0;
   return sum;
+}
+
+std::vector<int64_t> Averages(const std::vector<int64_t>& sums, const std::vector<int64_t>& counts) {
+  std::vector<int64_t> out(sums.size(), 0);
+  for (size_t i = 0; i < sums.size(); ++i) out[i] = counts[i] ? sums[i] / counts[i] : 0;
+  return out;
 }
 
 // Inserts extra members before the final '}' of a JSON object.
@@ -147,7 +158,8 @@ StatusOr<std::string> RenderJson(const tsdb::ProfileSource& source, const Parsed
   std::string json = profile::WriteFlamebearer(shown, MetadataFor(q.type), &report);
   int64_t step = TimelineStep(q.selection.range.from, q.selection.range.to);
   SH_ASSIGN_OR_RETURN(tsdb::TotalsResult totals, Totals(source, q, step, options.group_by));
-  std::string members = ",\"timeline\":" + TimelineJson(totals.from(), step, SumGroups(totals));
+  std::string members =
+      ",\"timeline\":" + TimelineJson(totals.from(), step, SumGroups(totals, options.average));
   if (!options.group_by.empty()) {
     members += ",\"groups\":{";
     bool first = true;
@@ -156,7 +168,10 @@ StatusOr<std::string> RenderJson(const tsdb::ProfileSource& source, const Parsed
       first = false;
       members += '"';
       AppendJsonEscaped(&members, group);
-      members += "\":" + TimelineJson(totals.from(), step, samples);
+      members += "\":" + TimelineJson(totals.from(), step,
+                                      options.average
+                                          ? Averages(samples, totals.counts().at(group))
+                                          : samples);
     }
     members += '}';
   }
@@ -177,7 +192,7 @@ StatusOr<std::string> RenderDiffJson(const tsdb::ProfileSource& source, const Pa
     int64_t step = TimelineStep(side->selection.range.from, side->selection.range.to);
     SH_ASSIGN_OR_RETURN(tsdb::TotalsResult totals, Totals(source, *side, step, ""));
     members += StrCat(",\"", side == &left ? "leftTimeline" : "rightTimeline", "\":",
-                      TimelineJson(totals.from(), step, SumGroups(totals)));
+                      TimelineJson(totals.from(), step, SumGroups(totals, false)));
   }
   return WithMembers(std::move(json), members);
 }

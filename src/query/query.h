@@ -58,6 +58,7 @@ profile::FlamebearerMetadata MetadataFor(const profile::ProfileType& type);
 struct RenderOptions {
   size_t max_nodes = 8192;
   std::string group_by;  // a label: per-value timelines in "groups"
+  bool average = false;  // timelines hold the mean per profile, not the sum
 };
 
 // GET /pyroscope/render: flamebearer "single" plus "timeline" (and "groups").

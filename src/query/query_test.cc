@@ -134,6 +134,21 @@ TEST_F(QueryTest, RenderGroups) {
   EXPECT_EQ(total(j["timeline"]), 57);
 }
 
+TEST_F(QueryTest, RenderAverages) {
+  Append("api", "b", "main;serve;parse 20\n", kT0 + 61 * kSec);  // same bucket as kT0+60s
+  snap_ = store_->GetSnapshot();
+  RenderOptions opt;
+  opt.average = true;
+  opt.group_by = "pod";
+  auto json = RenderJson(*snap_, Query(TypeId() + "{service_name=\"api\"}"), opt);
+  ASSERT_TRUE(json.ok());
+  auto j = nlohmann::json::parse(*json);
+  EXPECT_EQ(j["timeline"]["samples"][366], 15);  // (10 + 20) / 2 profiles
+  EXPECT_EQ(j["timeline"]["samples"][360], 40);
+  EXPECT_EQ(j["groups"]["b"]["samples"][366], 15);
+  EXPECT_EQ(j["flamebearer"]["numTicks"], 70);  // the flame graph still sums
+}
+
 TEST_F(QueryTest, RenderTruncatesToMaxNodes) {
   RenderOptions opt;
   opt.max_nodes = 2;

@@ -212,43 +212,54 @@ void ProfileSink::Add(const SymbolTable& symbols, std::span<const NodeValue> val
 
 profile::Profile ProfileSink::Finish() { return builder_.Finish(); }
 
-void CallSiteFilterSink::Add(const SymbolTable& symbols, std::span<const NodeValue> values) {
-  if (call_site_.empty()) {
-    next_->Add(symbols, values);
-    return;
-  }
+std::vector<uint8_t> CallSiteNodes(const SymbolTable& symbols,
+                                   const std::vector<std::string>& call_site,
+                                   const std::vector<uint8_t>* live) {
   const size_t n = symbols.num_nodes();
   const std::vector<uint32_t>& parents = symbols.parents();
-  const int want = static_cast<int>(call_site_.size());
-  // Nodes on the paths of the values (parents have smaller ids).
-  std::vector<uint8_t> live(n, 0);
-  for (const NodeValue& nv : values) live[nv.node] = 1;
-  for (size_t i = n; i-- > 1;) live[parents[i]] |= live[i];
+  const int want = static_cast<int>(call_site.size());
   // state[node]: call-site frames matched on the path so far, -1 = diverged.
   std::vector<int> state(n, -1);
+  std::vector<uint8_t> out(n, 0);
+  if (n == 0) return out;
   state[0] = 0;
   std::vector<std::string_view> frames;
+  std::string fallback;
   for (size_t node = 1; node < n; ++node) {
-    if (!live[node]) continue;
+    if (live != nullptr && !(*live)[node]) continue;
     int s = state[parents[node]];
     if (s >= 0 && s < want) {
       uint32_t loc = symbols.node_location(static_cast<uint32_t>(node));
       frames.clear();
-      std::string fallback;
       if (!symbols.FrameNames(loc, &frames)) {
         fallback = symbols.FrameName(loc);
         frames.push_back(fallback);
       }
       // FrameNames lists inlined frames innermost first: walk callers first.
       for (size_t k = frames.size(); k-- > 0 && s >= 0 && s < want;) {
-        s = frames[k] == call_site_[s] ? s + 1 : -1;
+        s = frames[k] == call_site[s] ? s + 1 : -1;
       }
     }
     state[node] = s;
+    out[node] = s == want;
   }
+  return out;
+}
+
+void CallSiteFilterSink::Add(const SymbolTable& symbols, std::span<const NodeValue> values) {
+  if (call_site_.empty()) {
+    next_->Add(symbols, values);
+    return;
+  }
+  // Only nodes on the paths of the values matter (parents have smaller ids).
+  const std::vector<uint32_t>& parents = symbols.parents();
+  std::vector<uint8_t> live(symbols.num_nodes(), 0);
+  for (const NodeValue& nv : values) live[nv.node] = 1;
+  for (size_t i = live.size(); i-- > 1;) live[parents[i]] |= live[i];
+  std::vector<uint8_t> under = CallSiteNodes(symbols, call_site_, &live);
   std::vector<NodeValue> kept;
   for (const NodeValue& nv : values) {
-    if (state[nv.node] == want) kept.push_back(nv);
+    if (under[nv.node]) kept.push_back(nv);
   }
   if (!kept.empty()) next_->Add(symbols, kept);
 }

@@ -5,6 +5,7 @@
 #ifndef STACKHOUSE_TSDB_MERGE_H_
 #define STACKHOUSE_TSDB_MERGE_H_
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -54,6 +55,13 @@ class CallSiteFilterSink : public StackSink {
   std::vector<std::string> call_site_;
   StackSink* next_;
 };
+
+// Per node of `symbols`, 1 when its stack starts with `call_site` (as above;
+// an empty call site matches every node but the root). With `live`, only
+// nodes marked there are computed (the others are 0).
+std::vector<uint8_t> CallSiteNodes(const SymbolTable& symbols,
+                                   const std::vector<std::string>& call_site,
+                                   const std::vector<uint8_t>* live = nullptr);
 
 }  // namespace stackhouse::tsdb
 

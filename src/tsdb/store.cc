@@ -262,6 +262,7 @@ Status Store::Recover() {
   };
   WalReplayReport report;
   SH_ASSIGN_OR_RETURN(wal_, Wal::Open(env_, options_.dir + "/wal", options_.wal, replay, &report));
+  if (options_.wal_sync_observer) wal_->SetSyncObserver(options_.wal_sync_observer);
   for (const std::string& p : report.problems) Log("store: WAL: " + p);
 
   // Older generations (a cut was interrupted) become blocks now; the newest

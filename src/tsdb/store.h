@@ -66,6 +66,8 @@ struct StoreOptions {
   int64_t background_interval_ms = 1000;
   // Logs one line per event (replay problems, cuts, compactions, deletions).
   std::function<void(const std::string&)> log;
+  // Called after every WAL sync with its duration in seconds (metrics).
+  std::function<void(double seconds)> wal_sync_observer;
 };
 
 // What a query sees: a fixed set of sources, itself a ProfileSource that
@@ -131,6 +133,9 @@ class Store {
   // Stops the background thread and syncs the WAL. The head stays in the WAL
   // (replayed on the next Open).
   Status Close();
+  // OK while the store accepts writes; the failure that stopped it otherwise
+  // (a WAL write error, or kUnavailable after Close).
+  Status Health() const { return failed_.load() ? FailureStatus() : OkStatus(); }
 
   StoreStats stats() const;
   const StoreOptions& options() const { return options_; }

@@ -1,0 +1,59 @@
+// stackhouse server: runs the server until SIGTERM or SIGINT.
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+
+#include <pthread.h>
+
+#include "base/log.h"
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "server/config.h"
+#include "server/server.h"
+
+namespace stackhouse::cli {
+
+int ServerMain(int argc, char** argv, int first) {
+  bool help = false;
+  auto config = server::LoadServerConfig(argc, argv, first, &help);
+  if (help) {
+    std::fputs(server::ServerConfigHelp().c_str(), stdout);
+    return 0;
+  }
+  if (!config.ok()) return Fail("server", config.status().message() + " (see --help)", 2);
+  SetLogFormat(config->log_format == "json");
+  LogLevel level = LogLevel::kInfo;
+  ParseLogLevel(config->log_level, &level);
+  SetLogLevel(level);
+
+  // Every thread started from here on inherits the blocked signals; this
+  // thread waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto server = server::Server::Open(*config);
+  if (!server.ok()) {
+    LogError("cannot open the store", {{"error", server.status().message()}});
+    return 1;
+  }
+  Status s = (*server)->Start();
+  if (!s.ok()) {
+    LogError("cannot start", {{"error", s.message()}});
+    return 1;
+  }
+  int sig = 0;
+  sigwait(&signals, &sig);
+  LogInfo("shutting down", {{"signal", std::string(strsignal(sig))}});
+  s = (*server)->Stop();
+  if (!s.ok()) {
+    LogError("shutdown failed", {{"error", s.message()}});
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace stackhouse::cli

@@ -1,0 +1,122 @@
+// Ingest handlers: Pyroscope's POST /ingest and the Connect push API.
+#include <string>
+#include <vector>
+
+#include "api/push/v1/push.pb.h"
+#include "base/strings.h"
+#include "base/time_parse.h"
+#include "profile/pprof.h"
+#include "server/server_internal.h"
+
+namespace stackhouse::server {
+
+namespace {
+
+// Parsing a body past the decompression limit is "too large" (413), not a
+// quota (429).
+Status AsTooLarge(Status s) {
+  if (s.code() == StatusCode::kResourceExhausted) return Status(StatusCode::kOutOfRange, s.message());
+  return s;
+}
+
+void CountIngested(ServerContext* ctx, const profile::Profile& p, size_t bytes) {
+  ctx->profiles_ingested->Inc();
+  ctx->bytes_ingested->Inc(static_cast<double>(bytes));
+  ctx->samples_ingested->Inc(static_cast<double>(p.samples.size()));
+}
+
+void HandleIngest(ServerContext* ctx, const HttpRequest& req, HttpResponse* resp) {
+  if (req.method != "POST") {
+    SetJsonError(resp, 405, "unimplemented", StrCat(req.path, " takes POST, not ", req.method));
+    resp->headers.push_back({"Allow", "POST"});
+    return;
+  }
+  auto tenant = TenantOf(*ctx, req);
+  if (!tenant.ok()) return RejectIngest(ctx, resp, tenant.status());
+  int retry_after = 0;
+  if (!ctx->limiter->Allow(*tenant, static_cast<double>(req.body.size()), &retry_after)) {
+    ctx->rejected[static_cast<int>(RejectReason::kRateLimited)]->Inc();
+    SetJsonError(resp, 429, "resource_exhausted",
+                 StrCat("tenant ", Quote(*tenant), " is over its ingestion rate of ",
+                        ctx->config.ingestion_rate_mb, " MB/s; retry after ", retry_after, " s"));
+    resp->headers.push_back({"Retry-After", std::to_string(retry_after)});
+    return;
+  }
+  ingest::IngestInput in;
+  in.name = req.Query("name");
+  in.from = req.Query("from");
+  in.until = req.Query("until");
+  in.format = req.Query("format");
+  in.sample_rate = req.Query("sampleRate");
+  in.spy_name = req.Query("spyName");
+  in.units = req.Query("units");
+  in.aggregation_type = req.Query("aggregationType");
+  in.content_type = req.Header("content-type");
+  in.body = req.body;
+  in.now_nanos = NowNanos();
+  auto parsed = ingest::ParseIngest(in, ctx->ingest_limits);
+  if (!parsed.ok()) return RejectIngest(ctx, resp, AsTooLarge(parsed.status()));
+  Status s = ctx->store->Append(*tenant, parsed->labels, parsed->profile, parsed->time_nanos,
+                                parsed->duration_nanos);
+  if (!s.ok()) return RejectIngest(ctx, resp, s);
+  CountIngested(ctx, parsed->profile, req.body.size());
+  resp->status = 200;
+  resp->body.clear();
+}
+
+struct DecodedSample {
+  const profile::LabelSet* labels;
+  profile::Profile profile;
+  size_t bytes;
+};
+
+// Push: every sample is decoded and checked before anything is stored, so a
+// request with one bad profile stores nothing.
+Status Push(ServerContext* ctx, const std::string& tenant, const push::v1::PushRequest& req,
+            push::v1::PushResponse*) {
+  std::vector<profile::LabelSet> label_sets;
+  label_sets.reserve(req.series_size());
+  std::vector<DecodedSample> samples;
+  profile::PprofDecodeOptions opt;
+  opt.max_decompressed_bytes = ctx->ingest_limits.max_decompressed_bytes;
+  for (int i = 0; i < req.series_size(); ++i) {
+    const push::v1::RawProfileSeries& series = req.series(i);
+    std::vector<profile::LabelPair> pairs;
+    for (const auto& lp : series.labels()) pairs.push_back({lp.name(), lp.value()});
+    auto labels = profile::LabelSet::FromPairs(std::move(pairs));
+    if (!labels.ok()) return labels.status().WithPrefix(StrCat("series ", i, ": labels"));
+    if (!labels->Has("service_name")) *labels = labels->With("service_name", "unknown_service");
+    label_sets.push_back(std::move(*labels));
+  }
+  for (int i = 0; i < req.series_size(); ++i) {
+    for (int j = 0; j < req.series(i).samples_size(); ++j) {
+      const std::string& raw = req.series(i).samples(j).raw_profile();
+      if (raw.empty()) {
+        return InvalidArgumentError(StrCat("series ", i, " sample ", j, ": empty raw_profile"));
+      }
+      auto p = profile::DecodePprof(raw, opt);
+      if (!p.ok()) return AsTooLarge(p.status().WithPrefix(StrCat("series ", i, " sample ", j)));
+      samples.push_back({&label_sets[i], std::move(*p), raw.size()});
+    }
+  }
+  for (const DecodedSample& s : samples) {
+    SH_RETURN_IF_ERROR(ctx->store->Append(tenant, *s.labels, s.profile));
+    CountIngested(ctx, s.profile, s.bytes);
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+void RegisterIngestHandlers(ServerContext* ctx, HttpServer* http) {
+  auto ingest = [ctx](const HttpRequest& req, HttpResponse* resp) { HandleIngest(ctx, req, resp); };
+  http->Handle("/ingest", ingest);
+  http->Handle("/pyroscope/ingest", ingest);
+  HandleConnectTyped<push::v1::PushRequest, push::v1::PushResponse>(
+      ctx, http, "/push.v1.PusherService/Push",
+      [ctx](const std::string& tenant, const push::v1::PushRequest& req,
+            push::v1::PushResponse* resp) { return Push(ctx, tenant, req, resp); },
+      /*is_query=*/false);
+}
+
+}  // namespace stackhouse::server

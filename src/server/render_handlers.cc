@@ -1,0 +1,176 @@
+// Pyroscope's HTTP query API: /pyroscope/render, /render-diff, /label-values
+// and /labels (flamebearer JSON and JSON arrays).
+#include <chrono>
+#include <set>
+#include <string>
+
+#include "base/strings.h"
+#include "base/time_parse.h"
+#include "server/server_internal.h"
+
+namespace stackhouse::server {
+
+namespace {
+
+void WriteQueryError(HttpResponse* resp, const Status& s) {
+  WriteError(resp, api::ConnectHttpStatus(s.code()), s);
+}
+
+// Wraps a GET query handler: method check, tenant, latency metric, errors.
+HttpHandler QueryHandler(ServerContext* ctx, const std::string& endpoint,
+                         std::function<Status(const std::string& tenant, const HttpRequest&,
+                                              HttpResponse*)>
+                             fn) {
+  Histogram* latency = ctx->QueryLatency(endpoint);
+  return [=](const HttpRequest& req, HttpResponse* resp) {
+    auto start = std::chrono::steady_clock::now();
+    if (req.method != "GET" && req.method != "HEAD") {
+      SetJsonError(resp, 405, "unimplemented", StrCat(endpoint, " takes GET, not ", req.method));
+      resp->headers.push_back({"Allow", "GET"});
+      return;
+    }
+    auto tenant = TenantOf(*ctx, req);
+    Status s = tenant.ok() ? fn(*tenant, req, resp) : tenant.status();
+    if (!s.ok()) return WriteQueryError(resp, s);
+    latency->Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  };
+}
+
+std::string_view MaxNodesParam(const HttpRequest& req) {
+  std::string_view v = req.Query("maxNodes");
+  return v.empty() ? req.Query("max-nodes") : v;
+}
+
+Status Render(ServerContext* ctx, const std::string& tenant, const HttpRequest& req,
+              HttpResponse* resp) {
+  std::string_view format = req.Query("format");
+  if (!format.empty() && format != "json") {
+    return InvalidArgumentError(StrCat("format ", Quote(format), " is not supported; use json"));
+  }
+  std::string_view text = req.Query("query");
+  if (TrimSpace(text).empty()) return InvalidArgumentError("the query parameter is required");
+  SH_ASSIGN_OR_RETURN(query::ParsedQuery q,
+                      query::ParseQuery(text, req.Query("from"), req.Query("until"), tenant,
+                                        NowNanos(), ctx->query_limits));
+  query::RenderOptions opt;
+  SH_ASSIGN_OR_RETURN(opt.max_nodes, query::ParseMaxNodes(MaxNodesParam(req), ctx->query_limits));
+  opt.group_by = std::string(req.Query("groupBy"));
+  std::string_view agg = req.Query("aggregation");
+  if (agg == "avg" || agg == "average") {
+    opt.average = true;
+  } else if (!agg.empty() && agg != "sum") {
+    return InvalidArgumentError(StrCat("aggregation ", Quote(agg), " is not sum or avg"));
+  }
+  auto snap = ctx->store->GetSnapshot();
+  SH_ASSIGN_OR_RETURN(resp->body, query::RenderJson(*snap, q, opt));
+  resp->content_type = "application/json";
+  return OkStatus();
+}
+
+Status RenderDiff(ServerContext* ctx, const std::string& tenant, const HttpRequest& req,
+                  HttpResponse* resp) {
+  int64_t now = NowNanos();
+  query::ParsedQuery sides[2];
+  const char* prefixes[2] = {"left", "right"};
+  for (int i = 0; i < 2; ++i) {
+    std::string p = prefixes[i];
+    std::string_view text = req.Query(p + "Query");
+    if (TrimSpace(text).empty()) return InvalidArgumentError(StrCat(p, "Query is required"));
+    auto q = query::ParseQuery(text, req.Query(p + "From"), req.Query(p + "Until"), tenant, now,
+                               ctx->query_limits);
+    if (!q.ok()) return q.status().WithPrefix(p + "Query");
+    sides[i] = std::move(*q);
+  }
+  SH_ASSIGN_OR_RETURN(size_t max_nodes,
+                      query::ParseMaxNodes(MaxNodesParam(req), ctx->query_limits));
+  auto snap = ctx->store->GetSnapshot();
+  SH_ASSIGN_OR_RETURN(resp->body, query::RenderDiffJson(*snap, sides[0], sides[1], max_nodes));
+  resp->content_type = "application/json";
+  return OkStatus();
+}
+
+// The selection of a listing: an optional selector and a range that
+// defaults to everything.
+StatusOr<tsdb::Selection> ListingSelection(const std::string& tenant, const HttpRequest& req) {
+  tsdb::Selection sel;
+  sel.tenant = tenant;
+  int64_t now = NowNanos();
+  if (!req.Query("from").empty()) {
+    auto t = ParseTime(req.Query("from"), now);
+    if (!t.ok()) return t.status().WithPrefix("from");
+    sel.range.from = *t;
+  }
+  if (!req.Query("until").empty()) {
+    auto t = ParseTime(req.Query("until"), now);
+    if (!t.ok()) return t.status().WithPrefix("until");
+    sel.range.to = *t;
+  }
+  std::string_view text = TrimSpace(req.Query("query"));
+  if (!text.empty()) {
+    SH_ASSIGN_OR_RETURN(profile::Selector s, profile::ParseSelector(text));
+    sel.matchers = std::move(s.matchers);
+    if (!s.profile_type.empty()) {
+      SH_ASSIGN_OR_RETURN(profile::ProfileType type, profile::ProfileType::Parse(s.profile_type));
+      SH_ASSIGN_OR_RETURN(profile::Matcher m,
+                          profile::Matcher::Create("__profile_type__", profile::MatchOp::kEqual,
+                                                   type.Id()));
+      sel.matchers.push_back(std::move(m));
+    }
+  }
+  return sel;
+}
+
+std::string JsonArray(const std::set<std::string>& values) {
+  std::string out = "[";
+  for (const std::string& v : values) {
+    if (out.size() > 1) out.push_back(',');
+    out.push_back('"');
+    AppendJsonEscaped(&out, v);
+    out.push_back('"');
+  }
+  out.push_back(']');
+  return out;
+}
+
+Status LabelValues(ServerContext* ctx, const std::string& tenant, const HttpRequest& req,
+                   HttpResponse* resp) {
+  std::string label(req.Query("label"));
+  if (label.empty()) return InvalidArgumentError("the label parameter is required");
+  SH_ASSIGN_OR_RETURN(tsdb::Selection sel, ListingSelection(tenant, req));
+  auto snap = ctx->store->GetSnapshot();
+  std::set<std::string> values;
+  // __name__ lists the profile types, as Pyroscope does.
+  SH_RETURN_IF_ERROR(
+      snap->LabelValues(sel, label == "__name__" ? "__profile_type__" : label, &values));
+  resp->body = JsonArray(values);
+  resp->content_type = "application/json";
+  return OkStatus();
+}
+
+Status LabelNames(ServerContext* ctx, const std::string& tenant, const HttpRequest& req,
+                  HttpResponse* resp) {
+  SH_ASSIGN_OR_RETURN(tsdb::Selection sel, ListingSelection(tenant, req));
+  auto snap = ctx->store->GetSnapshot();
+  std::set<std::string> names;
+  SH_RETURN_IF_ERROR(snap->LabelNames(sel, &names));
+  resp->body = JsonArray(names);
+  resp->content_type = "application/json";
+  return OkStatus();
+}
+
+}  // namespace
+
+void RegisterRenderHandlers(ServerContext* ctx, HttpServer* http) {
+  using namespace std::placeholders;
+  http->Handle("/pyroscope/render",
+               QueryHandler(ctx, "/pyroscope/render", std::bind(Render, ctx, _1, _2, _3)));
+  http->Handle("/pyroscope/render-diff", QueryHandler(ctx, "/pyroscope/render-diff",
+                                                      std::bind(RenderDiff, ctx, _1, _2, _3)));
+  http->Handle("/pyroscope/label-values", QueryHandler(ctx, "/pyroscope/label-values",
+                                                       std::bind(LabelValues, ctx, _1, _2, _3)));
+  http->Handle("/pyroscope/labels",
+               QueryHandler(ctx, "/pyroscope/labels", std::bind(LabelNames, ctx, _1, _2, _3)));
+}
+
+}  // namespace stackhouse::server

@@ -1,0 +1,291 @@
+#include "server/server.h"
+
+#include <google/protobuf/message.h>
+
+#include <chrono>
+
+#include "base/log.h"
+#include "base/strings.h"
+#include "server/http.h"
+#include "server/server_internal.h"
+
+namespace stackhouse::server {
+
+namespace {
+
+constexpr const char* kRejectReasonNames[] = {"bad_request", "too_large",   "rate_limited",
+                                              "series_limit", "unsupported", "unavailable",
+                                              "internal"};
+static_assert(std::size(kRejectReasonNames) == static_cast<size_t>(RejectReason::kCount));
+
+bool IsTenantChar(char c) {
+  return isalnum(static_cast<unsigned char>(c)) || c == '!' || c == '-' || c == '_' ||
+         c == '.' || c == '*' || c == '\'' || c == '(' || c == ')';
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+// --- shared helpers ----------------------------------------------------------------
+
+Histogram* ServerContext::QueryLatency(const std::string& endpoint) {
+  return metrics.GetHistogram("stackhouse_query_duration_seconds",
+                              "Latency of query requests by endpoint.",
+                              ExponentialBuckets(0.001, 2, 16), {{"endpoint", endpoint}});
+}
+
+StatusOr<std::string> TenantOf(const ServerContext& ctx, const HttpRequest& req) {
+  std::string_view id = req.Header("x-scope-orgid");
+  if (!ctx.config.multitenancy || id.empty()) return std::string("anonymous");
+  if (id.size() > 150) return InvalidArgumentError("X-Scope-OrgID is longer than 150 bytes");
+  if (id == "." || id == "..") return InvalidArgumentError("X-Scope-OrgID cannot be . or ..");
+  for (char c : id) {
+    if (!IsTenantChar(c)) {
+      return InvalidArgumentError(StrCat("X-Scope-OrgID ", Quote(id),
+                                         " has a character outside [A-Za-z0-9!_.*'()-]"));
+    }
+  }
+  return std::string(id);
+}
+
+int IngestHttpStatus(const Status& s, RejectReason* reason) {
+  auto set = [&](RejectReason r, int status) {
+    if (reason != nullptr) *reason = r;
+    return status;
+  };
+  switch (s.code()) {
+    case StatusCode::kInvalidArgument:
+      return set(RejectReason::kBadRequest, 400);
+    case StatusCode::kOutOfRange:
+      return set(RejectReason::kTooLarge, 413);
+    case StatusCode::kResourceExhausted:
+      return set(RejectReason::kSeriesLimit, 429);
+    case StatusCode::kUnimplemented:
+      return set(RejectReason::kUnsupported, 422);
+    case StatusCode::kUnavailable:
+      return set(RejectReason::kUnavailable, 503);
+    case StatusCode::kInternal:
+    case StatusCode::kDataLoss:
+      return set(RejectReason::kInternal, 500);
+    default:
+      return set(RejectReason::kInternal, 422);
+  }
+}
+
+void WriteError(HttpResponse* resp, int http_status, const Status& s) {
+  SetJsonError(resp, http_status, api::ConnectCode(s.code()), s.message());
+}
+
+void RejectIngest(ServerContext* ctx, HttpResponse* resp, const Status& s) {
+  RejectReason reason;
+  int status = IngestHttpStatus(s, &reason);
+  ctx->rejected[static_cast<int>(reason)]->Inc();
+  WriteError(resp, status, s);
+  if (status >= 500) LogWarn("ingest failed", {{"status", status}, {"error", s.message()}});
+}
+
+void HandleConnect(ServerContext* ctx, HttpServer* http, const std::string& path,
+                   std::function<std::unique_ptr<google::protobuf::Message>()> new_request,
+                   std::function<std::unique_ptr<google::protobuf::Message>()> new_response,
+                   std::function<Status(const std::string&, const google::protobuf::Message&,
+                                        google::protobuf::Message*)>
+                       fn,
+                   bool is_query) {
+  Histogram* latency = is_query ? ctx->QueryLatency(path) : nullptr;
+  http->Handle(path, [=](const HttpRequest& req, HttpResponse* resp) {
+    auto start = std::chrono::steady_clock::now();
+    auto fail = [&](const Status& s) {
+      if (!is_query) {
+        RejectIngest(ctx, resp, s);
+      } else {
+        api::ConnectError e = api::ToConnectError(s);
+        resp->status = e.http_status;
+        resp->content_type = "application/json";
+        resp->body = std::move(e.body);
+      }
+    };
+    if (req.method != "POST") {
+      SetJsonError(resp, 405, "unimplemented", StrCat(path, " takes POST, not ", req.method));
+      resp->headers.push_back({"Allow", "POST"});
+      return;
+    }
+    auto codec = api::CodecForContentType(req.Header("content-type"));
+    if (!codec.ok()) {
+      api::ConnectError e = api::UnsupportedMediaTypeError(codec.status());
+      if (!is_query) ctx->rejected[static_cast<int>(RejectReason::kUnsupported)]->Inc();
+      resp->status = e.http_status;
+      resp->content_type = "application/json";
+      resp->body = std::move(e.body);
+      return;
+    }
+    auto tenant = TenantOf(*ctx, req);
+    if (!tenant.ok()) return fail(tenant.status());
+    if (!is_query) {
+      int retry_after = 0;
+      if (!ctx->limiter->Allow(*tenant, static_cast<double>(req.body.size()), &retry_after)) {
+        ctx->rejected[static_cast<int>(RejectReason::kRateLimited)]->Inc();
+        SetJsonError(resp, 429, "resource_exhausted",
+                     StrCat("tenant ", Quote(*tenant), " is over its ingestion rate of ",
+                            ctx->config.ingestion_rate_mb, " MB/s; retry after ", retry_after,
+                            " s"));
+        resp->headers.push_back({"Retry-After", std::to_string(retry_after)});
+        return;
+      }
+    }
+    std::unique_ptr<google::protobuf::Message> request = new_request();
+    Status s = api::DecodeConnectRequest(*codec, req.body, req.Header("content-encoding"),
+                                         request.get(), ctx->ingest_limits.max_decompressed_bytes);
+    if (!s.ok()) {
+      // A body that decompresses past the limit is "too large", not a quota.
+      if (s.code() == StatusCode::kResourceExhausted) s = Status(StatusCode::kOutOfRange, s.message());
+      return fail(s);
+    }
+    std::unique_ptr<google::protobuf::Message> response = new_response();
+    s = fn(*tenant, *request, response.get());
+    if (!s.ok()) return fail(s);
+    resp->content_type = api::ConnectContentType(*codec);
+    resp->body = api::EncodeConnectResponse(*codec, *response);
+    if (latency != nullptr) latency->Observe(SecondsSince(start));
+  });
+}
+
+// --- Server --------------------------------------------------------------------------
+
+Server::Server() : ctx_(std::make_unique<ServerContext>()) {}
+
+Server::~Server() { Stop().ok(); }
+
+StatusOr<std::unique_ptr<Server>> Server::Open(const ServerConfig& config) {
+  std::unique_ptr<Server> server(new Server());
+  ServerContext* ctx = server->ctx_.get();
+  ctx->config = config;
+  ctx->limiter = std::make_unique<RateLimiter>(config.ingestion_rate_mb * 1e6,
+                                               config.ingestion_burst_mb * 1e6);
+  ctx->query_limits.max_range_ns = config.max_query_range_ns;
+  ctx->query_limits.default_max_nodes = static_cast<size_t>(config.max_nodes_default);
+  ctx->query_limits.max_nodes_limit = static_cast<size_t>(config.max_nodes_limit);
+  ctx->ingest_limits.max_decompressed_bytes = static_cast<size_t>(config.max_decompressed_bytes);
+
+  MetricsRegistry& m = ctx->metrics;
+  ctx->profiles_ingested = m.GetCounter("stackhouse_ingest_profiles_total",
+                                        "Profiles ingested (acknowledged).");
+  ctx->bytes_ingested = m.GetCounter("stackhouse_ingest_bytes_total",
+                                     "Request body bytes of acknowledged ingest requests.");
+  ctx->samples_ingested = m.GetCounter("stackhouse_ingest_samples_total",
+                                       "Samples of the profiles ingested.");
+  for (int r = 0; r < static_cast<int>(RejectReason::kCount); ++r) {
+    ctx->rejected[r] = m.GetCounter("stackhouse_ingest_rejected_total",
+                                    "Ingest requests rejected, by reason.",
+                                    {{"reason", kRejectReasonNames[r]}});
+  }
+  ctx->wal_sync_seconds = m.GetHistogram("stackhouse_wal_sync_duration_seconds",
+                                         "Latency of WAL syncs (fdatasync, group commit).",
+                                         ExponentialBuckets(0.0001, 2, 16));
+
+  tsdb::StoreOptions o;
+  o.dir = config.data_dir;
+  o.retention = config.retention_ns;
+  o.head_block_duration = config.head_block_duration_ns;
+  o.head_max_bytes = static_cast<size_t>(config.head_max_bytes);
+  o.limits.max_labels_per_series = static_cast<size_t>(config.max_labels_per_series);
+  o.limits.max_label_name_length = static_cast<size_t>(config.max_label_name_length);
+  o.limits.max_label_value_length = static_cast<size_t>(config.max_label_value_length);
+  o.limits.max_samples_per_profile = static_cast<size_t>(config.max_samples_per_profile);
+  o.limits.max_series_per_tenant = static_cast<size_t>(config.max_series_per_tenant);
+  o.log = [](const std::string& line) { LogInfo(line); };
+  Histogram* sync = ctx->wal_sync_seconds;
+  o.wal_sync_observer = [sync](double seconds) { sync->Observe(seconds); };
+  auto store = tsdb::Store::Open(std::move(o));
+  if (!store.ok()) return store.status().WithPrefix(StrCat("opening the store in ", config.data_dir));
+  ctx->store = std::move(*store);
+
+  tsdb::Store* st = ctx->store.get();
+  m.AddGaugeCallback("stackhouse_head_series", "Series in the head block.",
+                     [st] { return static_cast<double>(st->stats().head_series); });
+  m.AddGaugeCallback("stackhouse_head_profiles", "Profiles in the head block.",
+                     [st] { return static_cast<double>(st->stats().head_profiles); });
+  m.AddGaugeCallback("stackhouse_head_bytes", "Memory of the head block in bytes.",
+                     [st] { return static_cast<double>(st->stats().head_bytes); });
+  m.AddGaugeCallback("stackhouse_blocks", "Persistent blocks.",
+                     [st] { return static_cast<double>(st->stats().blocks); });
+  m.AddGaugeCallback("stackhouse_block_bytes", "Bytes of the persistent blocks.",
+                     [st] { return static_cast<double>(st->stats().block_bytes); });
+  m.AddGaugeCallback("stackhouse_compactions_total", "Compactions since start.",
+                     [st] { return static_cast<double>(st->stats().compactions); });
+  return server;
+}
+
+Status Server::Start() {
+  ServerContext* ctx = ctx_.get();
+  const ServerConfig& c = ctx->config;
+  HttpServerOptions ho;
+  std::string host;
+  SH_RETURN_IF_ERROR(SplitHostPort(c.http_addr, &host, &ho.port));
+  ho.address = host.empty() ? "0.0.0.0" : host == "localhost" ? "127.0.0.1" : host;
+  ho.io_threads = static_cast<int>(c.http_threads);
+  ho.worker_threads = static_cast<int>(c.worker_threads);
+  ho.max_connections = static_cast<size_t>(c.max_connections);
+  ho.idle_timeout_s = static_cast<int>(c.read_timeout_s);
+  ho.max_body_bytes = static_cast<size_t>(c.max_body_bytes);
+  http_ = std::make_unique<HttpServer>(ho);
+
+  RegisterIngestHandlers(ctx, http_.get());
+  RegisterRenderHandlers(ctx, http_.get());
+  RegisterQuerierHandlers(ctx, http_.get());
+  http_->Handle("/metrics", [ctx](const HttpRequest&, HttpResponse* resp) {
+    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    resp->body = ctx->metrics.Render();
+  });
+  http_->Handle("/healthz", [](const HttpRequest&, HttpResponse* resp) { resp->body = "ok\n"; });
+  http_->Handle("/ready", [ctx](const HttpRequest&, HttpResponse* resp) {
+    Status h = ctx->store->Health();
+    if (ctx->stopping.load()) h = UnavailableError("shutting down");
+    if (!h.ok()) {
+      resp->status = 503;
+      resp->body = "not ready: " + h.message() + "\n";
+      return;
+    }
+    resp->body = "ready\n";
+  });
+  HttpServer* http = http_.get();
+  MetricsRegistry& m = ctx->metrics;
+  m.AddGaugeCallback("stackhouse_http_connections", "Open HTTP connections.", [http] {
+    return static_cast<double>(http->stats().active_connections);
+  });
+  m.AddGaugeCallback("stackhouse_http_requests_total", "HTTP requests received.",
+                     [http] { return static_cast<double>(http->stats().requests); });
+  m.AddGaugeCallback("stackhouse_http_rejected_too_large_total",
+                     "Requests refused with 413 for their body size (HTTP layer).",
+                     [http] { return static_cast<double>(http->stats().rejected_too_large); });
+  m.AddGaugeCallback("stackhouse_http_rejected_busy_total",
+                     "Requests refused with 503 because every worker was busy.",
+                     [http] { return static_cast<double>(http->stats().rejected_busy); });
+  m.AddGaugeCallback("stackhouse_http_timeouts_total",
+                     "Connections cut off for a read timeout mid-request.",
+                     [http] { return static_cast<double>(http->stats().timeouts); });
+
+  SH_RETURN_IF_ERROR(http_->Start());
+  LogInfo("listening", {{"addr", c.http_addr},
+                        {"port", http_->port()},
+                        {"data_dir", c.data_dir}});
+  return OkStatus();
+}
+
+int Server::port() const { return http_ ? http_->port() : 0; }
+
+tsdb::Store* Server::store() { return ctx_->store.get(); }
+
+Status Server::Stop(std::chrono::milliseconds grace) {
+  if (stopped_) return OkStatus();
+  stopped_ = true;
+  ctx_->stopping.store(true);
+  if (http_) http_->Stop(grace);
+  Status s = ctx_->store ? ctx_->store->Close() : OkStatus();
+  LogInfo("stopped", {{"store_close", s.ok() ? std::string("ok") : s.message()}});
+  return s;
+}
+
+}  // namespace stackhouse::server
