@@ -66,6 +66,9 @@ struct Job {
 // line to the completion callback, touched by the connection's io thread only.
 struct RequestState {
   bool started = false;  // the header has been received
+  // Answered 413 on the socket: the rest of the body is drained and dropped.
+  bool rejected = false;
+  uint64_t drained = 0;
   HttpRequest request;
   std::shared_ptr<Job> job;  // set while dispatched
 };
@@ -123,7 +126,7 @@ struct HttpServer::Impl {
   MHD_Result Respond(MHD_Connection* connection, HttpResponse response);
   MHD_Result RespondError(MHD_Connection* connection, int status, std::string_view code,
                           std::string_view message);
-  void WriteRaw413(MHD_Connection* connection);
+  MHD_Result Reject413(MHD_Connection* connection, RequestState* st, std::string_view message);
 
   DispatchResult Dispatch(std::shared_ptr<Job> job);
   void WorkerLoop(size_t index);
@@ -216,12 +219,15 @@ MHD_Result HttpServer::Impl::Access(MHD_Connection* connection, const char* url,
     if (!length.empty()) {
       std::optional<uint64_t> n = ParseUint64(length);
       if (n.has_value() && *n > options.max_body_bytes) {
-        rejected_too_large.fetch_add(1, std::memory_order_relaxed);
-        // Queued before the body is read: libmicrohttpd skips the body (no
-        // "100 Continue") and closes the connection after the answer.
-        return RespondError(connection, 413, "payload_too_large",
-                            StrCat("request body of ", *n, " bytes exceeds the limit of ",
-                                   options.max_body_bytes, " bytes"));
+        std::string message = StrCat("request body of ", *n, " bytes exceeds the limit of ",
+                                     options.max_body_bytes, " bytes");
+        if (EqualsLower(st->request.Header("expect"), "100-continue")) {
+          // The client waits for "100 Continue" before sending the body: a
+          // response queued now is sent instead, and the connection closed.
+          rejected_too_large.fetch_add(1, std::memory_order_relaxed);
+          return RespondError(connection, 413, "payload_too_large", message);
+        }
+        return Reject413(connection, st, message);
       }
       // Capped: a client may announce a large body and never send it.
       if (n.has_value()) st->request.body.reserve(std::min<uint64_t>(*n, 1 << 20));
@@ -229,17 +235,23 @@ MHD_Result HttpServer::Impl::Access(MHD_Connection* connection, const char* url,
     return MHD_YES;
   }
   if (*upload_data_size != 0) {
+    if (st->rejected) {
+      st->drained += *upload_data_size;
+      *upload_data_size = 0;
+      // Enough time for the client to notice the 413; now just hang up.
+      return st->drained > std::max<uint64_t>(options.max_body_bytes, 4 << 20) ? MHD_NO : MHD_YES;
+    }
     if (st->request.body.size() + *upload_data_size > options.max_body_bytes) {
-      // libmicrohttpd 0.9.75 cannot queue a response while a body is being
-      // received, so answer on the socket ourselves and drop the connection.
-      rejected_too_large.fetch_add(1, std::memory_order_relaxed);
-      WriteRaw413(connection);
-      return MHD_NO;
+      *upload_data_size = 0;
+      return Reject413(connection, st,
+                       StrCat("request body exceeds the limit of ", options.max_body_bytes,
+                              " bytes"));
     }
     st->request.body.append(upload_data, *upload_data_size);
     *upload_data_size = 0;
     return MHD_YES;
   }
+  if (st->rejected) return MHD_NO;  // the body is over: close
   if (st->job != nullptr) {
     // Resumed: the worker (or Stop) has finished the job.
     HttpResponse response;
@@ -357,21 +369,33 @@ MHD_Result HttpServer::Impl::RespondError(MHD_Connection* connection, int status
   return Respond(connection, std::move(response));
 }
 
-void HttpServer::Impl::WriteRaw413(MHD_Connection* connection) {
+// libmicrohttpd 0.9.75 cannot queue a response once the body is being
+// received, so the 413 is written on the socket directly, followed by a
+// half-close. The connection then stays open, draining what the client still
+// sends, so that closing it does not reset it (a reset can destroy the 413
+// before the client reads it); it ends when the client hangs up, its body
+// ends, or after max(max_body_bytes, 4 MiB) more bytes.
+MHD_Result HttpServer::Impl::Reject413(MHD_Connection* connection, RequestState* st,
+                                       std::string_view message) {
+  rejected_too_large.fetch_add(1, std::memory_order_relaxed);
+  st->rejected = true;
+  std::string().swap(st->request.body);
   const MHD_ConnectionInfo* info =
       MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
-  if (info == nullptr) return;
-  std::string body = JsonError(
-      "payload_too_large", StrCat("request body exceeds the limit of ", options.max_body_bytes,
-                                  " bytes"));
+  if (info == nullptr) return MHD_NO;
+  std::string body = JsonError("payload_too_large", message);
   std::string msg = StrCat(
       "HTTP/1.1 413 Content Too Large\r\nConnection: close\r\n"
       "Content-Type: application/json\r\nContent-Length: ",
       body.size(), "\r\n\r\n", body);
-  // The socket is non-blocking and this small answer fits its empty send
-  // buffer; a client that stopped reading just misses it.
-  (void)send(info->connect_fd, msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  // Nothing else is being written on this connection, and this small answer
+  // fits the socket's send buffer.
+  if (send(info->connect_fd, msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT) !=
+      static_cast<ssize_t>(msg.size())) {
+    return MHD_NO;
+  }
   shutdown(info->connect_fd, SHUT_WR);
+  return MHD_YES;
 }
 
 DispatchResult HttpServer::Impl::Dispatch(std::shared_ptr<Job> job) {

@@ -383,9 +383,10 @@ Status Diff(ServerContext* ctx, const std::string& tenant, const querier::v1::Di
 // The time of the first (or last) profile of a tenant, to the millisecond:
 // a coarse totals pass finds the bucket, a fine one the millisecond.
 StatusOr<int64_t> EdgeTime(const tsdb::ProfileSource& source, tsdb::Selection sel, bool first) {
-  for (int pass = 0; pass < 3; ++pass) {
+  sel.range.from -= ((sel.range.from % kMs) + kMs) % kMs;  // whole milliseconds
+  for (int pass = 0; pass < 8; ++pass) {
     int64_t span = sel.range.to - sel.range.from;
-    int64_t step = std::max<int64_t>(kMs, span / 1024 + 1);
+    int64_t step = (span / 1024 / kMs + 1) * kMs;
     tsdb::TotalsRequest req;
     req.step = step;
     tsdb::TotalsResult totals(sel.range.from, sel.range.to, step);

@@ -434,7 +434,7 @@ void Store::Fail(const Status& s) {
   std::lock_guard lock(failure_mu_);
   if (failed_.exchange(true)) return;
   failure_ = s;
-  Log("store: writes disabled until restart: " + s.message());
+  if (!closing_.load()) Log("store: writes disabled until restart: " + s.message());
 }
 
 Status Store::FailureStatus() const {

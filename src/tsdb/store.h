@@ -159,6 +159,7 @@ class Store {
   Env* env_;
   std::unique_ptr<Wal> wal_;
   std::atomic<bool> failed_{false};
+  std::atomic<bool> closing_{false};  // Close() has begun (its Fail is not news)
   mutable std::mutex failure_mu_;
   Status failure_;  // guarded by failure_mu_
   void Fail(const Status& s);

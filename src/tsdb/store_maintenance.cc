@@ -316,6 +316,7 @@ Status Store::Close() {
   }
   bg_cv_.notify_all();
   if (background_.joinable()) background_.join();
+  closing_.store(true);
   Fail(UnavailableError("the store is closed"));
   std::unique_lock lock(append_mu_);  // waits for appends in flight
   if (wal_) {
