@@ -32,11 +32,11 @@ BUILD_PACKAGES=(
   zlib1g-dev libdeflate-dev libxxhash-dev nlohmann-json3-dev libre2-dev libzstd-dev
   libgtest-dev libgmock-dev
   libprotobuf-dev protobuf-compiler
-  libmicrohttpd-dev libcurl4-openssl-dev libyaml-cpp-dev
+  libmicrohttpd-dev libcurl4-openssl-dev libyaml-cpp-dev libjemalloc-dev
   golang-go
 )
 
 # Packages the benchmarks need on top.
-BENCH_PACKAGES=(python3-protobuf protobuf-compiler time)
+BENCH_PACKAGES=(python3-protobuf protobuf-compiler time curl)
 
 jobs() { nproc 2>/dev/null || echo 2; }

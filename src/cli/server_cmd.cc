@@ -2,8 +2,10 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 
 #include <pthread.h>
+#include <sys/resource.h>
 
 #include "base/log.h"
 #include "cli/commands.h"
@@ -25,6 +27,22 @@ int ServerMain(int argc, char** argv, int first) {
   LogLevel level = LogLevel::kInfo;
   ParseLogLevel(config->log_level, &level);
   SetLogLevel(level);
+
+  // Room for max_connections sockets plus files: raise the soft limit on
+  // descriptors as far as the hard limit allows.
+  rlimit nofile = {};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+    rlim_t want = static_cast<rlim_t>(config->max_connections) + 1024;
+    if (nofile.rlim_cur < want) {
+      nofile.rlim_cur = nofile.rlim_max == RLIM_INFINITY ? want : std::min(want, nofile.rlim_max);
+      setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+    if (static_cast<int64_t>(nofile.rlim_cur) < config->max_connections) {
+      LogWarn("the descriptor limit is below max_connections",
+              {{"limit", static_cast<int64_t>(nofile.rlim_cur)},
+               {"max_connections", config->max_connections}});
+    }
+  }
 
   // Every thread started from here on inherits the blocked signals; this
   // thread waits for them.
