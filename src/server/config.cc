@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <functional>
+#include <optional>
 
 #include "base/strings.h"
 #include "base/time_parse.h"
@@ -156,16 +157,36 @@ Status Set(const Option& o, std::string_view value, ServerConfig* c, const std::
   return OkStatus();
 }
 
-// Finds a YAML node by a dotted path.
-YAML::Node Lookup(const YAML::Node& root, const std::string& path) {
-  YAML::Node cur = YAML::Clone(root);
-  for (std::string_view part : Split(path, '.')) {
-    if (!cur.IsMap()) return YAML::Node();
-    YAML::Node next = cur[std::string(part)];
-    if (!next) return YAML::Node();
-    cur = next;
+// Finds a YAML node by a dotted path. (Only const access: yaml-cpp's
+// non-const operator[] inserts, and Node assignment rebinds content.)
+std::optional<YAML::Node> Lookup(const YAML::Node& node, const std::vector<std::string_view>& parts,
+                                 size_t i = 0) {
+  if (i == parts.size()) return node;
+  if (!node.IsMap()) return std::nullopt;
+  const YAML::Node child = node[std::string(parts[i])];
+  if (!child.IsDefined()) return std::nullopt;
+  return Lookup(child, parts, i + 1);
+}
+
+// Every key path of the file must be an option (or a section of options):
+// a typo is an error, not a silently ignored setting.
+Status CheckKeys(const YAML::Node& node, const std::string& prefix, const std::string& file) {
+  if (!node.IsMap()) return OkStatus();
+  for (const auto& kv : node) {
+    std::string key = prefix.empty() ? kv.first.as<std::string>()
+                                     : prefix + "." + kv.first.as<std::string>();
+    bool known = false, section = false;
+    for (const Option& o : kOptions) {
+      if (key == o.yaml) known = true;
+      if (std::string_view(o.yaml).starts_with(key + ".")) section = true;
+    }
+    if (section && kv.second.IsMap()) {
+      SH_RETURN_IF_ERROR(CheckKeys(kv.second, key, file));
+    } else if (!known) {
+      return InvalidArgumentError(StrCat(file, ": unknown key ", key, " (see --help)"));
+    }
   }
-  return cur;
+  return OkStatus();
 }
 
 }  // namespace
@@ -237,11 +258,14 @@ StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv, int first, bool* 
     if (root && !root.IsNull() && !root.IsMap()) {
       return InvalidArgumentError(StrCat(config_path, ": the top level must be a mapping"));
     }
+    SH_RETURN_IF_ERROR(CheckKeys(root, "", config_path));
     for (const Option& o : kOptions) {
-      YAML::Node n = Lookup(root, o.yaml);
-      if (!n) continue;
-      if (!n.IsScalar()) return InvalidArgumentError(StrCat(config_path, ": ", o.yaml, " must be a scalar"));
-      SH_RETURN_IF_ERROR(Set(o, n.Scalar(), &c, StrCat(config_path, ": ", o.yaml)));
+      std::optional<YAML::Node> n = Lookup(root, Split(o.yaml, '.'));
+      if (!n || n->IsNull()) continue;
+      if (!n->IsScalar()) {
+        return InvalidArgumentError(StrCat(config_path, ": ", o.yaml, " must be a scalar"));
+      }
+      SH_RETURN_IF_ERROR(Set(o, n->Scalar(), &c, StrCat(config_path, ": ", o.yaml)));
     }
   }
   for (const Option& o : kOptions) {

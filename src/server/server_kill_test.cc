@@ -19,9 +19,13 @@
 #include "base/strings.h"
 #include "base/testing/testing.h"
 #include "server/http_client.h"
+#include "server/testing/server_process.h"
 
 namespace stackhouse::server {
 namespace {
+
+using testing::FreePort;
+using testing::ServerProcess;
 
 constexpr int64_t kT0s = 1795600000;  // profile n is at kT0s + n seconds
 constexpr int64_t kU = 10000000;       // one sample at 100 Hz, in ns
@@ -30,57 +34,6 @@ int64_t Total(int64_t n) { return (n % 97 + 1) + (n % 13 + 1); }
 std::string Folded(int64_t n) {
   return StrCat("main;f", n % 17, ";g ", n % 97 + 1, "\nmain;h ", n % 13 + 1, "\n");
 }
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-class ServerProcess {
- public:
-  ServerProcess(const std::string& dir, int port) : base_(StrCat("http://127.0.0.1:", port)) {
-    std::string bin = stackhouse::testing::BinPath("stackhouse");
-    std::string addr = StrCat("127.0.0.1:", port);
-    pid_ = fork();
-    if (pid_ == 0) {
-      execl(bin.c_str(), bin.c_str(), "server", "--http-addr", addr.c_str(), "--data-dir",
-            dir.c_str(), "--log-level", "warn", "--ingestion-rate-mb", "0",
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-  }
-  ~ServerProcess() {
-    if (pid_ > 0) Kill(SIGKILL);
-  }
-  bool WaitReady() {
-    HttpClient c(std::chrono::seconds(1));
-    for (int i = 0; i < 200; ++i) {
-      auto r = c.Get(base_ + "/ready");
-      if (r.ok() && r->status == 200) return true;
-      usleep(50000);
-    }
-    return false;
-  }
-  int Kill(int sig) {
-    kill(pid_, sig);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
-  }
-  const std::string& base() const { return base_; }
-
- private:
-  std::string base_;
-  pid_t pid_ = -1;
-};
 
 TEST(ServerKillTest, AcknowledgedProfilesSurviveSigkill) {
   const std::string dir = stackhouse::testing::MakeTempDir();
