@@ -80,6 +80,19 @@ TEST(ConfigTest, HelpListsEveryOption) {
   }
 }
 
+// The example configuration in docs/server.md is valid.
+TEST(ConfigTest, DocumentedExampleLoads) {
+  std::string doc = stackhouse::testing::ReadOrDie(stackhouse::testing::OwnTestdata("../docs/server.md"));
+  size_t begin = doc.find("```yaml\n");
+  ASSERT_NE(begin, std::string::npos);
+  begin += 8;
+  std::string yaml = doc.substr(begin, doc.find("```", begin) - begin);
+  auto c = Load({"--config", WriteYaml(yaml)});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->max_body_bytes, 16 << 20);
+  EXPECT_EQ(c->max_query_range_ns, int64_t{768} * 3600 * 1000000000);
+}
+
 TEST(ConfigTest, SplitHostPort) {
   std::string host;
   int port = 0;
