@@ -9,9 +9,11 @@
 //               [--connections 64] [--idle 1000] [--services 200]
 //               [--payloads 4000] [--renders 21]
 //
-// Every payload is a Connect push (application/proto) of one profile whose
-// time lies in the last 24 h, so that the data ingested covers a day. The
-// last line printed is one JSON object.
+// First a day of one service (svc-7: a profile every 10 s for 24 h, through
+// /ingest with its time in `from`) is loaded, as a server that has run for a
+// day would have it. Then the timed load: Connect pushes (application/proto)
+// of profiles of 200 services, stamped with the current time. The last line
+// printed is one JSON object.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -21,6 +23,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -148,11 +152,49 @@ int main(int argc, char** argv) {
     gens.emplace_back(StrCat("svc-", s), names, go);
   }
   int64_t now = NowNanos();
+  // A day of svc-7, in time order, on 8 threads.
+  {
+    bench::GenOptions day = go;
+    day.seed = 8;
+    day.functions = 120 + 7 * 60;
+    day.ticks_per_profile = 70 + 7 * 40;
+    bench::ServiceGenerator g("svc-7", names, day);
+    const int64_t n = 24 * 360;
+    std::vector<std::string> bodies(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      bodies[static_cast<size_t>(i)] = Gzip(profile::EncodePprof(g.Next(0)), 6);
+    }
+    std::atomic<int64_t> next_day{0}, failed{0};
+    std::vector<std::thread> threads;
+    auto day_start = Clock::now();
+    for (int t = 0; t < 8; ++t) {
+      threads.emplace_back([&] {
+        server::HttpClient client;
+        for (int64_t i; (i = next_day.fetch_add(1)) < n;) {
+          int64_t ts = now / kSec - 24 * 3600 + i * 10;
+          auto r = client.Post(StrCat("http://127.0.0.1:", port, "/ingest?name=svc-7&format=pprof&from=", ts,
+                                      "&until=", ts + 10),
+                               bodies[static_cast<size_t>(i)]);
+          if (!r.ok() || r->status != 200) failed.fetch_add(1);
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    if (failed.load() > 0) {
+      std::fprintf(stderr, "ingest_load: %lld day profiles failed\n", static_cast<long long>(failed.load()));
+      return 1;
+    }
+    std::fprintf(stderr, "ingest_load: loaded a day of svc-7 (%lld profiles) in %.1f s\n",
+                 static_cast<long long>(n),
+                 std::chrono::duration<double>(Clock::now() - day_start).count());
+  }
   std::vector<std::string> requests;
   size_t min_size = SIZE_MAX, max_size = 0, sum_size = 0;
   for (int i = 0; i < payloads; ++i) {
     bench::ServiceGenerator& g = gens[static_cast<size_t>(i % services)];
-    int64_t t = now - 24 * 3600 * kSec + static_cast<int64_t>(i) * (24 * 3600 * kSec / payloads);
+    // Stamped "now": each service sends one profile per 10 s; the payloads
+    // are reused through the run, as the same stacks recur.
+    int64_t t = now - 10 * kSec + static_cast<int64_t>(i) * 1000000;
     std::string gz = Gzip(profile::EncodePprof(g.Next(t)), 6);
     min_size = std::min(min_size, gz.size());
     max_size = std::max(max_size, gz.size());

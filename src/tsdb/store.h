@@ -59,7 +59,9 @@ struct StoreOptions {
                                              int64_t{24} * 3600 * 1000000000};
   // Blocks whose newest profile is older than this are deleted; 0 = keep.
   int64_t retention = int64_t{30} * 24 * 3600 * 1000000000;
-  int cut_zstd_level = 6;
+  // Cuts run while ingesting, so they compress fast; compaction (which
+  // rewrites every cut block within hours) compresses hard.
+  int cut_zstd_level = 3;
   int compact_zstd_level = 12;
   // Run cutting, compaction and retention on a background thread.
   bool background = true;
