@@ -207,9 +207,9 @@ MHD_Result HttpServer::Impl::OnAccess(void* cls, MHD_Connection* connection, con
                       static_cast<RequestState*>(*con_cls));
 }
 
-MHD_Result HttpServer::Impl::Access(MHD_Connection* connection, const char* url,
-                                    const char* method, const char* upload_data,
-                                    size_t* upload_data_size, RequestState* st) {
+MHD_Result HttpServer::Impl::Access(MHD_Connection* connection, const char* url, const char* method,
+                                    const char* upload_data, size_t* upload_data_size,
+                                    RequestState* st) {
   if (!st->started) {
     // First call: the header is complete, the body (if any) not read yet.
     st->started = true;
@@ -243,9 +243,9 @@ MHD_Result HttpServer::Impl::Access(MHD_Connection* connection, const char* url,
     }
     if (st->request.body.size() + *upload_data_size > options.max_body_bytes) {
       *upload_data_size = 0;
-      return Reject413(connection, st,
-                       StrCat("request body exceeds the limit of ", options.max_body_bytes,
-                              " bytes"));
+      return Reject413(
+          connection, st,
+          StrCat("request body exceeds the limit of ", options.max_body_bytes, " bytes"));
     }
     st->request.body.append(upload_data, *upload_data_size);
     *upload_data_size = 0;
@@ -338,8 +338,7 @@ const HttpHandler* HttpServer::Impl::Route(const std::string& path) const {
 MHD_Result HttpServer::Impl::Respond(MHD_Connection* connection, HttpResponse response) {
   auto* body = new std::string(std::move(response.body));
   MHD_Response* r = MHD_create_response_from_buffer_with_free_callback_cls(
-      body->size(), body->data(), [](void* cls) { delete static_cast<std::string*>(cls); },
-      body);
+      body->size(), body->data(), [](void* cls) { delete static_cast<std::string*>(cls); }, body);
   if (r == nullptr) {
     delete body;
     return MHD_NO;
@@ -551,9 +550,9 @@ StatusOr<int> Listen(const std::string& address, int port, size_t backlog, int* 
   sockaddr_storage bound = {};
   socklen_t bound_len = sizeof(bound);
   getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
-  *bound_port = ntohs(bound.ss_family == AF_INET
-                          ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
-                          : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  *bound_port =
+      ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
+                                       : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
   return fd;
 }
 
@@ -564,7 +563,8 @@ Status HttpServer::Start() {
   if (s.daemon != nullptr) return FailedPreconditionError("HTTP server already started");
   const HttpServerOptions& o = s.options;
   if (o.worker_threads < 1 || o.io_threads < 1 || o.idle_timeout_s < 0) {
-    return InvalidArgumentError("HTTP server: io_threads and worker_threads must be >= 1");
+    return InvalidArgumentError(
+        "HTTP server: io_threads and worker_threads must be >= 1, idle_timeout_s >= 0");
   }
   int port = 0;
   SH_ASSIGN_OR_RETURN(int fd, Listen(o.address, o.port, o.max_connections, &port));
@@ -580,17 +580,20 @@ Status HttpServer::Start() {
   }
 
   unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
+  // clang-format off
   s.daemon = MHD_start_daemon(
       flags, 0, nullptr, nullptr, &Impl::OnAccess, &s,
       MHD_OPTION_LISTEN_SOCKET, static_cast<MHD_socket>(fd),
       MHD_OPTION_THREAD_POOL_SIZE, static_cast<unsigned>(o.io_threads),
-      MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned>(std::min<size_t>(o.max_connections, 1u << 30)),
+      MHD_OPTION_CONNECTION_LIMIT,
+          static_cast<unsigned>(std::min<size_t>(o.max_connections, 1u << 30)),
       MHD_OPTION_CONNECTION_TIMEOUT, static_cast<unsigned>(o.idle_timeout_s),
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, std::max<size_t>(o.connection_memory_bytes, 4096),
       MHD_OPTION_URI_LOG_CALLBACK, &Impl::OnUriLog, &s,
       MHD_OPTION_NOTIFY_COMPLETED, &Impl::OnCompleted, &s,
       MHD_OPTION_NOTIFY_CONNECTION, &Impl::OnConnection, &s,
       MHD_OPTION_END);
+  // clang-format on
   if (s.daemon == nullptr) {
     close(fd);
     s.StopWorkers();
@@ -622,6 +625,7 @@ void HttpServer::Stop(std::chrono::milliseconds grace) {
   // Answer what is still waiting, and wait until libmicrohttpd has taken
   // every connection back: stopping it with one suspended is not allowed.
   s.AnswerWaitingJobs();
+  // (Quick: every suspended request has just been answered and resumed.)
   while (s.suspended.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   MHD_stop_daemon(s.daemon);
   s.daemon = nullptr;

@@ -5,14 +5,16 @@
 // pool of worker threads (worker_threads) where its handler runs and may
 // block (waiting for an fsync, a query); the connection is suspended in the
 // meantime, so an idle or waiting connection costs no thread. Keep-alive and
-// chunked request bodies are supported; malformed requests are answered by
-// libmicrohttpd itself (400, 414, 431, ...).
+// chunked request bodies are supported; malformed requests are answered (or
+// dropped) by libmicrohttpd itself.
 //
-// Limits: bodies above max_body_bytes get 413 (before they are read when
-// Content-Length announces them, otherwise the moment they cross the limit;
-// the connection is then closed); a request arriving when every worker is
-// busy and max_queued_requests are already waiting gets 503 with
-// Retry-After; a client that stays silent for idle_timeout_s in the middle of
+// Limits: bodies above max_body_bytes get 413 with "Connection: close" --
+// before they are read when Content-Length announces them, otherwise the
+// moment they cross the limit; nothing more is buffered, and what the client
+// still sends is drained (up to max(max_body_bytes, 4 MiB)) so that closing
+// does not reset the connection under the 413. A request arriving when every
+// worker is busy and max_queued_requests are already waiting gets 503 with
+// Retry-After. A client that stays silent for idle_timeout_s in the middle of
 // a request (or between keep-alive requests) is disconnected.
 //
 // Thread-safety: register handlers with Handle/HandlePrefix before Start.
@@ -42,8 +44,8 @@ struct HttpRequest {
   // Decoded ("+" is a space), in the order sent; "?flag" gives {"flag", ""}.
   std::vector<std::pair<std::string, std::string>> query;
   std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
-  std::string body;         // de-chunked
-  std::string remote_addr;  // "127.0.0.1", "::1"
+  std::string body;                                          // de-chunked
+  std::string remote_addr;                                   // "127.0.0.1", "::1"
 
   // The first value of query parameter `name`, "" if absent.
   std::string_view Query(std::string_view name) const;
@@ -67,9 +69,9 @@ using HttpHandler = std::function<void(const HttpRequest&, HttpResponse*)>;
 
 struct HttpServerOptions {
   std::string address = "0.0.0.0";  // an IPv4 or IPv6 literal
-  int port = 4040;                   // 0 = an ephemeral port (tests)
-  int io_threads = 2;                // libmicrohttpd epoll threads
-  int worker_threads = 64;           // handlers run here and may block
+  int port = 4040;                  // 0 = an ephemeral port (tests)
+  int io_threads = 2;               // libmicrohttpd epoll threads
+  int worker_threads = 64;          // handlers run here and may block
   size_t max_connections = 4096;
   // Keep-alive idle time, and the longest silence while a request's header
   // or body is being read (a slow client is cut off).
@@ -111,12 +113,12 @@ class HttpServer {
   void Stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
 
   struct Stats {
-    uint64_t requests = 0;             // requests whose header was received
-    uint64_t active_connections = 0;   // open TCP connections now
-    uint64_t rejected_too_large = 0;   // 413s
-    uint64_t rejected_busy = 0;        // 503s for a full queue
-    uint64_t timeouts = 0;             // requests cut off half-received
-    uint64_t total_connections = 0;    // connections accepted since Start
+    uint64_t requests = 0;            // requests whose header was received
+    uint64_t active_connections = 0;  // open TCP connections now
+    uint64_t rejected_too_large = 0;  // 413s
+    uint64_t rejected_busy = 0;       // 503s for a full queue
+    uint64_t timeouts = 0;            // requests cut off half-received
+    uint64_t total_connections = 0;   // connections accepted since Start
   };
   Stats stats() const;
 

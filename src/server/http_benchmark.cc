@@ -115,12 +115,14 @@ int main(int argc, char** argv) {
   double seconds = 5;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
-    if (flag == "--connections") connections = std::atoi(argv[i + 1]);
-    else if (flag == "--seconds") seconds = std::atof(argv[i + 1]);
-    else if (flag == "--serve") serve_port = std::atoi(argv[i + 1]);
-    else if (flag == "--connect") connect_port = std::atoi(argv[i + 1]);
-    else if (flag == "--idle") idle = std::atoi(argv[i + 1]);
-    else if (flag == "--client-threads") client_threads = std::atoi(argv[i + 1]);
+    int* int_flag = flag == "--connections"      ? &connections
+                    : flag == "--serve"          ? &serve_port
+                    : flag == "--connect"        ? &connect_port
+                    : flag == "--idle"           ? &idle
+                    : flag == "--client-threads" ? &client_threads
+                                                 : nullptr;
+    if (int_flag != nullptr) *int_flag = std::atoi(argv[i + 1]);
+    if (flag == "--seconds") seconds = std::atof(argv[i + 1]);
   }
   rlimit rl = {};
   getrlimit(RLIMIT_NOFILE, &rl);
@@ -167,10 +169,11 @@ int main(int argc, char** argv) {
   if (idle > 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     long rss1 = RssKiB();
-    std::printf("%d idle keep-alive connections: active=%llu, RSS %+ld KiB (%.1f KiB each, "
-                "client and server sides together)\n",
-                idle, static_cast<unsigned long long>(server.stats().active_connections),
-                rss1 - rss0, static_cast<double>(rss1 - rss0) / idle);
+    std::printf(
+        "%d idle keep-alive connections: active=%llu, RSS %+ld KiB (%.1f KiB each, "
+        "client and server sides together)\n",
+        idle, static_cast<unsigned long long>(server.stats().active_connections), rss1 - rss0,
+        static_cast<double>(rss1 - rss0) / idle);
   }
 
   std::atomic<uint64_t> total{0};

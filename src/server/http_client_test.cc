@@ -23,14 +23,14 @@ class HttpClientTest : public ::testing::Test {
     o.worker_threads = 4;
     server_ = std::make_unique<HttpServer>(o);
     server_->Handle("/hello", [](const HttpRequest& req, HttpResponse* resp) {
-      resp->body = StrCat("hello ", req.Query("name"), " via ", req.method, " auth=",
-                          req.Header("authorization"));
+      resp->body = StrCat("hello ", req.Query("name"), " via ", req.method,
+                          " auth=", req.Header("authorization"));
       resp->headers.emplace_back("X-Mixed-Case", " padded ");
     });
     server_->Handle("/post", [](const HttpRequest& req, HttpResponse* resp) {
       resp->status = 201;
-      resp->body = StrCat(req.Header("content-type"), "|", req.Header("transfer-encoding"), "|",
-                          req.body);
+      resp->body =
+          StrCat(req.Header("content-type"), "|", req.Header("transfer-encoding"), "|", req.body);
     });
     server_->Handle("/slow", [](const HttpRequest&, HttpResponse* resp) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1500));
@@ -66,7 +66,8 @@ TEST_F(HttpClientTest, PostSendsBodyWithLengthOrChunked) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->status, 201);
   EXPECT_EQ(r->body, "text/x-test||payload");
-  auto c = client.Post(base_ + "/post", std::string(70000, 'z'), {{"Transfer-Encoding", "chunked"}});
+  auto c =
+      client.Post(base_ + "/post", std::string(70000, 'z'), {{"Transfer-Encoding", "chunked"}});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->body, "application/x-www-form-urlencoded|chunked|" + std::string(70000, 'z'));
   auto e = client.Post(base_ + "/post", "");

@@ -193,8 +193,7 @@ void MetricsRegistry::AddGaugeCallback(const std::string& name, const std::strin
 }
 
 Histogram* MetricsRegistry::GetHistogram(const std::string& name, const std::string& help,
-                                         std::vector<double> buckets,
-                                         const MetricLabels& labels) {
+                                         std::vector<double> buckets, const MetricLabels& labels) {
   MetricLabels key = Normalize(name, labels);
   for (const auto& [k, v] : key) {
     if (k == "le") Die("histogram " + name + " cannot have a label named le");

@@ -14,8 +14,8 @@ TEST(MetricsTest, RendersGoldenText) {
   MetricsRegistry r;
   Counter* ok = r.GetCounter("http_requests_total", "Requests served.",
                              {{"handler", "/ingest"}, {"code", "200"}});
-  Counter* err = r.GetCounter("http_requests_total", "ignored",
-                              {{"code", "500"}, {"handler", "/ingest"}});
+  Counter* err =
+      r.GetCounter("http_requests_total", "ignored", {{"code", "500"}, {"handler", "/ingest"}});
   ok->Inc();
   ok->Inc(2);
   err->Inc(0.5);

@@ -10,16 +10,13 @@ namespace stackhouse::server {
 namespace {
 
 double SteadySeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
 
 RateLimiter::RateLimiter(double bytes_per_second, double burst_bytes)
-    : rate_(bytes_per_second),
-      burst_(std::max(burst_bytes, 0.0)),
-      clock_(&SteadySeconds) {}
+    : rate_(bytes_per_second), burst_(std::max(burst_bytes, 0.0)), clock_(&SteadySeconds) {}
 
 void RateLimiter::SetClock(std::function<double()> seconds_now) {
   std::lock_guard<std::mutex> lock(mu_);
