@@ -36,7 +36,35 @@ BUILD_PACKAGES=(
   golang-go
 )
 
+# Packages the tests need on top (end-to-end tests of the web UI).
+TEST_PACKAGES=(chromium fonts-dejavu-core)
+
 # Packages the benchmarks need on top.
 BENCH_PACKAGES=(python3-protobuf protobuf-compiler time curl)
 
 jobs() { nproc 2>/dev/null || echo 2; }
+
+# ensure_node: Node.js and npm for the web UI (the machine's own, or
+# Debian's when there is none).
+ensure_node() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    ensure_packages nodejs npm
+  fi
+}
+
+# build_ui: installs the UI's npm dependencies (npm ci, from the lock file)
+# and builds ui/dist when a source is newer than the last build.
+build_ui() {
+  ensure_node
+  (
+    cd ui
+    if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+      echo "setup: npm ci (ui)" >&2
+      npm ci --no-audit --no-fund --loglevel=error >&2
+    fi
+    if [ ! -f dist/index.html ] || [ -n "$(find src index.html package-lock.json vite.config.ts -newer dist/index.html 2>/dev/null | head -1)" ]; then
+      echo "setup: building the web UI" >&2
+      npm run --silent build >&2
+    fi
+  )
+}

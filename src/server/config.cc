@@ -31,6 +31,8 @@ const Option kOptions[] = {
      "Address to serve HTTP on (host:port or :port)", FIELD(http_addr)},
     {"data_dir", "data-dir", "STACKHOUSE_DATA_DIR", Kind::kString,
      "Directory of the embedded store", FIELD(data_dir)},
+    {"ui_dir", "ui-dir", "STACKHOUSE_UI_DIR", Kind::kString,
+     "Directory of the built web UI (default: ui/dist found next to the binary)", FIELD(ui_dir)},
     {"log.level", "log-level", "STACKHOUSE_LOG_LEVEL", Kind::kString,
      "Log level: debug, info, warn, error", FIELD(log_level)},
     {"log.format", "log-format", "STACKHOUSE_LOG_FORMAT", Kind::kString,

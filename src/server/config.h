@@ -18,6 +18,7 @@ struct ServerConfig {
   // Listening and storage.
   std::string http_addr = ":4040";
   std::string data_dir = "./data";
+  std::string ui_dir;  // the built web UI; "" = found next to the binary
   std::string log_level = "info";
   std::string log_format = "json";  // json or logfmt
   // Storage.

@@ -8,6 +8,7 @@
 #include "base/strings.h"
 #include "server/http.h"
 #include "server/server_internal.h"
+#include "server/static_files.h"
 
 namespace stackhouse::server {
 
@@ -235,6 +236,25 @@ Status Server::Start() {
   RegisterIngestHandlers(ctx, http_.get());
   RegisterRenderHandlers(ctx, http_.get());
   RegisterQuerierHandlers(ctx, http_.get());
+  // The web UI at /, and the JSON 404 for any other unknown path.
+  std::string ui_dir = c.ui_dir.empty() ? StaticFiles::FindDefaultDir() : c.ui_dir;
+  if (!ui_dir.empty()) {
+    auto ui = StaticFiles::Load(ui_dir);
+    if (!ui.ok()) {
+      if (!c.ui_dir.empty()) return ui.status();
+      LogWarn("web UI not served", {{"error", ui.status().message()}});
+      http_->HandlePrefix("/", ServeMissingUi);
+    } else {
+      LogInfo("serving the web UI", {{"dir", ui_dir}, {"files", static_cast<int64_t>(ui->size())}});
+      auto files = std::make_shared<StaticFiles>(std::move(*ui));
+      http_->HandlePrefix("/", [files](const HttpRequest& req, HttpResponse* resp) {
+        files->Serve(req, resp);
+      });
+    }
+  } else {
+    LogWarn("web UI not built: / explains how to build it");
+    http_->HandlePrefix("/", ServeMissingUi);
+  }
   http_->Handle("/metrics", [ctx](const HttpRequest&, HttpResponse* resp) {
     resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
     resp->body = ctx->metrics.Render();

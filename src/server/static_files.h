@@ -1,0 +1,50 @@
+// StaticFiles: the web UI's built assets (ui/dist), read into memory once at
+// startup and served at / by `stackhouse server`. No CDN, no network: the
+// page works offline.
+#ifndef STACKHOUSE_SERVER_STATIC_FILES_H_
+#define STACKHOUSE_SERVER_STATIC_FILES_H_
+
+#include <map>
+#include <string>
+
+#include "base/status.h"
+#include "server/http.h"
+
+namespace stackhouse::server {
+
+class StaticFiles {
+ public:
+  // Reads every regular file below `dir` (at most 64 MiB in all). An error
+  // names the directory when it does not exist or holds no index.html.
+  static StatusOr<StaticFiles> Load(const std::string& dir);
+
+  // The UI directory to use when none is configured: ui/dist next to the
+  // source tree of the running binary (build/bin/stackhouse ->
+  // ../../ui/dist), then <binary dir>/ui, then ./ui/dist. "" if none has an
+  // index.html.
+  static std::string FindDefaultDir();
+
+  // Serves GET/HEAD of "/" (index.html) and of every file by its path; an
+  // unknown path gets the JSON 404. Hashed assets (under assets/) are cached
+  // for a year, index.html is revalidated.
+  void Serve(const HttpRequest& req, HttpResponse* resp) const;
+
+  size_t size() const { return files_.size(); }
+
+ private:
+  struct File {
+    std::string content_type;
+    std::string body;
+  };
+  std::map<std::string, File> files_;  // by path, "/index.html"
+};
+
+// The page served at / when the UI has not been built.
+void ServeMissingUi(const HttpRequest& req, HttpResponse* resp);
+
+// The Content-Type for a file name ("app.js" -> "text/javascript; charset=utf-8").
+std::string ContentTypeFor(const std::string& path);
+
+}  // namespace stackhouse::server
+
+#endif  // STACKHOUSE_SERVER_STATIC_FILES_H_

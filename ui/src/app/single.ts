@@ -1,0 +1,208 @@
+// The single view: query bar, time range, timeline (drag to zoom in time),
+// flame graph and top table side by side, search, focus, sandwich, export.
+import * as api from '../api';
+import { FlameGraph, formatValue, fromFlamebearer, sandwich, topTable, type FlameModel } from '../flame';
+import type { ViewContext, ViewHandle } from './app';
+import { el, markDrawn } from './dom';
+import { exportMenu } from './export';
+import { findPath, nodePath } from './paths';
+import { QueryBar } from './querybar';
+import { fullQuery, type ViewState } from './state';
+import { Table } from './table';
+import { rangeOf } from './time';
+import { TimeRange } from './timerange';
+import { Timeline, timelineSeries } from './timeline';
+
+type TopRow = { name: string; self: number; total: number };
+
+/** The query bar's completions for a profile type. */
+export function completionSource(ctx: ViewContext) {
+  return {
+    names: () => api.labelNames([fullQuery(ctx.state.type, '{}')]),
+    values: (label: string) => api.labelValues(label, [fullQuery(ctx.state.type, '{}')]),
+  };
+}
+
+export function createSingleView(parent: HTMLElement, ctx: ViewContext): ViewHandle {
+  const root = el('div', { class: 'view single', 'data-testid': 'view-single' });
+  parent.append(root);
+  const controls = el('div', { class: 'controls' });
+  root.append(controls);
+  const query = new QueryBar(controls, completionSource(ctx), (sel) => ctx.update({ query: sel, focus: '', sandwich: '' }));
+  const range = new TimeRange(controls, (from, until) => ctx.update({ from, until }));
+  let response: api.RenderResponse | null = null;
+  let model: FlameModel | null = null;
+  const exportButton = exportMenu(controls, () => ({
+    model,
+    response,
+    state: ctx.state,
+    flame,
+  }));
+  const timeline = new Timeline(root, (from, until) => ctx.update({ from: String(from), until: String(until) }), (v) =>
+    response ? formatValue(v, response.metadata.units, response.metadata.sampleRate) : String(v),
+  );
+  timeline.element.dataset.testid = 'timeline';
+
+  const toolbar = el('div', { class: 'toolbar' });
+  const layoutButtons = el('div', { class: 'segmented', role: 'group', 'aria-label': 'Layout' });
+  for (const [id, title] of [['both', 'Both'], ['flame', 'Flame graph'], ['table', 'Table']] as const) {
+    const b = el('button', { 'data-layout': id }, title);
+    b.addEventListener('click', () => ctx.update({ layout: id }, { replace: true }));
+    layoutButtons.append(b);
+  }
+  const search = el('input', { type: 'search', placeholder: 'Search frames (/)', 'data-testid': 'search', 'aria-label': 'Search' });
+  search.addEventListener('input', () => ctx.update({ search: search.value }, { replace: true }));
+  const matches = el('span', { class: 'dim', 'data-testid': 'matches' });
+  const reset = el('button', { 'data-testid': 'reset', title: 'Reset the zoom (Esc)' }, 'Reset zoom');
+  reset.addEventListener('click', () => ctx.update({ focus: '' }));
+  const truncation = el('span', { class: 'dim truncation', 'data-testid': 'truncation' });
+  toolbar.append(layoutButtons, search, matches, reset, el('span', { class: 'spacer' }), truncation, exportButton);
+  root.append(toolbar);
+
+  const panes = el('div', { class: 'panes' });
+  const tablePane = el('div', { class: 'pane table-pane' });
+  const flamePane = el('div', { class: 'pane flame-pane', 'data-testid': 'flame' });
+  panes.append(tablePane, flamePane);
+  root.append(panes);
+  const sandwichPane = el('div', { class: 'sandwich', 'data-testid': 'sandwich', hidden: '' });
+  root.append(sandwichPane);
+
+  const fmt = (v: number) => (response ? formatValue(v, response.metadata.units, response.metadata.sampleRate) : String(v));
+  const pct = (v: number) => (model && model.numTicks > 0 ? `${((100 * v) / model.numTicks).toFixed(2)}%` : '');
+  const table = new Table<TopRow>(
+    tablePane,
+    [
+      { key: 'name', title: 'Function', value: (r) => r.name },
+      { key: 'self', title: 'Self', value: (r) => r.self, format: (r) => `${fmt(r.self)}  ${pct(r.self)}`, numeric: true },
+      { key: 'total', title: 'Total', value: (r) => r.total, format: (r) => `${fmt(r.total)}  ${pct(r.total)}`, numeric: true },
+    ],
+    (r) => r.name,
+    (r) => ctx.update({ search: r.name }, { replace: true }),
+    'self',
+    'top-table',
+  );
+
+  const flame = new FlameGraph(flamePane, {
+    units: 'samples',
+    sampleRate: 100,
+    theme: ctx.state.theme,
+    onFocusChange: (node) => ctx.update({ focus: node === null || !model ? '' : nodePath(model, node) }),
+    onSandwich: (name) => ctx.update({ sandwich: name }),
+  });
+  let sandwichGraphs: FlameGraph[] = [];
+
+  let loadSeq = 0;
+  async function load(s: ViewState): Promise<void> {
+    const seq = ++loadSeq;
+    const r = rangeOf(s.from, s.until, Date.now() / 1000);
+    if (!r) {
+      ctx.status.error(new Error(`bad time range: ${s.from} .. ${s.until}`));
+      return;
+    }
+    ctx.status.loading('the profile');
+    try {
+      const res = await api.render(fullQuery(s.type, s.query), r, { maxNodes: s.maxNodes || undefined });
+      if (seq !== loadSeq) return;
+      response = res;
+      model = fromFlamebearer(res.flamebearer, 'single');
+      ctx.status.clear();
+      if (model.numTicks === 0) ctx.status.info('No data for this selection and time range. Widen the range or change the selector.');
+      flame.setUnits?.(res.metadata.units, res.metadata.sampleRate);
+      flame.setModel(model);
+      table.setRows(topTable(model));
+      truncation.textContent = res.truncation && res.truncation.foldedNodes > 0
+        ? `${res.truncation.foldedNodes.toLocaleString()} small nodes folded into "other" (${pct(res.truncation.foldedValue)})`
+        : '';
+      applyView(s);
+      markDrawn(flamePane, model);
+      timeline.setData([timelineSeries('total', res.timeline)], r);
+    } catch (e) {
+      if (seq === loadSeq) ctx.status.error(e);
+    }
+  }
+
+  function applyView(s: ViewState): void {
+    for (const b of layoutButtons.querySelectorAll('button')) {
+      b.classList.toggle('active', (b as HTMLElement).dataset.layout === s.layout);
+    }
+    panes.dataset.layout = s.layout;
+    tablePane.hidden = s.layout === 'flame';
+    flamePane.hidden = s.layout === 'table';
+    flame.setTheme(s.theme);
+    if (search.value !== s.search) search.value = s.search;
+    if (model) {
+      const m = flame.setSearch(s.search);
+      matches.textContent = s.search
+        ? `${m.matches} matches · ${fmt(m.value)} · ${(100 * m.share).toFixed(2)}% of total`
+        : '';
+      const node = s.focus ? findPath(model, s.focus) : null;
+      flame.focus(node);
+    }
+    renderSandwich(s);
+    flame.redraw();
+  }
+
+  function renderSandwich(s: ViewState): void {
+    for (const g of sandwichGraphs) g.destroy();
+    sandwichGraphs = [];
+    sandwichPane.replaceChildren();
+    sandwichPane.hidden = !s.sandwich || !model;
+    if (!s.sandwich || !model || !response) return;
+    const sw = sandwich(model, s.sandwich);
+    const close = el('button', { title: 'Close the sandwich view' }, 'Close');
+    close.addEventListener('click', () => ctx.update({ sandwich: '' }));
+    sandwichPane.append(el('div', { class: 'sandwich-head' }, el('h3', {}, `Sandwich: ${s.sandwich}`), close));
+    for (const [title, m, id] of [['Callers', sw.callers, 'callers'], ['Callees', sw.callees, 'callees']] as const) {
+      const box = el('div', { class: 'sandwich-part', 'data-testid': `sandwich-${id}` });
+      sandwichPane.append(el('h4', {}, title), box);
+      const g = new FlameGraph(box, {
+        units: response.metadata.units,
+        sampleRate: response.metadata.sampleRate,
+        theme: s.theme,
+        onSandwich: (name) => ctx.update({ sandwich: name }),
+      });
+      g.setModel(m);
+      g.redraw();
+      sandwichGraphs.push(g);
+    }
+  }
+
+  query.value = ctx.state.query;
+  range.set(ctx.state.from, ctx.state.until);
+  void load(ctx.state);
+
+  const dataKeys: (keyof ViewState)[] = ['type', 'query', 'from', 'until', 'maxNodes'];
+  return {
+    update(prev, next) {
+      query.value = next.query;
+      range.set(next.from, next.until);
+      if (dataKeys.some((k) => prev[k] !== next[k])) void load(next);
+      else applyView(next);
+      return true;
+    },
+    destroy() {
+      flame.destroy();
+      for (const g of sandwichGraphs) g.destroy();
+      timeline.destroy();
+      root.remove();
+    },
+    onKey(e) {
+      if (e.key === 'Escape') {
+        if (ctx.state.sandwich) ctx.update({ sandwich: '' });
+        else ctx.update({ focus: '' });
+        return true;
+      }
+      const layouts: Record<string, ViewState['layout']> = { f: 'flame', b: 'both', l: 'table' };
+      if (layouts[e.key]) {
+        ctx.update({ layout: layouts[e.key] }, { replace: true });
+        return true;
+      }
+      if (e.key === 's' && ctx.state.focus) {
+        const parts = ctx.state.focus.split(';');
+        ctx.update({ sandwich: parts[parts.length - 1] });
+        return true;
+      }
+      return false;
+    },
+  };
+}
