@@ -110,6 +110,7 @@ try {
   await step('load: the single view shows the flame graph and top table', async () => {
     await page.goto(url({ type: cpu, query: '{service_name="ledger"}' }));
     await drawn('flame');
+    await page.waitForSelector('[data-testid="top-table"] tbody tr');
     const rows = await page.locator('[data-testid="top-table"] tbody tr').count();
     assert(rows > 10, `top table has ${rows} rows`);
     const first = await page.locator('[data-testid="top-table"] tbody tr').first().innerText();

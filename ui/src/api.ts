@@ -96,6 +96,32 @@ async function connect<T>(method: string, body: unknown): Promise<T> {
 /** Seconds since the epoch, for `from`/`until` parameters. */
 export type Range = { from: number; until: number };
 
+declare global {
+  interface Window {
+    __stackhousePrefetch?: { key: string; response: Promise<RenderResponse | null> };
+  }
+}
+
+/**
+ * The response index.html started fetching for this page's first query, if
+ * it is the query described by (query, from, until, maxNodes) as the URL
+ * has them; taken once.
+ */
+export async function takePrefetched(
+  query: string,
+  from: string,
+  until: string,
+  maxNodes: number,
+): Promise<RenderResponse | null> {
+  const pre = window.__stackhousePrefetch;
+  if (!pre) return null;
+  window.__stackhousePrefetch = undefined;
+  const q = new URLSearchParams({ query, from: from || 'now-1h', until: until || 'now' });
+  if (maxNodes) q.set('maxNodes', String(maxNodes));
+  if (q.toString() !== pre.key) return null;
+  return pre.response;
+}
+
 export async function render(
   query: string,
   range: Range,

@@ -1,4 +1,5 @@
 // Entry point of the web UI.
+performance.mark('main-start');
 import './styles.css';
 import { App } from './app/app';
 import { createCompareView, createDiffView } from './app/compare';
@@ -12,4 +13,5 @@ const app = new App(root, {
   diff: createDiffView,
   labels: createLabelsView,
 });
+performance.mark('app-built');
 void app.start();

@@ -113,27 +113,53 @@ export class App {
   }
 
   async start(): Promise<void> {
-    this.status.loading('profile types');
+    // A link that names the profile type opens its view at once; the lists
+    // of types and services load alongside.
+    const services = this.loadServices();
+    const types = api.profileTypes();
+    if (this.state.type) {
+      this.types = [{ ID: this.state.type, name: this.state.type.split(':')[0], sampleType: '', sampleUnit: '' }];
+      this.apply(this.state, true);
+    } else {
+      this.status.loading('profile types');
+    }
     try {
-      this.types = await api.profileTypes();
+      this.types = await types;
     } catch (e) {
+      this.view?.destroy();
+      this.view = null;
       this.status.error(e);
       this.renderEmpty(true);
       return;
     }
-    this.status.clear();
     if (this.types.length === 0) {
+      this.view?.destroy();
+      this.view = null;
+      this.status.clear();
       this.renderEmpty(false);
       return;
     }
     this.typeSelect.replaceChildren(...this.types.map((t) => el('option', { value: t.ID }, describeType(t))));
+    const opened = this.view !== null;
     if (!this.state.type || !this.types.some((t) => t.ID === this.state.type)) {
       const cpu = this.types.find((t) => t.name === 'process_cpu' && t.sampleType === 'cpu') ?? this.types[0];
       this.state = { ...this.state, type: cpu.ID };
       history.replaceState(null, '', formatState(this.state) || location.pathname);
+      this.status.clear();
+      this.apply(this.state, true);
+    } else if (!opened) {
+      this.status.clear();
+      this.apply(this.state, true);
+    } else {
+      this.typeSelect.value = this.state.type;
     }
-    await this.loadServices();
-    this.apply(this.state, true);
+    await services;
+    this.serviceSelect.value = this.serviceOf(this.state.query);
+  }
+
+  private serviceOf(query: string): string {
+    const m = /^\{\s*service_name\s*=\s*"([^"]*)"\s*\}$/.exec(query.trim());
+    return m ? m[1] : '';
   }
 
   private async loadServices(): Promise<void> {
@@ -166,8 +192,7 @@ export class App {
       b.classList.toggle('active', (b as HTMLElement).dataset.view === next.view);
     }
     this.typeSelect.value = next.type;
-    const m = /^\{\s*service_name\s*=\s*"([^"]*)"\s*\}$/.exec(next.query.trim());
-    this.serviceSelect.value = m ? m[1] : '';
+    this.serviceSelect.value = this.serviceOf(next.query);
     if (this.types.length === 0) return;
     if (force || !this.view || prev.view !== next.view || !this.view.update(prev, next)) {
       this.view?.destroy();

@@ -40,4 +40,12 @@ export function markDrawn(pane: HTMLElement, model: { count: number; numTicks: n
   pane.dataset.nodes = String(model.count);
   pane.dataset.ticks = String(model.numTicks);
   pane.dataset.drawn = String(performance.now());
+  // The start of the frame after the one that shows the drawn canvas: the
+  // canvas has been presented by then (as speedscope's reference timing
+  // counts). Never before the draw itself.
+  delete pane.dataset.displayed;
+  const drawn = performance.now();
+  requestAnimationFrame(() =>
+    requestAnimationFrame((ts) => (pane.dataset.displayed = String(Math.max(ts, drawn)))),
+  );
 }

@@ -92,6 +92,7 @@ export function createSingleView(parent: HTMLElement, ctx: ViewContext): ViewHan
   let sandwichGraphs: FlameGraph[] = [];
 
   let loadSeq = 0;
+  let drawSeq = 0;
   async function load(s: ViewState): Promise<void> {
     const seq = ++loadSeq;
     const r = rangeOf(s.from, s.until, Date.now() / 1000);
@@ -101,48 +102,89 @@ export function createSingleView(parent: HTMLElement, ctx: ViewContext): ViewHan
     }
     ctx.status.loading('the profile');
     try {
-      const res = await api.render(fullQuery(s.type, s.query), r, { maxNodes: s.maxNodes || undefined });
+      const q = fullQuery(s.type, s.query);
+      const res =
+        (await api.takePrefetched(q, s.from, s.until, s.maxNodes)) ??
+        (await api.render(q, r, { maxNodes: s.maxNodes || undefined }));
       if (seq !== loadSeq) return;
+      const dataInHand = performance.now();
       response = res;
       model = fromFlamebearer(res.flamebearer, 'single');
       ctx.status.clear();
       if (model.numTicks === 0) ctx.status.info('No data for this selection and time range. Widen the range or change the selector.');
       flame.setUnits?.(res.metadata.units, res.metadata.sampleRate);
       flame.setModel(model);
-      table.setRows(topTable(model));
       truncation.textContent = res.truncation && res.truncation.foldedNodes > 0
         ? `${res.truncation.foldedNodes.toLocaleString()} small nodes folded into "other" (${pct(res.truncation.foldedValue)})`
         : '';
-      applyView(s);
+      applyView(s, true);
+      flamePane.dataset.renderMs = String(performance.now() - dataInHand);
       markDrawn(flamePane, model);
+      // The table after the first frame is on screen.
+      setTimeout(() => seq === loadSeq && updateTable(ctx.state), 0);
       timeline.setData([timelineSeries('total', res.timeline)], r);
     } catch (e) {
       if (seq === loadSeq) ctx.status.error(e);
     }
   }
 
-  function applyView(s: ViewState): void {
+  // What the flame graph shows, to redraw only on a change (each setter draws).
+  const shown = { theme: '', search: '', focus: null as number | null, model: null as FlameModel | null, sandwich: '' };
+  let tableModel: FlameModel | null = null;
+  function updateTable(s: ViewState): void {
+    if (!model || s.layout === 'flame' || tableModel === model) return;
+    tableModel = model;
+    table.setRows(topTable(model));
+  }
+
+  function applyView(s: ViewState, deferTable = false): void {
     for (const b of layoutButtons.querySelectorAll('button')) {
       b.classList.toggle('active', (b as HTMLElement).dataset.layout === s.layout);
     }
+    const layoutChanged = panes.dataset.layout !== s.layout;
     panes.dataset.layout = s.layout;
     tablePane.hidden = s.layout === 'flame';
     flamePane.hidden = s.layout === 'table';
-    flame.setTheme(s.theme);
     if (search.value !== s.search) search.value = s.search;
-    if (model) {
-      const m = flame.setSearch(s.search);
-      matches.textContent = s.search
-        ? `${m.matches} matches · ${fmt(m.value)} · ${(100 * m.share).toFixed(2)}% of total`
-        : '';
-      const node = s.focus ? findPath(model, s.focus) : null;
-      flame.focus(node);
+    let drew = false;
+    if (shown.theme !== s.theme) {
+      flame.setTheme(s.theme);
+      shown.theme = s.theme;
+      drew = true;
     }
-    renderSandwich(s);
-    flame.redraw();
+    if (model) {
+      const fresh = shown.model !== model;
+      if (fresh) {
+        shown.model = model;
+        shown.focus = null; // setModel resets the zoom
+      }
+      // setModel keeps the search; the counts need setSearch (one more draw).
+      if ((fresh && s.search !== '') || shown.search !== s.search) {
+        const m = flame.setSearch(s.search);
+        shown.search = s.search;
+        matches.textContent = s.search
+          ? `${m.matches} matches · ${fmt(m.value)} · ${(100 * m.share).toFixed(2)}% of total`
+          : '';
+        drew = true;
+      }
+      const node = s.focus ? findPath(model, s.focus) : null;
+      if (node !== shown.focus) {
+        flame.focus(node);
+        shown.focus = node;
+        drew = true;
+      }
+    }
+    if (layoutChanged && !drew) flame.redraw();
+    if (shown.sandwich !== s.sandwich || (s.sandwich && shown.model !== sandwichModel)) renderSandwich(s);
+    if (!deferTable) updateTable(s);
+    flamePane.dataset.drawMs = String(flame.lastDrawMs);
+    flamePane.dataset.drawSeq = String(++drawSeq);
   }
 
+  let sandwichModel: FlameModel | null = null;
   function renderSandwich(s: ViewState): void {
+    shown.sandwich = s.sandwich;
+    sandwichModel = model;
     for (const g of sandwichGraphs) g.destroy();
     sandwichGraphs = [];
     sandwichPane.replaceChildren();

@@ -42,6 +42,10 @@ export class Timeline {
       return y;
     });
     const width = Math.max(300, this.el.clientWidth || this.el.parentElement?.clientWidth || 800);
+    // Canvas strokes do not resolve CSS variables: read the theme's colours.
+    const css = getComputedStyle(document.documentElement);
+    const dim = css.getPropertyValue('--fg-dim').trim() || '#6b7385';
+    const grid = css.getPropertyValue('--grid').trim() || 'rgba(0,0,0,0.07)';
     const opts: uPlot.Options = {
       width,
       height: this.height,
@@ -49,10 +53,11 @@ export class Timeline {
       legend: { show: series.length > 1 },
       cursor: { drag: { x: true, y: false, setScale: false } },
       axes: [
-        { stroke: 'var(--fg-dim)', grid: { stroke: 'var(--grid)' } },
+        { stroke: dim, grid: { stroke: grid }, ticks: { stroke: grid } },
         {
-          stroke: 'var(--fg-dim)',
-          grid: { stroke: 'var(--grid)' },
+          stroke: dim,
+          grid: { stroke: grid },
+          ticks: { stroke: grid },
           size: 70,
           values: (_u, vals) => vals.map((v) => this.format(v)),
         },

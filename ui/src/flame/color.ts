@@ -11,6 +11,9 @@ export type RGB = [number, number, number];
 /** Key of the neutral colour ("total", "other"). */
 export const NEUTRAL_KEY = '';
 
+const SRC_EXT = /\.(?:py|rb|js|mjs|cjs|ts|php)(?=$|[:)\s])/;
+const SRC_FILE = /([\w.\-/\\]+)\.(?:py|rb|js|mjs|cjs|ts|php)(?=$|[:)\s])/;
+
 /**
  * The package part of a frame name:
  *   Go    "net/http.(*conn).serve" -> "net/http", "runtime.mallocgc" -> "runtime"
@@ -28,8 +31,12 @@ export function packageKey(name: string): string {
   if (/^0x[0-9a-f]+$/i.test(s)) return '0x'; // unsymbolised addresses
   const lib = /(?:^|[/\\])([^/\\\s()]+?)(?:\.so(?:\.[\d.]+)?|\.dll|\.dylib)$/i.exec(s);
   if (lib) return lib[1];
-  const src = /([\w.\-/\\]+)\.(?:py|rb|js|mjs|cjs|ts|php)(?=$|[:)\s])/.exec(s);
-  if (src) return src[1];
+  // Source files: a cheap anchored test first, the capture only on a hit
+  // (the capture alone backtracks quadratically on long dotted names).
+  if (SRC_EXT.test(s)) {
+    const src = SRC_FILE.exec(s);
+    if (src) return src[1];
+  }
 
   const cc = s.indexOf('::');
   if (cc >= 0) {
@@ -143,7 +150,7 @@ export function packageColor(key: string, theme: Theme): RGB {
   const lum = ((h >>> 16) % 15) / 100; // 0..0.14
   return theme === 'light'
     ? hslToRgb(hue, 0.62 + sat, 0.58 + lum)
-    : hslToRgb(hue, 0.45 + sat, 0.34 + lum);
+    : hslToRgb(hue, 0.5 + sat, 0.38 + lum);
 }
 
 /**

@@ -224,6 +224,9 @@ export interface SearchResult {
   share: number;
 }
 
+/** Lower-cased names per names array, so repeated searches skip the work. */
+const lowerNames = new WeakMap<string[], string[]>();
+
 /**
  * Case-insensitive substring search over node names. nodeMatch[i] is 1 for
  * matching nodes; null for an empty query. A match below another match is
@@ -232,10 +235,10 @@ export interface SearchResult {
 export function searchModel(m: FlameModel, query: string): SearchResult & { nodeMatch: Uint8Array | null } {
   const q = query.trim().toLowerCase();
   if (q === '') return { matches: 0, value: 0, share: 0, nodeMatch: null };
-  const nameMatch = new Uint8Array(m.names.length);
-  for (let k = 0; k < m.names.length; k++) {
-    if (m.names[k].toLowerCase().includes(q)) nameMatch[k] = 1;
-  }
+  let lower = lowerNames.get(m.names);
+  if (!lower) lowerNames.set(m.names, (lower = m.names.map((s) => s.toLowerCase())));
+  const nameMatch = new Uint8Array(lower.length);
+  for (let k = 0; k < lower.length; k++) if (lower[k].includes(q)) nameMatch[k] = 1;
   const nodeMatch = new Uint8Array(m.count);
   // covered[i]: some ancestor of i matches. Parents precede children.
   const covered = new Uint8Array(m.count);

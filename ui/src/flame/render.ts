@@ -3,8 +3,9 @@
 // paints, sizes and handles input.
 //
 // Paint cost per frame: layoutFlame (visible bars only), a counting sort of
-// the rectangles by colour, one path fill per colour, then labels for bars
-// wider than LABEL_MIN_PX. All per-frame buffers are reused.
+// the rectangles by colour, fillRects batched per colour (one fillStyle
+// change each), then labels for bars wider than LABEL_MIN_PX. All per-frame
+// buffers are reused.
 
 import {
   nodeColors,
@@ -94,6 +95,7 @@ export class FlameGraph {
   private theme: Theme;
   private colors: NodeColors | null = null;
   private palette: string[] = []; // normal colours, then dimmed, then sliver
+  private bgCss = '#fff';
   private query = '';
   private match: Uint8Array | null = null;
 
@@ -320,7 +322,7 @@ export class FlameGraph {
     const th = themeColors(this.theme);
     const w = this.widthCss, bh = this.barHeight;
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
-    ctx.fillStyle = rgbCss(th.background);
+    ctx.fillStyle = this.bgCss;
     ctx.fillRect(0, 0, w, this.heightCss);
     const m = this.m, colors = this.colors;
     if (!m || !colors || w <= 0) {
@@ -355,19 +357,25 @@ export class FlameGraph {
     for (let k = 0; k < n; k++) order[bucket[rc[k]]++] = k;
     // bucket[c] is now the end of colour c's run (and the start of c + 1).
 
-    // One path per colour. A 1 px gap separates rows and wide enough bars.
+    // fillStyle set once per colour, then plain fillRects (the fastest
+    // primitive in software rasterisers), snapped to device pixels: crisp
+    // edges, no anti-aliasing work, and thin slivers stay >= 1 device px.
+    // A 1 px gap separates rows and bars wide enough to afford it.
+    const d = this.dpr;
     let at = 0;
     for (let c = 0; c <= sliverColor; c++) {
       const endAt = bucket[c];
       if (endAt === at) continue;
       ctx.fillStyle = this.palette[c];
-      ctx.beginPath();
       for (; at < endAt; at++) {
         const k = order[at];
-        const rw = r.w[k];
-        ctx.rect(r.x[k], r.level[k] * bh, rw >= 3 && c !== sliverColor ? rw - 1 : rw, bh - 1);
+        const rx = r.x[k], rw = r.w[k], top = r.level[k] * bh;
+        const x0 = Math.round(rx * d) / d;
+        let x1 = Math.round((rx + (rw >= 3 && c !== sliverColor ? rw - 1 : rw)) * d) / d;
+        if (x1 <= x0) x1 = x0 + 1 / d;
+        const y0 = Math.round(top * d) / d;
+        ctx.fillRect(x0, y0, x1 - x0, Math.round((top + bh - 1) * d) / d - y0);
       }
-      ctx.fill();
     }
 
     // Labels: normal ones first, then those of dimmed bars.
@@ -395,6 +403,7 @@ export class FlameGraph {
   }
 
   private applyTheme(): void {
+    this.bgCss = rgbCss(themeColors(this.theme).background);
     const dark = this.theme === 'dark';
     const bg = dark ? '#25272d' : '#ffffff';
     const fg = dark ? '#ececec' : '#1d1d1f';

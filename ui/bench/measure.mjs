@@ -1,0 +1,69 @@
+// Times the Stackhouse UI in headless Chromium the way
+// ../shared/bench/speedscope/measure.js times speedscope: a fresh browser per
+// run, from navigation start (performance.timeOrigin) to the frame after the
+// flame graph was drawn (requestAnimationFrame's timestamp, in the page's
+// clock). Also: data in hand -> first frame, and the main-thread time of a
+// zoom and a search redraw. Prints one JSON line.
+//
+//   node bench/measure.mjs --base http://127.0.0.1:PORT --service bench100k [--max-nodes N]
+import { chromium } from 'playwright-core';
+
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+};
+const base = arg('base');
+const service = arg('service', 'bench100k');
+const maxNodes = arg('max-nodes', '2000000');
+const type = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--no-first-run'],
+});
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  const params = new URLSearchParams({ type, query: `{service_name="${service}"}`, from: 'now-6h', maxNodes, layout: 'flame' });
+  await page.goto(`${base}/?${params}`, { waitUntil: 'commit' });
+  await page.waitForSelector('[data-testid="flame"][data-displayed]', { timeout: 120000 });
+  const r = await page.evaluate(() => {
+    const pane = document.querySelector('[data-testid="flame"]');
+    const d = pane.dataset;
+    const res = performance.getEntriesByType('resource').find((e) => e.name.includes('/pyroscope/render'));
+    return {
+      nodes: Number(d.nodes),
+      load_ms: Number(d.displayed),
+      drawn_at_ms: Number(d.drawn),
+      render_ms: Number(d.renderMs),
+      first_draw_ms: Number(d.drawMs),
+      data_arrived_ms: res ? res.responseEnd : null,
+    };
+  });
+  await page.waitForTimeout(500);
+  // Zoom: click a bar in the second row; search: type a query.
+  const zoom = await page.evaluate(async () => {
+    const pane = document.querySelector('[data-testid="flame"]');
+    const canvas = pane.querySelector('canvas');
+    const rect = canvas.getBoundingClientRect();
+    const before = pane.dataset.drawSeq;
+    canvas.dispatchEvent(new MouseEvent('click', { bubbles: true, clientX: rect.left + rect.width * 0.3, clientY: rect.top + 27 }));
+    const t = performance.now();
+    while (pane.dataset.drawSeq === before && performance.now() - t < 5000) await new Promise((r) => setTimeout(r, 5));
+    return Number(pane.dataset.drawMs);
+  });
+  const search = await page.evaluate(async () => {
+    const pane = document.querySelector('[data-testid="flame"]');
+    const input = document.querySelector('[data-testid="search"]');
+    const before = pane.dataset.drawSeq;
+    input.value = 'a';
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+    const t = performance.now();
+    while (pane.dataset.drawSeq === before && performance.now() - t < 5000) await new Promise((r) => setTimeout(r, 5));
+    return Number(pane.dataset.drawMs);
+  });
+  console.log(JSON.stringify({ ...r, zoom_redraw_ms: zoom, search_redraw_ms: search }));
+} finally {
+  await browser.close();
+}
