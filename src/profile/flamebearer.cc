@@ -238,6 +238,31 @@ std::string FlamebearerJson(const FlamebearerData& data, std::string_view format
   return out;
 }
 
+std::string FlamebearerBinary(std::string_view json, const FlamebearerData& data) {
+  std::string out;
+  size_t ints = 0;
+  for (const auto& l : data.levels) ints += l.size();
+  out.reserve(9 + json.size() + 8 + ints * 3);
+  out.append("SHFB");
+  out.push_back(1);
+  uint32_t len = static_cast<uint32_t>(json.size());
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((len >> (8 * i)) & 0xff));
+  out.append(json);
+  auto uvarint = [&](uint64_t v) {
+    while (v >= 0x80) {
+      out.push_back(static_cast<char>(v | 0x80));
+      v >>= 7;
+    }
+    out.push_back(static_cast<char>(v));
+  };
+  uvarint(data.levels.size());
+  for (const auto& l : data.levels) {
+    uvarint(l.size());
+    for (int64_t v : l) uvarint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+  }
+  return out;
+}
+
 std::string WriteFlamebearer(const FlameTree& tree, const FlamebearerMetadata& meta,
                              const TruncationReport* report) {
   return FlamebearerJson(ComputeFlamebearer(tree), "single", meta, report);

@@ -70,6 +70,17 @@ struct FlamebearerData {
 };
 FlamebearerData ComputeFlamebearer(const FlameTree& tree);
 
+// The JSON object of `data` ("single" or "double" format; report may be null).
+std::string FlamebearerJson(const FlamebearerData& data, std::string_view format,
+                            const FlamebearerMetadata& meta, const TruncationReport* report);
+
+// Stackhouse's compact form of the same response (`format=binary` on
+// /pyroscope/render; layout in docs/server.md): "SHFB", version 1, a uint32
+// LE length and the JSON response with empty "levels", then the levels as
+// uvarint count + zigzag varints. About a fifth of the JSON's size and
+// cheaper to decode. `json` must be the response JSON with "levels":[].
+std::string FlamebearerBinary(std::string_view json, const FlamebearerData& data);
+
 // The same, followed (when `report` is not null) by a top-level object that
 // Pyroscope clients ignore, saying what TruncateFlameTree cut:
 //   ...,"truncation":{"keptNodes":K,"foldedNodes":F,"foldedValue":V,"otherNodes":O}}

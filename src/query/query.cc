@@ -155,7 +155,10 @@ StatusOr<std::string> RenderJson(const tsdb::ProfileSource& source, const Parsed
   SH_ASSIGN_OR_RETURN(profile::FlameTree tree, MergeTree(source, q.selection));
   profile::TruncationReport report;
   profile::FlameTree shown = profile::TruncateFlameTree(tree, options.max_nodes, &report);
-  std::string json = profile::WriteFlamebearer(shown, MetadataFor(q.type), &report);
+  profile::FlamebearerData data = profile::ComputeFlamebearer(shown);
+  std::vector<std::vector<int64_t>> levels;
+  if (options.binary) levels.swap(data.levels);  // they go after the JSON
+  std::string json = profile::FlamebearerJson(data, "single", MetadataFor(q.type), &report);
   int64_t step = TimelineStep(q.selection.range.from, q.selection.range.to);
   SH_ASSIGN_OR_RETURN(tsdb::TotalsResult totals, Totals(source, q, step, options.group_by));
   std::string members =
@@ -175,7 +178,10 @@ StatusOr<std::string> RenderJson(const tsdb::ProfileSource& source, const Parsed
     }
     members += '}';
   }
-  return WithMembers(std::move(json), members);
+  std::string out = WithMembers(std::move(json), members);
+  if (!options.binary) return out;
+  data.levels.swap(levels);
+  return profile::FlamebearerBinary(out, data);
 }
 
 StatusOr<std::string> RenderDiffJson(const tsdb::ProfileSource& source, const ParsedQuery& left,

@@ -59,9 +59,11 @@ struct RenderOptions {
   size_t max_nodes = 8192;
   std::string group_by;  // a label: per-value timelines in "groups"
   bool average = false;  // timelines hold the mean per profile, not the sum
+  bool binary = false;   // profile::FlamebearerBinary instead of JSON
 };
 
-// GET /pyroscope/render: flamebearer "single" plus "timeline" (and "groups").
+// GET /pyroscope/render: flamebearer "single" plus "timeline" (and "groups");
+// with options.binary the same in Stackhouse's compact binary form.
 StatusOr<std::string> RenderJson(const tsdb::ProfileSource& source, const ParsedQuery& q,
                                  const RenderOptions& options);
 

@@ -159,6 +159,46 @@ TEST_F(QueryTest, RenderTruncatesToMaxNodes) {
   EXPECT_LE(j["flamebearer"]["names"].size(), 4u);
 }
 
+// The binary form carries the same response: JSON header + varint levels.
+TEST_F(QueryTest, RenderBinaryMatchesJson) {
+  ParsedQuery q = Query(TypeId() + "{}");
+  RenderOptions opt;
+  auto json = RenderJson(*snap_, q, opt);
+  opt.binary = true;
+  auto bin = RenderJson(*snap_, q, opt);
+  ASSERT_TRUE(json.ok() && bin.ok());
+  const std::string& b = *bin;
+  ASSERT_EQ(b.substr(0, 4), "SHFB");
+  ASSERT_EQ(b[4], 1);
+  uint32_t len = 0;
+  for (int i = 0; i < 4; ++i) len |= static_cast<uint32_t>(static_cast<uint8_t>(b[5 + i])) << (8 * i);
+  auto header = nlohmann::json::parse(b.substr(9, len));
+  size_t pos = 9 + len;
+  auto uvarint = [&]() {
+    uint64_t v = 0;
+    for (int shift = 0;; shift += 7) {
+      uint8_t c = static_cast<uint8_t>(b.at(pos++));
+      v |= static_cast<uint64_t>(c & 0x7f) << shift;
+      if (!(c & 0x80)) return v;
+    }
+  };
+  nlohmann::json levels = nlohmann::json::array();
+  for (uint64_t l = uvarint(), i = 0; i < l; ++i) {
+    nlohmann::json level = nlohmann::json::array();
+    for (uint64_t n = uvarint(), k = 0; k < n; ++k) {
+      uint64_t z = uvarint();
+      level.push_back(static_cast<int64_t>((z >> 1) ^ (~(z & 1) + 1)));
+    }
+    levels.push_back(level);
+  }
+  EXPECT_EQ(pos, b.size());
+  auto j = nlohmann::json::parse(*json);
+  EXPECT_TRUE(header["flamebearer"]["levels"].empty());
+  EXPECT_EQ(levels, j["flamebearer"]["levels"]);
+  header["flamebearer"]["levels"] = levels;
+  EXPECT_EQ(header, j);
+}
+
 TEST_F(QueryTest, Diff) {
   std::string type = TypeId();
   ParsedQuery left = Query(type + "{pod=\"a\"}");

@@ -45,7 +45,7 @@ std::string_view MaxNodesParam(const HttpRequest& req) {
 Status Render(ServerContext* ctx, const std::string& tenant, const HttpRequest& req,
               HttpResponse* resp) {
   std::string_view format = req.Query("format");
-  if (!format.empty() && format != "json") {
+  if (!format.empty() && format != "json" && format != "binary") {
     return InvalidArgumentError(StrCat("format ", Quote(format), " is not supported; use json"));
   }
   std::string_view text = req.Query("query");
@@ -62,9 +62,10 @@ Status Render(ServerContext* ctx, const std::string& tenant, const HttpRequest& 
   } else if (!agg.empty() && agg != "sum") {
     return InvalidArgumentError(StrCat("aggregation ", Quote(agg), " is not sum or avg"));
   }
+  opt.binary = format == "binary";
   auto snap = ctx->store->GetSnapshot();
   SH_ASSIGN_OR_RETURN(resp->body, query::RenderJson(*snap, q, opt));
-  resp->content_type = "application/json";
+  resp->content_type = opt.binary ? "application/vnd.stackhouse.flamebearer" : "application/json";
   return OkStatus();
 }
 

@@ -1,9 +1,11 @@
+import { decodeBinaryRender } from './binary';
+
 // The server's APIs as the UI uses them: Pyroscope's HTTP render endpoints
 // and the Connect querier (JSON). Errors carry the server's message.
 
 export interface Flamebearer {
   names: string[];
-  levels: number[][];
+  levels: ArrayLike<number>[];
   numTicks: number;
   maxSelf: number;
 }
@@ -98,7 +100,7 @@ export type Range = { from: number; until: number };
 
 declare global {
   interface Window {
-    __stackhousePrefetch?: { key: string; response: Promise<RenderResponse | null> };
+    __stackhousePrefetch?: { key: string; response: Promise<ArrayBuffer | null> };
   }
 }
 
@@ -119,7 +121,8 @@ export async function takePrefetched(
   const q = new URLSearchParams({ query, from: from || 'now-1h', until: until || 'now' });
   if (maxNodes) q.set('maxNodes', String(maxNodes));
   if (q.toString() !== pre.key) return null;
-  return pre.response;
+  const buf = await pre.response;
+  return buf ? decodeBinaryRender(buf) : null;
 }
 
 export async function render(
@@ -134,7 +137,10 @@ export async function render(
   });
   if (opts.maxNodes) p.set('maxNodes', String(opts.maxNodes));
   if (opts.groupBy) p.set('groupBy', opts.groupBy);
-  return (await request(`/pyroscope/render?${p}`)).json();
+  // The compact binary form: a fifth of the JSON, decoded without JSON.parse
+  // of the levels.
+  p.set('format', 'binary');
+  return decodeBinaryRender(await (await request(`/pyroscope/render?${p}`)).arrayBuffer());
 }
 
 export async function renderDiff(

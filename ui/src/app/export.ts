@@ -57,7 +57,12 @@ export function exportMenu(parent: HTMLElement, source: () => ExportSource): HTM
         );
         break;
       case 'flamebearer':
-        download(new Blob([JSON.stringify(src.response)], { type: 'application/json' }), `${name}.flamebearer.json`);
+        {
+          // Levels may be typed arrays (binary responses): write plain arrays.
+          const fb = src.response.flamebearer;
+          const plain = { ...src.response, flamebearer: { ...fb, levels: fb.levels.map((l) => Array.from(l)) } };
+          download(new Blob([JSON.stringify(plain)], { type: 'application/json' }), `${name}.flamebearer.json`);
+        }
         break;
       case 'png':
         download(await src.flame.toPNG(), `${name}.png`);

@@ -12,7 +12,8 @@ export type FlameFormat = 'single' | 'double';
 /** Pyroscope's flamebearer payload (the `flamebearer` member of /render). */
 export interface Flamebearer {
   names: string[];
-  levels: number[][];
+  /** Arrays or typed arrays (the binary render response decodes to Float64Arrays). */
+  levels: ArrayLike<number>[];
   numTicks: number;
   maxSelf: number;
 }
