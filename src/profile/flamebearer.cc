@@ -238,11 +238,12 @@ std::string FlamebearerJson(const FlamebearerData& data, std::string_view format
   return out;
 }
 
-std::string FlamebearerBinary(std::string_view json, const FlamebearerData& data) {
+std::string FlamebearerBinary(std::string_view json, const FlamebearerData& data,
+                              size_t stride) {
   std::string out;
   size_t ints = 0;
   for (const auto& l : data.levels) ints += l.size();
-  out.reserve(9 + json.size() + 8 + ints * 3);
+  out.reserve(9 + json.size() + 16 + ints * 2);
   out.append("SHFB");
   out.push_back(1);
   uint32_t len = static_cast<uint32_t>(json.size());
@@ -255,10 +256,25 @@ std::string FlamebearerBinary(std::string_view json, const FlamebearerData& data
     }
     out.push_back(static_cast<char>(v));
   };
+  // Values (every int of a bar but its last, the name index) share a unit:
+  // CPU nanoseconds are multiples of the sampling period, so dividing by it
+  // keeps most varints to one or two bytes.
+  uint64_t unit = 0;
+  for (const auto& l : data.levels) {
+    for (size_t k = 0; k < l.size(); ++k) {
+      if (k % stride == stride - 1 || l[k] == 0) continue;
+      unit = std::gcd(unit, static_cast<uint64_t>(l[k] < 0 ? -l[k] : l[k]));
+    }
+  }
+  if (unit == 0) unit = 1;
+  uvarint(unit);
   uvarint(data.levels.size());
   for (const auto& l : data.levels) {
     uvarint(l.size());
-    for (int64_t v : l) uvarint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+    for (size_t k = 0; k < l.size(); ++k) {
+      int64_t v = k % stride == stride - 1 ? l[k] : l[k] / static_cast<int64_t>(unit);
+      uvarint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+    }
   }
   return out;
 }

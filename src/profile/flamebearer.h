@@ -76,10 +76,13 @@ std::string FlamebearerJson(const FlamebearerData& data, std::string_view format
 
 // Stackhouse's compact form of the same response (`format=binary` on
 // /pyroscope/render; layout in docs/server.md): "SHFB", version 1, a uint32
-// LE length and the JSON response with empty "levels", then the levels as
-// uvarint count + zigzag varints. About a fifth of the JSON's size and
-// cheaper to decode. `json` must be the response JSON with "levels":[].
-std::string FlamebearerBinary(std::string_view json, const FlamebearerData& data);
+// LE length and the JSON response with empty "levels", then a uvarint unit
+// that divides every value (all ints of a bar but the last, the name index),
+// and the levels as uvarint count + zigzag varints of value/unit (name
+// indexes as they are). `stride` is 4 ("single") or 7 ("double"). About a
+// tenth of the JSON's size and cheap to decode.
+std::string FlamebearerBinary(std::string_view json, const FlamebearerData& data,
+                              size_t stride = 4);
 
 // The same, followed (when `report` is not null) by a top-level object that
 // Pyroscope clients ignore, saying what TruncateFlameTree cut:

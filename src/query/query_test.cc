@@ -182,12 +182,15 @@ TEST_F(QueryTest, RenderBinaryMatchesJson) {
       if (!(c & 0x80)) return v;
     }
   };
+  const int64_t unit = static_cast<int64_t>(uvarint());
+  EXPECT_GE(unit, 1);
   nlohmann::json levels = nlohmann::json::array();
   for (uint64_t l = uvarint(), i = 0; i < l; ++i) {
     nlohmann::json level = nlohmann::json::array();
     for (uint64_t n = uvarint(), k = 0; k < n; ++k) {
       uint64_t z = uvarint();
-      level.push_back(static_cast<int64_t>((z >> 1) ^ (~(z & 1) + 1)));
+      int64_t v = static_cast<int64_t>((z >> 1) ^ (~(z & 1) + 1));
+      level.push_back(k % 4 == 3 ? v : v * unit);  // name indexes are not scaled
     }
     levels.push_back(level);
   }

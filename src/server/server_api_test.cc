@@ -238,6 +238,24 @@ TEST_F(ServerApiTest, DiffAndRender) {
   EXPECT_TRUE(j["groups"].contains("a"));
   EXPECT_TRUE(j["groups"].contains("b"));
 
+  // The UI's binary form: JSON header, then values in units of the period.
+  HttpClientResponse bin = server_.Get(
+      "/pyroscope/render?query=" + UrlEncode(StrCat(kCpu, "{service_name=\"api\"}")) + range +
+      "&format=binary");
+  ASSERT_EQ(bin.status, 200);
+  ASSERT_EQ(bin.body.substr(0, 4), "SHFB");
+  EXPECT_EQ(bin.Header("content-type"), "application/vnd.stackhouse.flamebearer");
+  size_t len = 0;
+  for (int i = 0; i < 4; ++i) len |= size_t{static_cast<uint8_t>(bin.body[5 + i])} << (8 * i);
+  EXPECT_EQ(nlohmann::json::parse(bin.body.substr(9, len))["flamebearer"]["numTicks"], 8 * kU);
+  uint64_t unit = 0;
+  for (size_t pos = 9 + len, shift = 0;; ++pos, shift += 7) {
+    uint8_t c = static_cast<uint8_t>(bin.body[pos]);
+    unit |= uint64_t{c & 0x7fu} << shift;
+    if (!(c & 0x80)) break;
+  }
+  EXPECT_EQ(unit, static_cast<uint64_t>(kU));
+
   std::string left = UrlEncode(StrCat(kCpu, "{pod=\"a\"}"));
   std::string right = UrlEncode(StrCat(kCpu, "{pod=\"b\"}"));
   r = server_.Get(StrCat("/pyroscope/render-diff?leftQuery=", left, "&rightQuery=", right,

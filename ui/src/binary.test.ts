@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeBinaryRender } from './binary';
 
-function encode(header: object, levels: number[][]): ArrayBuffer {
+function encode(header: object, levels: number[][], unit = 1): ArrayBuffer {
   const json = new TextEncoder().encode(JSON.stringify(header));
   const out: number[] = [0x53, 0x48, 0x46, 0x42, 1, json.length & 255, (json.length >> 8) & 255, (json.length >> 16) & 255, json.length >>> 24];
   out.push(...json);
@@ -12,10 +12,14 @@ function encode(header: object, levels: number[][]): ArrayBuffer {
     }
     out.push(v);
   };
+  uv(unit);
   uv(levels.length);
   for (const l of levels) {
     uv(l.length);
-    for (const v of l) uv(v >= 0 ? v * 2 : -v * 2 - 1);
+    l.forEach((x, k) => {
+      const v = k % 4 === 3 ? x : x / unit;
+      uv(v >= 0 ? v * 2 : -v * 2 - 1);
+    });
   }
   return new Uint8Array(out).buffer;
 }
@@ -25,6 +29,9 @@ describe('decodeBinaryRender', () => {
     const header = { flamebearer: { names: ['total', 'a'], levels: [], numTicks: 6286940000000, maxSelf: 5 }, metadata: { format: 'single' } };
     const levels = [[0, 6286940000000, 0, 0], [0, 6286940000000, 6286940000000, 1], [-3, 300, 0, 1]];
     const r = decodeBinaryRender(encode(header, levels));
+    // With a unit: values scaled back, name indexes as they are.
+    const scaled = decodeBinaryRender(encode(header, [[0, 6e12, 0, 0], [2e7, 3e9, -1e7, 1]], 1e7));
+    expect(scaled.flamebearer.levels.map((l) => Array.from(l))).toEqual([[0, 6e12, 0, 0], [2e7, 3e9, -1e7, 1]]);
     expect(r.flamebearer.numTicks).toBe(6286940000000);
     expect(r.flamebearer.levels.map((l) => Array.from(l))).toEqual(levels);
     expect(r.metadata.format).toBe('single');

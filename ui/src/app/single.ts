@@ -102,14 +102,17 @@ export function createSingleView(parent: HTMLElement, ctx: ViewContext): ViewHan
     }
     ctx.status.loading('the profile');
     try {
+      performance.mark('load-start');
       const q = fullQuery(s.type, s.query);
       const res =
         (await api.takePrefetched(q, s.from, s.until, s.maxNodes)) ??
         (await api.render(q, r, { maxNodes: s.maxNodes || undefined }));
       if (seq !== loadSeq) return;
       const dataInHand = performance.now();
+      performance.mark('data-in-hand');
       response = res;
       model = fromFlamebearer(res.flamebearer, 'single');
+      performance.mark('model');
       ctx.status.clear();
       if (model.numTicks === 0) ctx.status.info('No data for this selection and time range. Widen the range or change the selector.');
       flame.setUnits?.(res.metadata.units, res.metadata.sampleRate);
