@@ -46,8 +46,9 @@ TEST(Crc32cTest, Extend) {
   }
 }
 
+// Crc32c (hardware when the CPU has SSE4.2, which every x86-64 machine we
+// run on has) against the portable table implementation.
 TEST(Crc32cTest, ImplementationsAgreeOnRandomData) {
-  if (!HasHardwareCrc()) GTEST_SKIP() << "no SSE4.2 on this CPU";
   std::mt19937_64 rng(42);
   std::string buf(1 << 16, '\0');
   for (char& c : buf) c = static_cast<char>(rng());
@@ -57,7 +58,8 @@ TEST(Crc32cTest, ImplementationsAgreeOnRandomData) {
     size_t len = iter < 200 ? iter : rng() % (buf.size() - off);
     std::string_view v(buf.data() + off, len);
     uint32_t init = static_cast<uint32_t>(rng());
-    ASSERT_EQ(CrcHardware(v, init), CrcPortable(v, init)) << "off=" << off << " len=" << len;
+    ASSERT_EQ(Crc32c(v, init), CrcPortable(v, init)) << "off=" << off << " len=" << len;
+    if (HasHardwareCrc()) ASSERT_EQ(CrcHardware(v, init), CrcPortable(v, init)) << off << " " << len;
   }
 }
 
