@@ -14,17 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 shared="${STACKHOUSE_SHARED_DIR:-$(cd .. && pwd)/shared}"
 seconds="${INGEST_BENCH_SECONDS:-60}"
-work=$(mktemp -d /tmp/stackhouse-bench-ingest.XXXXXX)
-port=$((20000 + RANDOM % 20000))
 ulimit -n "$(ulimit -Hn)"
-build-release/bin/stackhouse server --http-addr "127.0.0.1:$port" --data-dir "$work/data" \
-  --ingestion-rate-mb 0 --read-timeout "$((seconds * 2 + 60))s" --max-connections 8192 \
-  --log-level warn 2>"$work/server.log" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do
-  curl -sf "http://127.0.0.1:$port/ready" >/dev/null && break
-  sleep 0.1
-done
+source scripts/lib.sh
+start_bench_server ingest --read-timeout "$((seconds * 2 + 60))s" --max-connections 8192
 build-release/bin/ingest_load --port "$port" --server-pid "$pid" --seconds "$seconds" \
   --testdata "$shared/testdata" | tail -n 1

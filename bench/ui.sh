@@ -25,17 +25,8 @@ if [ ! -f "$ref/profiles/p1m.collapsedstack.txt" ]; then
     node gen.js 1000000 profiles/p1m.collapsedstack.txt >&2)
 fi
 
-work=$(mktemp -d /tmp/stackhouse-bench-ui.XXXXXX)
-port=$((20000 + RANDOM % 20000))
-build-release/bin/stackhouse server --http-addr "127.0.0.1:$port" --data-dir "$work/data" \
-  --ui-dir ui/dist --ingestion-rate-mb 0 --max-body-bytes 512MiB --max-decompressed-bytes 1GiB \
-  --max-samples-per-profile 4000000 --max-nodes 4000000 --log-level warn 2>"$work/server.log" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do
-  curl -sf "http://127.0.0.1:$port/ready" >/dev/null && break
-  sleep 0.1
-done
+start_bench_server ui --ui-dir ui/dist --max-body-bytes 512MiB --max-decompressed-bytes 1GiB \
+  --max-samples-per-profile 4000000 --max-nodes 4000000
 now=$(date +%s)
 for n in 100k 1m; do
   curl -sf -X POST --data-binary "@$ref/profiles/p$n.collapsedstack.txt" \

@@ -68,3 +68,26 @@ build_ui() {
     fi
   )
 }
+
+# start_bench_server NAME ARGS...: a release `stackhouse server` on a random
+# loopback port with a fresh data directory, for a benchmark. Sets $work
+# (a temporary directory, removed on exit), $port and $pid (the server is
+# stopped on exit), and returns once /ready answers. ARGS are more flags.
+start_bench_server() {
+  local name=$1
+  shift
+  work=$(mktemp -d "/tmp/stackhouse-bench-$name.XXXXXX")
+  port=$((20000 + RANDOM % 20000))
+  build-release/bin/stackhouse server --http-addr "127.0.0.1:$port" --data-dir "$work/data" \
+    --ingestion-rate-mb 0 --log-level warn "$@" 2>"$work/server.log" &
+  pid=$!
+  trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+  local _
+  for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$port/ready" >/dev/null && return 0
+    sleep 0.1
+  done
+  echo "bench $name: the server did not start" >&2
+  cat "$work/server.log" >&2
+  return 1
+}

@@ -4,6 +4,7 @@
 
 #include "base/file.h"
 #include "base/strings.h"
+#include "profile/labels.h"
 
 namespace stackhouse::cli {
 
@@ -44,5 +45,23 @@ int Fail(const char* cmd, const std::string& message, int code) {
   std::fprintf(stderr, "stackhouse %s: %s\n", cmd, message.c_str());
   return code;
 }
+
+StatusOr<std::vector<profile::LabelPair>> ParseLabelList(const std::string& text) {
+  std::vector<profile::LabelPair> out;
+  if (TrimSpace(text).empty()) return out;
+  for (std::string_view item : Split(text, ',')) {
+    size_t eq = item.find('=');
+    if (eq == std::string_view::npos) {
+      return InvalidArgumentError(StrCat("--labels: ", Quote(item), " is not k=v"));
+    }
+    std::string name(TrimSpace(item.substr(0, eq)));
+    if (!profile::IsValidLabelName(name)) {
+      return InvalidArgumentError(StrCat("--labels: bad label name ", Quote(name)));
+    }
+    out.push_back({name, std::string(TrimSpace(item.substr(eq + 1)))});
+  }
+  return out;
+}
+
 
 }  // namespace stackhouse::cli

@@ -5,9 +5,11 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "profile/formats.h"
+#include "profile/labels.h"
 #include "profile/profile.h"
 
 namespace stackhouse::cli {
@@ -20,6 +22,10 @@ StatusOr<profile::Profile> LoadProfile(const std::string& path, const std::strin
 // Index of the sample type named `name` ("" = the profile's default), or an
 // error listing the available types.
 StatusOr<int> SampleTypeIndex(const profile::Profile& p, const std::string& name);
+
+// "k=v,k2=v2" (the --labels flag) as label pairs; names must be valid
+// label names. "" gives none.
+StatusOr<std::vector<profile::LabelPair>> ParseLabelList(const std::string& text);
 
 // Prints "stackhouse CMD: message" to stderr and returns `code`.
 int Fail(const char* cmd, const std::string& message, int code = 1);

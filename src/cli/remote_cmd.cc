@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <map>
 
+#include <nlohmann/json.hpp>
+
 #include "api/push/v1/push.pb.h"
 #include "api/querier/v1/querier.pb.h"
 #include "base/file.h"
@@ -40,11 +42,9 @@ server::HttpHeaders TenantHeaders(const Flags& flags) {
 // "server answered 400: message" from a JSON error body (or the raw body).
 std::string HttpError(const server::HttpClientResponse& r) {
   std::string msg(TrimSpace(r.body));
-  size_t m = msg.find("\"message\":\"");
-  if (m != std::string::npos) {
-    size_t end = msg.find('"', m + 11);
-    while (end != std::string::npos && msg[end - 1] == '\\') end = msg.find('"', end + 1);
-    if (end != std::string::npos) msg = msg.substr(m + 11, end - m - 11);
+  auto j = nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_object() && j.contains("message") && j["message"].is_string()) {
+    msg = j["message"].get<std::string>();
   }
   if (msg.size() > 500) msg = msg.substr(0, 500) + "...";
   return StrCat("server answered ", r.status, ": ", msg);
@@ -56,23 +56,6 @@ std::string FileStem(const std::string& path) {
   std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   size_t dot = name.find('.');
   return dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
-}
-
-StatusOr<std::vector<profile::LabelPair>> ParseLabelList(const std::string& text) {
-  std::vector<profile::LabelPair> out;
-  if (TrimSpace(text).empty()) return out;
-  for (std::string_view item : Split(text, ',')) {
-    size_t eq = item.find('=');
-    if (eq == std::string_view::npos) {
-      return InvalidArgumentError(StrCat("--labels: ", Quote(item), " is not k=v"));
-    }
-    std::string name(TrimSpace(item.substr(0, eq)));
-    if (!profile::IsValidLabelName(name)) {
-      return InvalidArgumentError(StrCat("--labels: bad label name ", Quote(name)));
-    }
-    out.push_back({name, std::string(TrimSpace(item.substr(eq + 1)))});
-  }
-  return out;
 }
 
 }  // namespace

@@ -51,17 +51,10 @@ int Import(const Flags& flags) {
   const auto& args = flags.positional();
   if (args.size() < 3) return Fail("store import", "expected DIR and at least one FILE", 2);
   if (flags.Get("service").empty()) return Fail("store import", "--service is required", 2);
-  std::vector<profile::LabelPair> pairs = {{"service_name", flags.Get("service")}};
-  if (!flags.Get("labels").empty()) {
-    for (std::string_view kv : Split(flags.Get("labels"), ',')) {
-      size_t eq = kv.find('=');
-      if (eq == std::string_view::npos) {
-        return Fail("store import", StrCat("bad label ", Quote(kv), ": expected k=v"), 2);
-      }
-      pairs.push_back({std::string(TrimSpace(kv.substr(0, eq))), std::string(TrimSpace(kv.substr(eq + 1)))});
-    }
-  }
-  auto labels = profile::LabelSet::FromPairs(pairs);
+  auto pairs = ParseLabelList(flags.Get("labels"));
+  if (!pairs.ok()) return Fail("store import", pairs.status().message(), 2);
+  pairs->push_back({"service_name", flags.Get("service")});
+  auto labels = profile::LabelSet::FromPairs(std::move(*pairs));
   if (!labels.ok()) return Fail("store import", labels.status().message(), 2);
   auto store = OpenStore(args[1]);
   if (!store.ok()) return Fail("store import", store.status().message());

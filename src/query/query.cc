@@ -22,21 +22,28 @@ StatusOr<ParsedQuery> ParseQueryRange(std::string_view query, int64_t from, int6
                                   " h"));
   }
   ParsedQuery q;
-  q.selection.tenant = tenant;
+  SH_ASSIGN_OR_RETURN(q.selection, SelectorSelection(query, tenant, &q.type));
   q.selection.range = {from, to};
-  std::string_view text = TrimSpace(query);
-  if (!text.empty()) {
-    SH_ASSIGN_OR_RETURN(profile::Selector sel, profile::ParseSelector(text));
-    q.selection.matchers = std::move(sel.matchers);
-    if (!sel.profile_type.empty()) {
-      SH_ASSIGN_OR_RETURN(q.type, profile::ProfileType::Parse(sel.profile_type));
-      SH_ASSIGN_OR_RETURN(profile::Matcher m,
-                          profile::Matcher::Create("__profile_type__", profile::MatchOp::kEqual,
-                                                   q.type.Id()));
-      q.selection.matchers.push_back(std::move(m));
-    }
-  }
   return q;
+}
+
+StatusOr<tsdb::Selection> SelectorSelection(std::string_view selector, const std::string& tenant,
+                                            profile::ProfileType* type) {
+  tsdb::Selection out;
+  out.tenant = tenant;
+  std::string_view text = TrimSpace(selector);
+  if (text.empty()) return out;
+  SH_ASSIGN_OR_RETURN(profile::Selector sel, profile::ParseSelector(text));
+  out.matchers = std::move(sel.matchers);
+  if (!sel.profile_type.empty()) {
+    SH_ASSIGN_OR_RETURN(profile::ProfileType t, profile::ProfileType::Parse(sel.profile_type));
+    SH_ASSIGN_OR_RETURN(profile::Matcher m,
+                        profile::Matcher::Create("__profile_type__", profile::MatchOp::kEqual,
+                                                 t.Id()));
+    out.matchers.push_back(std::move(m));
+    if (type != nullptr) *type = std::move(t);
+  }
+  return out;
 }
 
 StatusOr<ParsedQuery> ParseQuery(std::string_view query, std::string_view from,

@@ -31,6 +31,12 @@ struct ParsedQuery {
   profile::ProfileType type;   // empty name when the query has no type
 };
 
+// The selection of a selector "type{matchers}", "{matchers}" or "" (all)
+// for a tenant, over all time: a type adds a __profile_type__ matcher and is
+// stored in *type (when not null; left empty for an untyped selector).
+StatusOr<tsdb::Selection> SelectorSelection(std::string_view selector, const std::string& tenant,
+                                            profile::ProfileType* type = nullptr);
+
 // Parses "type{matchers}" (or "{matchers}") with from/until times (any
 // format of ParseTime; until defaults to now, from to until - 1h). Errors:
 // kInvalidArgument for bad syntax or times, kOutOfRange for a range over

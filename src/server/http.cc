@@ -105,6 +105,14 @@ void SetJsonError(HttpResponse* response, int status, std::string_view code,
   response->body = JsonError(code, message);
 }
 
+bool AllowMethod(const HttpRequest& req, std::string_view allowed, HttpResponse* response) {
+  if (req.method == allowed || (allowed == "GET" && req.method == "HEAD")) return true;
+  SetJsonError(response, 405, "unimplemented",
+               StrCat(req.path, " takes ", allowed, ", not ", req.method));
+  response->headers.push_back({"Allow", std::string(allowed)});
+  return false;
+}
+
 struct HttpServer::Impl {
   explicit Impl(HttpServerOptions o) : options(std::move(o)) {}
 

@@ -65,6 +65,10 @@ struct HttpResponse {
 void SetJsonError(HttpResponse* response, int status, std::string_view code,
                   std::string_view message);
 
+// True for the method `allowed` ("GET" also admits HEAD). Otherwise writes
+// 405 with Allow and a JSON error, and returns false.
+bool AllowMethod(const HttpRequest& req, std::string_view allowed, HttpResponse* response);
+
 using HttpHandler = std::function<void(const HttpRequest&, HttpResponse*)>;
 
 struct HttpServerOptions {

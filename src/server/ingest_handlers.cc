@@ -12,13 +12,6 @@ namespace stackhouse::server {
 
 namespace {
 
-// Parsing a body past the decompression limit is "too large" (413), not a
-// quota (429).
-Status AsTooLarge(Status s) {
-  if (s.code() == StatusCode::kResourceExhausted) return Status(StatusCode::kOutOfRange, s.message());
-  return s;
-}
-
 void CountIngested(ServerContext* ctx, const profile::Profile& p, size_t bytes) {
   ctx->profiles_ingested->Inc();
   ctx->bytes_ingested->Inc(static_cast<double>(bytes));
@@ -26,22 +19,10 @@ void CountIngested(ServerContext* ctx, const profile::Profile& p, size_t bytes) 
 }
 
 void HandleIngest(ServerContext* ctx, const HttpRequest& req, HttpResponse* resp) {
-  if (req.method != "POST") {
-    SetJsonError(resp, 405, "unimplemented", StrCat(req.path, " takes POST, not ", req.method));
-    resp->headers.push_back({"Allow", "POST"});
-    return;
-  }
+  if (!AllowMethod(req, "POST", resp)) return;
   auto tenant = TenantOf(*ctx, req);
   if (!tenant.ok()) return RejectIngest(ctx, resp, tenant.status());
-  int retry_after = 0;
-  if (!ctx->limiter->Allow(*tenant, static_cast<double>(req.body.size()), &retry_after)) {
-    ctx->rejected[static_cast<int>(RejectReason::kRateLimited)]->Inc();
-    SetJsonError(resp, 429, "resource_exhausted",
-                 StrCat("tenant ", Quote(*tenant), " is over its ingestion rate of ",
-                        ctx->config.ingestion_rate_mb, " MB/s; retry after ", retry_after, " s"));
-    resp->headers.push_back({"Retry-After", std::to_string(retry_after)});
-    return;
-  }
+  if (!AdmitIngest(ctx, *tenant, req.body.size(), resp)) return;
   ingest::IngestInput in;
   in.name = req.Query("name");
   in.from = req.Query("from");

@@ -47,25 +47,16 @@ StatusOr<query::ParsedQuery> SelectQuery(const ServerContext& ctx, const std::st
 StatusOr<std::vector<tsdb::Selection>> ListingSelections(
     const std::string& tenant, const google::protobuf::RepeatedPtrField<std::string>& matchers,
     int64_t start_ms, int64_t end_ms) {
-  tsdb::Selection base;
-  base.tenant = tenant;
-  if (start_ms != 0) base.range.from = MsToNs(start_ms);
-  if (end_ms != 0) base.range.to = MsToNs(end_ms);
+  tsdb::TimeRange range;
+  if (start_ms != 0) range.from = MsToNs(start_ms);
+  if (end_ms != 0) range.to = MsToNs(end_ms);
   std::vector<tsdb::Selection> out;
   for (const std::string& m : matchers) {
-    SH_ASSIGN_OR_RETURN(profile::Selector s, profile::ParseSelector(m));
-    tsdb::Selection sel = base;
-    sel.matchers = std::move(s.matchers);
-    if (!s.profile_type.empty()) {
-      SH_ASSIGN_OR_RETURN(profile::ProfileType t, profile::ProfileType::Parse(s.profile_type));
-      SH_ASSIGN_OR_RETURN(profile::Matcher pm,
-                          profile::Matcher::Create("__profile_type__", profile::MatchOp::kEqual,
-                                                   t.Id()));
-      sel.matchers.push_back(std::move(pm));
-    }
+    SH_ASSIGN_OR_RETURN(tsdb::Selection sel, query::SelectorSelection(m, tenant));
     out.push_back(std::move(sel));
   }
-  if (out.empty()) out.push_back(base);
+  if (out.empty()) out.emplace_back().tenant = tenant;
+  for (tsdb::Selection& sel : out) sel.range = range;
   return out;
 }
 
@@ -106,9 +97,9 @@ StatusOr<profile::FlameTree> MergeTree(const tsdb::ProfileSource& source,
 StatusOr<profile::Profile> MergeProfile(const tsdb::ProfileSource& source,
                                         const query::ParsedQuery& q,
                                         const std::vector<std::string>& call_site) {
+  // The store keeps the period type but not the period itself.
   const profile::ProfileType& t = q.type;
-  int64_t period = t.sample_type == "cpu" && t.sample_unit == "nanoseconds" ? 10000000 : 0;
-  tsdb::ProfileSink sink(t.sample_type, t.sample_unit, t.period_type, t.period_unit, period);
+  tsdb::ProfileSink sink(t.sample_type, t.sample_unit, t.period_type, t.period_unit);
   tsdb::CallSiteFilterSink filter(call_site, &sink);
   SH_RETURN_IF_ERROR(source.MergeStacks(q.selection, &filter));
   profile::Profile p = sink.Finish();

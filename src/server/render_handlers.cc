@@ -24,11 +24,7 @@ HttpHandler QueryHandler(ServerContext* ctx, const std::string& endpoint,
   Histogram* latency = ctx->QueryLatency(endpoint);
   return [=](const HttpRequest& req, HttpResponse* resp) {
     auto start = std::chrono::steady_clock::now();
-    if (req.method != "GET" && req.method != "HEAD") {
-      SetJsonError(resp, 405, "unimplemented", StrCat(endpoint, " takes GET, not ", req.method));
-      resp->headers.push_back({"Allow", "GET"});
-      return;
-    }
+    if (!AllowMethod(req, "GET", resp)) return;
     auto tenant = TenantOf(*ctx, req);
     Status s = tenant.ok() ? fn(*tenant, req, resp) : tenant.status();
     if (!s.ok()) return WriteQueryError(resp, s);
@@ -94,8 +90,7 @@ Status RenderDiff(ServerContext* ctx, const std::string& tenant, const HttpReque
 // The selection of a listing: an optional selector and a range that
 // defaults to everything.
 StatusOr<tsdb::Selection> ListingSelection(const std::string& tenant, const HttpRequest& req) {
-  tsdb::Selection sel;
-  sel.tenant = tenant;
+  SH_ASSIGN_OR_RETURN(tsdb::Selection sel, query::SelectorSelection(req.Query("query"), tenant));
   int64_t now = NowNanos();
   if (!req.Query("from").empty()) {
     auto t = ParseTime(req.Query("from"), now);
@@ -106,18 +101,6 @@ StatusOr<tsdb::Selection> ListingSelection(const std::string& tenant, const Http
     auto t = ParseTime(req.Query("until"), now);
     if (!t.ok()) return t.status().WithPrefix("until");
     sel.range.to = *t;
-  }
-  std::string_view text = TrimSpace(req.Query("query"));
-  if (!text.empty()) {
-    SH_ASSIGN_OR_RETURN(profile::Selector s, profile::ParseSelector(text));
-    sel.matchers = std::move(s.matchers);
-    if (!s.profile_type.empty()) {
-      SH_ASSIGN_OR_RETURN(profile::ProfileType type, profile::ProfileType::Parse(s.profile_type));
-      SH_ASSIGN_OR_RETURN(profile::Matcher m,
-                          profile::Matcher::Create("__profile_type__", profile::MatchOp::kEqual,
-                                                   type.Id()));
-      sel.matchers.push_back(std::move(m));
-    }
   }
   return sel;
 }

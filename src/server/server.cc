@@ -88,6 +88,22 @@ void RejectIngest(ServerContext* ctx, HttpResponse* resp, const Status& s) {
   if (status >= 500) LogWarn("ingest failed", {{"status", status}, {"error", s.message()}});
 }
 
+bool AdmitIngest(ServerContext* ctx, const std::string& tenant, size_t bytes, HttpResponse* resp) {
+  int retry_after = 0;
+  if (ctx->limiter->Allow(tenant, static_cast<double>(bytes), &retry_after)) return true;
+  ctx->rejected[static_cast<int>(RejectReason::kRateLimited)]->Inc();
+  SetJsonError(resp, 429, "resource_exhausted",
+               StrCat("tenant ", Quote(tenant), " is over its ingestion rate of ",
+                      ctx->config.ingestion_rate_mb, " MB/s; retry after ", retry_after, " s"));
+  resp->headers.push_back({"Retry-After", std::to_string(retry_after)});
+  return false;
+}
+
+Status AsTooLarge(Status s) {
+  if (s.code() == StatusCode::kResourceExhausted) return Status(StatusCode::kOutOfRange, s.message());
+  return s;
+}
+
 void HandleConnect(ServerContext* ctx, HttpServer* http, const std::string& path,
                    std::function<std::unique_ptr<google::protobuf::Message>()> new_request,
                    std::function<std::unique_ptr<google::protobuf::Message>()> new_response,
@@ -108,11 +124,7 @@ void HandleConnect(ServerContext* ctx, HttpServer* http, const std::string& path
         resp->body = std::move(e.body);
       }
     };
-    if (req.method != "POST") {
-      SetJsonError(resp, 405, "unimplemented", StrCat(path, " takes POST, not ", req.method));
-      resp->headers.push_back({"Allow", "POST"});
-      return;
-    }
+    if (!AllowMethod(req, "POST", resp)) return;
     auto codec = api::CodecForContentType(req.Header("content-type"));
     if (!codec.ok()) {
       api::ConnectError e = api::UnsupportedMediaTypeError(codec.status());
@@ -124,26 +136,11 @@ void HandleConnect(ServerContext* ctx, HttpServer* http, const std::string& path
     }
     auto tenant = TenantOf(*ctx, req);
     if (!tenant.ok()) return fail(tenant.status());
-    if (!is_query) {
-      int retry_after = 0;
-      if (!ctx->limiter->Allow(*tenant, static_cast<double>(req.body.size()), &retry_after)) {
-        ctx->rejected[static_cast<int>(RejectReason::kRateLimited)]->Inc();
-        SetJsonError(resp, 429, "resource_exhausted",
-                     StrCat("tenant ", Quote(*tenant), " is over its ingestion rate of ",
-                            ctx->config.ingestion_rate_mb, " MB/s; retry after ", retry_after,
-                            " s"));
-        resp->headers.push_back({"Retry-After", std::to_string(retry_after)});
-        return;
-      }
-    }
+    if (!is_query && !AdmitIngest(ctx, *tenant, req.body.size(), resp)) return;
     std::unique_ptr<google::protobuf::Message> request = new_request();
     Status s = api::DecodeConnectRequest(*codec, req.body, req.Header("content-encoding"),
                                          request.get(), ctx->ingest_limits.max_decompressed_bytes);
-    if (!s.ok()) {
-      // A body that decompresses past the limit is "too large", not a quota.
-      if (s.code() == StatusCode::kResourceExhausted) s = Status(StatusCode::kOutOfRange, s.message());
-      return fail(s);
-    }
+    if (!s.ok()) return fail(AsTooLarge(s));
     std::unique_ptr<google::protobuf::Message> response = new_response();
     s = fn(*tenant, *request, response.get());
     if (!s.ok()) return fail(s);

@@ -70,6 +70,12 @@ int IngestHttpStatus(const Status& s, RejectReason* reason);
 void WriteError(HttpResponse* resp, int http_status, const Status& s);
 // Counts a rejected ingest request and writes its error.
 void RejectIngest(ServerContext* ctx, HttpResponse* resp, const Status& s);
+// Takes `bytes` from the tenant's ingestion rate budget; when it is spent,
+// answers 429 with Retry-After, counts the reject and returns false.
+bool AdmitIngest(ServerContext* ctx, const std::string& tenant, size_t bytes, HttpResponse* resp);
+// For errors of parsing a body: one that decompresses past the limit is
+// "too large" (413), not a quota (429).
+Status AsTooLarge(Status s);
 
 // Registers the handler of a Connect unary method at /<service>/<method>:
 // POST only, content type and codec negotiation, gzip request bodies, errors

@@ -86,11 +86,7 @@ void StaticFiles::Serve(const HttpRequest& req, HttpResponse* resp) const {
     SetJsonError(resp, 404, "not_found", StrCat("no such page or endpoint: ", req.path));
     return;
   }
-  if (req.method != "GET" && req.method != "HEAD") {
-    SetJsonError(resp, 405, "unimplemented", StrCat(req.path, " takes GET, not ", req.method));
-    resp->headers.push_back({"Allow", "GET"});
-    return;
-  }
+  if (!AllowMethod(req, "GET", resp)) return;
   resp->status = 200;
   resp->content_type = it->second.content_type;
   resp->body = req.method == "HEAD" ? std::string() : it->second.body;
