@@ -33,11 +33,12 @@ BUILD_PACKAGES=(
   libgtest-dev libgmock-dev
   libprotobuf-dev protobuf-compiler
   libmicrohttpd-dev libcurl4-openssl-dev libyaml-cpp-dev libjemalloc-dev
+  libelf-dev libdw-dev
   golang-go
 )
 
 # Packages the tests need on top (end-to-end tests of the web UI).
-TEST_PACKAGES=(chromium fonts-dejavu-core)
+TEST_PACKAGES=(chromium fonts-dejavu-core valgrind)
 
 # Packages the benchmarks need on top.
 BENCH_PACKAGES=(python3-protobuf protobuf-compiler time curl)

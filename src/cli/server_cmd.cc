@@ -10,10 +10,52 @@
 #include "base/log.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "base/strings.h"
+#include "sampler/c_api_internal.h"
+#include "sampler/config.h"
 #include "server/config.h"
+#include "stackhouse/stackhouse.h"
 #include "server/server.h"
 
 namespace stackhouse::cli {
+namespace {
+
+// The server profiles itself with libstackhouse's core (CPU and wall time;
+// no allocation or lock hooks, those need the interposers of
+// libstackhouse.so) and sends the profiles to its own /ingest, so a new
+// installation has data to look at. STACKHOUSE_UPLOAD_INTERVAL and
+// STACKHOUSE_SAMPLE_RATE are honoured.
+bool StartSelfProfiling(const server::ServerConfig& config, int port) {
+  std::string host;
+  int ignored = 0;
+  if (!server::SplitHostPort(config.http_addr, &host, &ignored).ok() || host.empty() ||
+      host == "0.0.0.0" || host == "::" || host == "[::]") {
+    host = "127.0.0.1";
+  }
+  if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+  sampler::Config c;
+  c.application_name = "stackhouse-server";
+  c.server_address = StrCat("http://", host, ":", port);
+  c.profiles = STACKHOUSE_PROFILE_CPU | STACKHOUSE_PROFILE_WALL;
+  c.log_level = "warn";
+  if (const char* v = getenv("STACKHOUSE_UPLOAD_INTERVAL")) {
+    auto ms = sampler::ParseDurationMs(v);
+    if (ms.ok()) c.upload_interval_ms = *ms;
+  }
+  if (const char* v = getenv("STACKHOUSE_SAMPLE_RATE")) {
+    auto hz = ParseUint64(v);
+    if (hz) c.sample_rate_hz = static_cast<uint32_t>(*hz);
+  }
+  Status valid = c.Validate();
+  if (!valid.ok() || sampler::StartWithConfig(c) != 0) {
+    LogWarn("self-profiling is off", {{"error", valid.ok() ? stackhouse_last_error() : valid.message()}});
+    return false;
+  }
+  LogInfo("self-profiling", {{"service", c.application_name}, {"to", c.server_address}});
+  return true;
+}
+
+}  // namespace
 
 int ServerMain(int argc, char** argv, int first) {
   bool help = false;
@@ -63,9 +105,11 @@ int ServerMain(int argc, char** argv, int first) {
     LogError("cannot start", {{"error", s.message()}});
     return 1;
   }
+  bool self_profiling = config->self_profiling && StartSelfProfiling(*config, (*server)->port());
   int sig = 0;
   sigwait(&signals, &sig);
   LogInfo("shutting down", {{"signal", std::string(strsignal(sig))}});
+  if (self_profiling) stackhouse_stop();  // its last upload still finds us up
   s = (*server)->Stop();
   if (!s.ok()) {
     LogError("shutdown failed", {{"error", s.message()}});

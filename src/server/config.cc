@@ -81,6 +81,8 @@ const Option kOptions[] = {
      "Threads that handle requests", FIELD(worker_threads)},
     {"server.multitenancy", "multitenancy", "STACKHOUSE_MULTITENANCY", Kind::kBool,
      "Take the tenant from X-Scope-OrgID (default anonymous)", FIELD(multitenancy)},
+    {"server.self_profiling", "self-profiling", "STACKHOUSE_SELF_PROFILING", Kind::kBool,
+     "Profile the server itself with libstackhouse (service stackhouse-server)", FIELD(self_profiling)},
 };
 
 #undef FIELD

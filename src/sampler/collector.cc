@@ -1,0 +1,119 @@
+#include "sampler/collector.h"
+
+#include "base/hash.h"
+
+namespace stackhouse::sampler {
+
+size_t StackKeyHash::operator()(const StackKey& k) const {
+  uint64_t h = HashBytes(k.pcs.data(), k.pcs.size() * sizeof(uintptr_t));
+  return static_cast<size_t>(HashMix(h, (uint64_t{k.labels} << 1) | k.leaf_is_exact));
+}
+
+bool Interval::empty() const {
+  for (const auto& m : samples) {
+    if (!m.empty()) return false;
+  }
+  return inuse.empty();
+}
+
+uint32_t Collector::LocalLabels(uint32_t id) {
+  if (id == 0) return 0;
+  auto cached = id_cache_.find(id);
+  if (cached != id_cache_.end()) return cached->second;
+  LabelPairs pairs;
+  uint32_t index = 0;
+  if (ResolveLabelSet(id, &pairs) && !pairs.empty()) {
+    auto [it, inserted] = label_index_.emplace(pairs, static_cast<uint32_t>(current_.label_sets.size()));
+    if (inserted) current_.label_sets.push_back(std::move(pairs));
+    index = it->second;
+  }
+  id_cache_[id] = index;
+  return index;
+}
+
+void Collector::Drain(SampleRing* ring, std::vector<uintptr_t>* new_exact,
+                      std::vector<uintptr_t>* new_return) {
+  auto note_new = [&](const StackKey& key) {
+    if (new_exact == nullptr || key.pcs.empty()) return;
+    size_t first = 0;
+    if (key.leaf_is_exact) {
+      new_exact->push_back(key.pcs[0]);
+      first = 1;
+    }
+    new_return->insert(new_return->end(), key.pcs.begin() + first, key.pcs.end());
+  };
+  id_cache_.clear();  // ids may be reused once freed; resolve afresh each drain
+  while (const SampleRecord* r = ring->Peek()) {
+    records_.fetch_add(1, std::memory_order_relaxed);
+    StackKey key;
+    key.labels = LocalLabels(r->label_set);
+    key.pcs.assign(r->pcs, r->pcs + r->depth);
+    double weight = r->weight / 1024.0;
+    switch (r->kind) {
+      case SampleKind::kCpu:
+      case SampleKind::kWall: {
+        key.leaf_is_exact = true;
+        auto [it, inserted] = current_.samples[r->kind == SampleKind::kCpu ? kCpuProfile : kWallProfile].try_emplace(key);
+        if (inserted) note_new(key);
+        Values& v = it->second;
+        v.a += 1;
+        v.b += static_cast<double>(r->value);
+        break;
+      }
+      case SampleKind::kAlloc: {
+        auto [it, inserted] = current_.samples[kAllocProfile].try_emplace(key);
+        if (inserted) note_new(key);
+        Values& v = it->second;
+        v.a += weight;
+        v.b += weight * static_cast<double>(r->value);
+        if (r->address != 0) live_[r->address] = {std::move(key), weight, weight * static_cast<double>(r->value)};
+        break;
+      }
+      case SampleKind::kFree:
+        live_.erase(r->address);
+        break;
+      case SampleKind::kLock: {
+        auto [it, inserted] = current_.samples[kLockProfile].try_emplace(key);
+        if (inserted) note_new(key);
+        Values& v = it->second;
+        v.a += weight;
+        v.b += weight * static_cast<double>(r->value);
+        break;
+      }
+    }
+    ring->Release();
+  }
+}
+
+Interval Collector::Cut(int64_t now_ns, int64_t covered_ns, uint64_t dropped_total) {
+  Interval out = std::move(current_);
+  out.end_ns = now_ns;
+  out.covered_ns = covered_ns;
+  out.dropped = dropped_total - last_dropped_;
+  last_dropped_ = dropped_total;
+  // The in-use snapshot keeps the label sets of live allocations reachable:
+  // copy them into this interval's table.
+  for (const auto& [addr, a] : live_) {
+    StackKey key = a.stack;
+    Values& v = out.inuse[key];
+    v.a += a.objects;
+    v.b += a.bytes;
+  }
+  // Live allocations refer to label indexes of the interval they were taken
+  // in; re-home them into the next interval's table.
+  current_ = Interval();
+  current_.start_ns = now_ns;
+  std::map<LabelPairs, uint32_t> next_index;
+  for (auto& [addr, a] : live_) {
+    if (a.stack.labels == 0) continue;
+    const LabelPairs& pairs = out.label_sets[a.stack.labels];
+    auto [it, inserted] = next_index.emplace(pairs, static_cast<uint32_t>(current_.label_sets.size()));
+    if (inserted) current_.label_sets.push_back(pairs);
+    a.stack.labels = it->second;
+  }
+  label_index_ = std::move(next_index);
+  id_cache_.clear();
+  return out;
+}
+
+}  // namespace stackhouse::sampler

@@ -1,0 +1,84 @@
+// Collector: drains the sample ring on the profiler's thread and aggregates
+// records per upload interval: identical (labels, stack) pairs are summed;
+// heap samples are matched with their frees to keep the in-use set.
+// Thread-compatible: only the profiler's aggregation thread uses it.
+#ifndef STACKHOUSE_SAMPLER_COLLECTOR_H_
+#define STACKHOUSE_SAMPLER_COLLECTOR_H_
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <unordered_map>
+#include <vector>
+
+#include "sampler/labels.h"
+#include "sampler/ring.h"
+
+namespace stackhouse::sampler {
+
+struct StackKey {
+  uint32_t labels = 0;           // index into Interval::label_sets
+  bool leaf_is_exact = false;    // pcs[0] is an interrupted pc, not a return address
+  std::vector<uintptr_t> pcs;
+  bool operator==(const StackKey& o) const = default;
+};
+struct StackKeyHash {
+  size_t operator()(const StackKey& k) const;
+};
+
+// Summed values per stack; the meaning depends on the profile:
+//   cpu/wall: a = samples, b = nanoseconds
+//   alloc:    a = objects, b = bytes (both scaled by the sampling weight)
+//   lock:     a = contentions, b = delay ns (scaled)
+struct Values {
+  double a = 0;
+  double b = 0;
+};
+
+enum ProfileKind { kCpuProfile = 0, kWallProfile, kAllocProfile, kLockProfile, kNumProfileKinds };
+
+struct LiveAllocation {
+  StackKey stack;
+  double objects;  // weight
+  double bytes;    // size x weight
+};
+
+struct Interval {
+  int64_t start_ns = 0;
+  int64_t end_ns = 0;
+  int64_t covered_ns = 0;  // time sampling was on (duty cycling)
+  std::vector<LabelPairs> label_sets{LabelPairs{}};
+  std::unordered_map<StackKey, Values, StackKeyHash> samples[kNumProfileKinds];
+  // In-use heap at the end of the interval, aggregated by stack.
+  std::unordered_map<StackKey, Values, StackKeyHash> inuse;
+  uint64_t dropped = 0;  // ring overflows during the interval
+  bool empty() const;
+};
+
+class Collector {
+ public:
+  // Drains every published record from `ring` into the current interval.
+  // The pcs of stacks not seen before in this interval are appended to
+  // *new_exact (interrupted pcs) and *new_return (return addresses), so the
+  // caller can symbolize them while their libraries are still loaded.
+  void Drain(SampleRing* ring, std::vector<uintptr_t>* new_exact = nullptr,
+             std::vector<uintptr_t>* new_return = nullptr);
+  // Closes the current interval at `now_ns` and starts the next.
+  Interval Cut(int64_t now_ns, int64_t covered_ns, uint64_t dropped_total);
+  void Start(int64_t now_ns) { current_.start_ns = now_ns; }
+  size_t live_allocations() const { return live_.size(); }
+  uint64_t records() const { return records_.load(std::memory_order_relaxed); }
+
+ private:
+  uint32_t LocalLabels(uint32_t id);
+  Interval current_;
+  std::map<LabelPairs, uint32_t> label_index_;
+  std::unordered_map<uint32_t, uint32_t> id_cache_;  // global set id -> index, this drain
+  std::unordered_map<uint64_t, LiveAllocation> live_;  // sampled address -> allocation
+  uint64_t last_dropped_ = 0;
+  std::atomic<uint64_t> records_{0};
+};
+
+}  // namespace stackhouse::sampler
+
+#endif  // STACKHOUSE_SAMPLER_COLLECTOR_H_

@@ -1,0 +1,73 @@
+// Heap, lock and wall profiles of libstackhouse against workloads with a
+// known truth.
+#include <gtest/gtest.h>
+
+#include "sampler/testing/sampler_testing.h"
+
+namespace stackhouse::sampler::testing {
+namespace {
+
+TEST(SamplerHeapTest, AllocAndInuseSpaceMatchWithinTenPercent) {
+  std::string dir = stackhouse::testing::MakeTempDir();
+  // 1 GiB per call site: about 2,000 samples each at the default mean of
+  // 512 KiB, so the estimates' spread is about 2%.
+  auto res = RunWorkload({"heap", "1024"},
+                         {{"STACKHOUSE_PROFILES", "heap"}, {"STACKHOUSE_UPLOAD_INTERVAL", "60s"}}, dir);
+  ASSERT_EQ(res.exit_code, 0) << res.err;
+  double truth = JsonField(res.out, "keep_bytes");
+  ASSERT_GT(truth, 0);
+  auto profiles = ReadProfiles(dir, "heap");
+  ASSERT_FALSE(profiles.empty()) << res.err;
+  // The first profile is the flush taken while KeepAlive's blocks were live.
+  std::vector<profile::Profile> first(profiles.begin(), profiles.begin() + 1);
+  for (const auto& p : profiles) {
+    if (p.time_nanos < first[0].time_nanos) first[0] = p;
+  }
+  double keep_alloc = SumWhereStackHas(first, "alloc_space", "KeepAlive");
+  double churn_alloc = SumWhereStackHas(first, "alloc_space", "Churn");
+  double keep_inuse = SumWhereStackHas(first, "inuse_space", "KeepAlive");
+  double churn_inuse = SumWhereStackHas(first, "inuse_space", "Churn");
+  EXPECT_NEAR(keep_alloc / truth, 1.0, 0.10);
+  EXPECT_NEAR(churn_alloc / truth, 1.0, 0.10);
+  EXPECT_NEAR(keep_inuse / truth, 1.0, 0.10);
+  EXPECT_LT(churn_inuse, 0.01 * truth);  // freed at once
+  double keep_objects = SumWhereStackHas(first, "alloc_objects", "KeepAlive");
+  EXPECT_NEAR(keep_objects / (truth / 65536), 1.0, 0.10);
+}
+
+TEST(SamplerLockTest, ContendedMutexShowsItsCallSite) {
+  std::string dir = stackhouse::testing::MakeTempDir();
+  auto res = RunWorkload({"lock", "2", "4"}, {{"STACKHOUSE_PROFILES", "lock"}}, dir);
+  ASSERT_EQ(res.exit_code, 0) << res.err;
+  auto profiles = ReadProfiles(dir, "lock");
+  ASSERT_FALSE(profiles.empty()) << res.err;
+  double all = SumWhereStackHas(profiles, "delay", "");
+  double at_site = SumWhereStackHas(profiles, "delay", "ContendedSection");
+  double contentions = SumWhereStackHas(profiles, "contentions", "ContendedSection");
+  EXPECT_GT(contentions, 10);
+  // 4 threads on one lock for 2 s: most of their time is waiting.
+  EXPECT_GT(at_site, 1e9);
+  EXPECT_GT(at_site / all, 0.9);
+  // The leaf is the call site itself (our interposer is not in the stack).
+  EXPECT_GT(SumWhereLeafIs(profiles, "delay", "ContendedSection"), 0.9 * at_site);
+}
+
+TEST(SamplerWallTest, SleepingThreadsShowUp) {
+  std::string dir = stackhouse::testing::MakeTempDir();
+  auto res = RunWorkload({"wall", "2"}, {{"STACKHOUSE_PROFILES", "cpu,wall"}}, dir);
+  ASSERT_EQ(res.exit_code, 0) << res.err;
+  auto wall = ReadProfiles(dir, "wall");
+  auto cpu = ReadProfiles(dir, "cpu");
+  ASSERT_FALSE(wall.empty()) << res.err;
+  double sleeping = SumWhereStackHas(wall, "wall", "SleepyWait");
+  double burning = SumWhereStackHas(wall, "wall", "BurnA");
+  // Each thread accounts for about 2 s of wall time.
+  EXPECT_NEAR(sleeping / 2e9, 1.0, 0.25);
+  EXPECT_NEAR(burning / 2e9, 1.0, 0.25);
+  // The CPU profile has the burner and not the sleeper.
+  EXPECT_EQ(SumWhereStackHas(cpu, "cpu", "SleepyWait"), 0);
+  EXPECT_GT(SumWhereStackHas(cpu, "cpu", "BurnA"), 1e9);
+}
+
+}  // namespace
+}  // namespace stackhouse::sampler::testing

@@ -1,0 +1,76 @@
+#include "sampler/interpose/heap_sampling.h"
+
+#include <cmath>
+
+#include "sampler/heap_filter.h"
+
+namespace stackhouse::sampler::interpose {
+namespace {
+
+// xorshift64*: a fast per-thread generator; seeded from the TSC and tid.
+uint64_t NextRandom(ThreadLocal& tl) {
+  if (tl.rng == 0) tl.rng = ReadTsc() ^ (uint64_t(CurrentTid()) << 32) ^ 0x9E3779B97F4A7C15ull;
+  uint64_t x = tl.rng;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  tl.rng = x;
+  return x * 0x2545F4914F6CDD1Dull;
+}
+
+int64_t DrawBudget(ThreadLocal& tl, double mean) {
+  // Uniform in (0, 1], then an exponential with the given mean.
+  double u = (static_cast<double>(NextRandom(tl) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+  double b = -std::log(u) * mean;
+  return static_cast<int64_t>(b) + 1;
+}
+
+}  // namespace
+
+bool MaybeSampled(void* ptr) { return HeapMaybeSampled(reinterpret_cast<uintptr_t>(ptr)); }
+
+void SampleAllocation(void* ptr, size_t size, void* frame) {
+  ThreadLocal& tl = GetThreadLocal();
+  InFlight in_flight;
+  SignalState* st = in_flight.state();
+  if (st == nullptr) return;
+  double mean = static_cast<double>(st->heap_sample_bytes);
+  bool first = tl.rng == 0;
+  tl.bytes_until_sample = DrawBudget(tl, mean);
+  if (first || ptr == nullptr || tl.internal > 0 || tl.profiler_thread) return;
+  uint64_t t0 = ReadTsc();
+  tl.internal++;
+  double p = -std::expm1(-static_cast<double>(size) / mean);  // P(sampled) = 1 - e^(-size/mean)
+  int64_t weight = static_cast<int64_t>(1024.0 / (p > 1e-12 ? p : 1e-12));
+  uintptr_t addr = reinterpret_cast<uintptr_t>(ptr);
+  // Only addresses the collector will know get remembered, so that every
+  // reported free matches an allocation it has.
+  bool tracked = HeapSampledInsert(addr);
+  if (!RecordSample(st, SampleKind::kAlloc, CallerRegs(frame), static_cast<int64_t>(size), weight,
+                    tracked ? addr : 0) &&
+      tracked) {
+    HeapSampledRemove(addr);
+  }
+  tl.internal--;
+  st->heap_cost.Add(static_cast<uint64_t>((ReadTsc() - t0) / st->tsc_per_ns));
+}
+
+void ReportSampledFree(void* ptr) {
+  if (!HeapSampledRemove(reinterpret_cast<uintptr_t>(ptr))) return;
+  InFlight in_flight;
+  SignalState* st = in_flight.state();
+  if (st == nullptr) return;
+  uint64_t ticket;
+  SampleRecord* r = st->ring->Claim(&ticket);
+  if (r == nullptr) return;  // the in-use estimate keeps it: counted as dropped
+  r->kind = SampleKind::kFree;
+  r->depth = 0;
+  r->label_set = 0;
+  r->tid = 0;
+  r->value = 0;
+  r->weight = 0;
+  r->address = reinterpret_cast<uintptr_t>(ptr);
+  st->ring->Publish(ticket);
+}
+
+}  // namespace stackhouse::sampler::interpose

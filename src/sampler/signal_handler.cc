@@ -1,0 +1,107 @@
+// The CPU and wall signal handler, and stack recording shared with the
+// heap and lock hooks. Everything here is async-signal-safe: no locks, no
+// allocation, memory read through SafeLoad within the thread's stack.
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "sampler/signal_state.h"
+#include "sampler/thread_local.h"
+
+namespace stackhouse::sampler {
+
+std::atomic<SignalState*> g_signal_state{nullptr};
+std::atomic<int> g_in_flight{0};
+
+namespace {
+
+// Stacks are walked within [sp, stack_hi); unknown stacks get this much.
+constexpr uintptr_t kUnknownStackSpan = 8u << 20;
+
+void OnSignal(int signo, siginfo_t* info, void* ucontext) {
+  int saved_errno = errno;
+  uint64_t t0 = ReadTsc();
+  {
+    InFlight in_flight;
+    SignalState* st = in_flight.state();
+    ThreadLocal& tl = GetThreadLocal();
+    if (st != nullptr && !tl.profiler_thread) {
+      unwind::Regs regs = unwind::RegsFromUcontext(ucontext);
+      if (signo == st->cpu_signal && st->cpu_on.load(std::memory_order_relaxed)) {
+        RecordSample(st, SampleKind::kCpu, regs, st->cpu_period_ns, 0, 0);
+        st->cpu_cost.Add(static_cast<uint64_t>((ReadTsc() - t0) / st->tsc_per_ns));
+      } else if (signo == st->wall_signal && st->wall_on.load(std::memory_order_relaxed)) {
+        RecordSample(st, SampleKind::kWall, regs, st->wall_weight_ns.load(std::memory_order_relaxed), 0,
+                     0);
+        st->wall_cost.Add(static_cast<uint64_t>((ReadTsc() - t0) / st->tsc_per_ns));
+      }
+    }
+  }
+  errno = saved_errno;
+}
+
+}  // namespace
+
+bool RecordSample(SignalState* st, SampleKind kind, const unwind::Regs& regs, int64_t value,
+                  int64_t weight, uint64_t address) {
+  uint64_t ticket;
+  SampleRecord* r = st->ring->Claim(&ticket);
+  if (r == nullptr) return false;
+  const ThreadLocal& tl = GetThreadLocal();
+  uintptr_t hi = (tl.stack_hi != 0 && regs.sp >= tl.stack_lo && regs.sp < tl.stack_hi)
+                     ? tl.stack_hi
+                     : regs.sp + kUnknownStackSpan;
+  unwind::UnwindTables* tables = st->tables;
+  if (tables != nullptr) tables->Enter();
+  int n = unwind::WalkStack(regs, hi, st->walk_mode, tables, r->pcs, kMaxFrames);
+  if (tables != nullptr) tables->Exit();
+  if (n >= kMaxFrames) st->truncated_stacks.fetch_add(1, std::memory_order_relaxed);
+  r->kind = kind;
+  r->depth = static_cast<uint16_t>(n);
+  r->label_set = tl.label_set;
+  r->tid = static_cast<uint32_t>(tl.tid);
+  r->value = value;
+  r->weight = weight;
+  r->address = address;
+  st->ring->Publish(ticket);
+  return true;
+}
+
+unwind::Regs CallerRegs(void* frame) {
+  auto* fp = static_cast<uintptr_t*>(frame);
+  unwind::Regs r;
+  r.pc = fp[1];
+  r.sp = reinterpret_cast<uintptr_t>(fp) + 16;
+  r.fp = fp[0];
+  return r;
+}
+
+void InstallSignalHandler(int signo) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_sigaction = OnSignal;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(signo, &sa, nullptr);
+}
+
+bool SignalHasForeignHandler(int signo) {
+  struct sigaction old;
+  if (sigaction(signo, nullptr, &old) != 0) return true;
+  if (old.sa_flags & SA_SIGINFO) return old.sa_sigaction != OnSignal;
+  return old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN;
+}
+
+double CostHistogram::QuantileNs(double p) const {
+  uint64_t n = count();
+  if (n == 0) return 0;
+  uint64_t want = static_cast<uint64_t>(p * static_cast<double>(n));
+  uint64_t seen = 0;
+  for (int i = 0; i < kBuckets; ++i) {
+    seen += buckets_[i].load(std::memory_order_relaxed);
+    if (seen > want) return (i + 0.5) * kBucketNs;
+  }
+  return static_cast<double>(kBuckets * kBucketNs);
+}
+
+}  // namespace stackhouse::sampler

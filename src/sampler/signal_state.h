@@ -1,0 +1,110 @@
+// What the signal handlers and the heap/lock hooks share with the profiler:
+// the sample ring, the unwind tables, switches, and self-cost accounting.
+// Published through an atomic pointer; the profiler waits for in-flight
+// handlers (InFlight) before freeing it.
+#ifndef STACKHOUSE_SAMPLER_SIGNAL_STATE_H_
+#define STACKHOUSE_SAMPLER_SIGNAL_STATE_H_
+
+#include <signal.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "sampler/ring.h"
+#include "sampler/unwind/stack_walker.h"
+#include "sampler/unwind/unwind_tables.h"
+
+namespace stackhouse::sampler {
+
+// A histogram of per-call costs in nanoseconds: 50 ns buckets up to 25.6 us,
+// then one overflow bucket. Lock-free; medians come from the buckets.
+class CostHistogram {
+ public:
+  static constexpr int kBuckets = 513;
+  static constexpr uint64_t kBucketNs = 50;
+  void Add(uint64_t ns) {
+    uint64_t b = ns / kBucketNs;
+    buckets_[b < kBuckets - 1 ? b : kBuckets - 1].fetch_add(1, std::memory_order_relaxed);
+    total_ns_.fetch_add(ns, std::memory_order_relaxed);
+    count_.fetch_add(1, std::memory_order_relaxed);
+  }
+  uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  uint64_t total_ns() const { return total_ns_.load(std::memory_order_relaxed); }
+  // The upper edge of the bucket holding the p-quantile (0..1), in ns.
+  double QuantileNs(double p) const;
+
+ private:
+  std::atomic<uint64_t> buckets_[kBuckets] = {};
+  std::atomic<uint64_t> total_ns_{0};
+  std::atomic<uint64_t> count_{0};
+};
+
+struct SignalState {
+  SampleRing* ring = nullptr;
+  unwind::UnwindTables* tables = nullptr;  // null in frame-pointer mode
+  unwind::WalkMode walk_mode = unwind::WalkMode::kFramePointer;
+  std::atomic<bool> cpu_on{false};
+  std::atomic<bool> wall_on{false};
+  std::atomic<bool> heap_on{false};
+  std::atomic<bool> lock_on{false};
+  int64_t cpu_period_ns = 10000000;
+  int64_t heap_sample_bytes = 512 * 1024;  // mean bytes between heap samples
+  uint32_t lock_sample_rate = 1;            // record 1 of N contended waits
+  std::atomic<int64_t> wall_weight_ns{10000000};  // wall time one wall sample stands for
+  int cpu_signal = 0;
+  int wall_signal = 0;
+  // TSC ticks per nanosecond, for cheap self-timing (calibrated at start).
+  double tsc_per_ns = 1.0;
+
+  CostHistogram cpu_cost;   // CPU signal handler
+  CostHistogram wall_cost;  // wall signal handler
+  CostHistogram heap_cost;  // sampled allocations (the unsampled fast path is not timed)
+  CostHistogram lock_cost;  // recorded contentions
+  std::atomic<uint64_t> heap_calls{0};       // every hooked allocation and free
+  std::atomic<uint64_t> foreign_signals{0};  // signals not from our engines
+  std::atomic<uint64_t> truncated_stacks{0};
+};
+
+// The current state, or null when not profiling.
+extern std::atomic<SignalState*> g_signal_state;
+// Handlers and hooks between their load of g_signal_state and their last use.
+extern std::atomic<int> g_in_flight;
+
+// RAII: counts the caller as in flight and loads the state.
+class InFlight {
+ public:
+  InFlight() {
+    g_in_flight.fetch_add(1, std::memory_order_acquire);
+    state_ = g_signal_state.load(std::memory_order_acquire);
+  }
+  ~InFlight() { g_in_flight.fetch_sub(1, std::memory_order_release); }
+  SignalState* state() const { return state_; }
+
+ private:
+  SignalState* state_;
+};
+
+inline uint64_t ReadTsc() {
+  uint32_t lo, hi;
+  __asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+  return (uint64_t{hi} << 32) | lo;
+}
+
+// Walks the stack from `regs` and queues a record. Signal-safe; returns false
+// if the ring was full.
+bool RecordSample(SignalState* st, SampleKind kind, const unwind::Regs& regs, int64_t value,
+                  int64_t weight, uint64_t address);
+
+// Regs of the caller of the function whose frame pointer is `frame`
+// (__builtin_frame_address(0) of a function built with frame pointers).
+unwind::Regs CallerRegs(void* frame);
+
+// Installs the CPU and wall handlers for the signals in `st` (kept installed
+// for the life of the process, so that late signals are harmless).
+void InstallSignalHandler(int signo);
+// True if `signo` has a handler that is not ours (SIG_DFL/SIG_IGN are free).
+bool SignalHasForeignHandler(int signo);
+
+}  // namespace stackhouse::sampler
+
+#endif  // STACKHOUSE_SAMPLER_SIGNAL_STATE_H_

@@ -1,0 +1,301 @@
+// sampler_workload: programs with known behaviour for libstackhouse's tests
+// and benchmark. It links libstackhouse.so; tests start profiling through
+// LD_PRELOAD and STACKHOUSE_* variables (zero-code mode) and read what the
+// profiler wrote to STACKHOUSE_OUTPUT_DIR or sent to a server. Each mode
+// prints one JSON line with its ground truth.
+//
+//   cpu SECONDS THREADS     BurnA/BurnB 30/70 per thread (labels endpoint=/a,/b)
+//   heap MIB                site KeepAlive: MIB in 64 KiB blocks kept live;
+//                           site Churn: MIB in 4 KiB blocks freed at once
+//   lock SECONDS THREADS    threads contend on one mutex in ContendedSection
+//   wall SECONDS            a thread sleeping in SleepyWait, one burning
+//   threads N               N short threads created and joined, 50 at a time
+//   fork                    forks a burning child that then execs /bin/true
+//   dlopen LIB ROUNDS       dlopen LIB, burn in its function, dlclose, repeat
+//   sigprof SECONDS         the program's own SIGPROF handler and ITIMER_PROF
+//   malloc SECONDS THREADS  malloc/free-heavy loop (benchmark)
+#include <dirent.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sampler/testing/burn.h"
+#include "stackhouse/stackhouse.h"
+
+using namespace stackhouse::sampler::testing;  // NOLINT
+
+namespace {
+
+int64_t ThreadCpuNs() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int64_t MonoNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int64_t RusageNs(int who) {
+  rusage ru;
+  getrusage(who, &ru);
+  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000LL +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
+}
+
+int Cpu(double seconds, int threads) {
+  std::atomic<int64_t> a_ns{0}, b_ns{0}, thread_ns{0};
+  bool labels = getenv("WORKLOAD_LABELS") != nullptr;
+  int64_t end = MonoNs() + static_cast<int64_t>(seconds * 1e9);
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t) {
+    ts.emplace_back([&] {
+      int64_t a = 0, b = 0;
+      while (MonoNs() < end) {
+        if (labels) stackhouse_label_set("endpoint", "/a");
+        int64_t t0 = ThreadCpuNs();
+        BurnA(30);
+        int64_t t1 = ThreadCpuNs();
+        if (labels) stackhouse_label_set("endpoint", "/b");
+        BurnB(70);
+        int64_t t2 = ThreadCpuNs();
+        a += t1 - t0;
+        b += t2 - t1;
+      }
+      if (labels) stackhouse_label_clear_all();
+      a_ns += a;
+      b_ns += b;
+      thread_ns += RusageNs(RUSAGE_THREAD);
+    });
+  }
+  for (auto& t : ts) t.join();
+  printf("{\"a_ns\":%lld,\"b_ns\":%lld,\"threads_cpu_ns\":%lld,\"process_cpu_ns\":%lld}\n",
+         static_cast<long long>(a_ns.load()), static_cast<long long>(b_ns.load()),
+         static_cast<long long>(thread_ns.load()), static_cast<long long>(RusageNs(RUSAGE_SELF)));
+  return 0;
+}
+
+__attribute__((noinline)) void* KeepAlive(size_t size) {
+  void* p = malloc(size);
+  asm volatile("" : : "r"(p) : "memory");
+  return p;
+}
+
+__attribute__((noinline)) void Churn(size_t size) {
+  void* p = malloc(size);
+  asm volatile("" : : "r"(p) : "memory");
+  free(p);
+}
+
+int Heap(long mib) {
+  const size_t kKeep = 64 * 1024, kChurn = 4096;
+  size_t total = static_cast<size_t>(mib) << 20;
+  std::vector<void*> kept;
+  kept.reserve(total / kKeep);
+  for (size_t done = 0; done < total; done += kKeep) kept.push_back(KeepAlive(kKeep));
+  for (size_t done = 0; done < total; done += kChurn) Churn(kChurn);
+  // The in-use profile is cut while KeepAlive's blocks are live.
+  if (stackhouse_running() && stackhouse_flush(10000) != 0) {
+    fprintf(stderr, "flush: %s\n", stackhouse_last_error());
+    return 1;
+  }
+  for (void* p : kept) free(p);
+  printf("{\"keep_bytes\":%zu,\"churn_bytes\":%zu}\n", total, total);
+  return 0;
+}
+
+pthread_mutex_t g_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+__attribute__((noinline)) void ContendedSection() {
+  pthread_mutex_lock(&g_mutex);
+  Spin(kIterationsPerUnit / 4);
+  pthread_mutex_unlock(&g_mutex);
+}
+
+int Lock(double seconds, int threads) {
+  int64_t end = MonoNs() + static_cast<int64_t>(seconds * 1e9);
+  std::atomic<long> n{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t) {
+    ts.emplace_back([&] {
+      while (MonoNs() < end) {
+        ContendedSection();
+        n++;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  printf("{\"sections\":%ld}\n", n.load());
+  return 0;
+}
+
+__attribute__((noinline)) void SleepyWait(double seconds) {
+  timespec ts{static_cast<time_t>(seconds), static_cast<long>((seconds - static_cast<long>(seconds)) * 1e9)};
+  while (nanosleep(&ts, &ts) != 0) {
+  }
+}
+
+int Wall(double seconds) {
+  int64_t end = MonoNs() + static_cast<int64_t>(seconds * 1e9);
+  std::thread sleeper([&] { SleepyWait(seconds); });
+  std::thread burner([&] {
+    while (MonoNs() < end) BurnA(1);
+  });
+  sleeper.join();
+  burner.join();
+  printf("{\"seconds\":%g}\n", seconds);
+  return 0;
+}
+
+int Threads(int n) {
+  std::atomic<long> sum{0};
+  for (int done = 0; done < n;) {
+    std::vector<std::thread> batch;
+    for (int i = 0; i < 50 && done < n; ++i, ++done) {
+      batch.emplace_back([&] { sum += static_cast<long>(Spin(2000)); });
+    }
+    for (auto& t : batch) t.join();
+  }
+  int fds = 0;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (readdir(d) != nullptr) fds++;
+    closedir(d);
+  }
+  printf("{\"threads\":%d,\"open_fds\":%d}\n", n, fds - 2);
+  return 0;
+}
+
+int Fork() {
+  BurnA(5);
+  pid_t pid = fork();
+  if (pid < 0) return 1;
+  if (pid == 0) {
+    // The child keeps working (it must not hang or crash), then execs.
+    BurnB(5);
+    std::thread t([] { BurnA(2); });
+    t.join();
+    void* p = malloc(1 << 20);
+    free(p);
+    execl("/bin/true", "true", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  BurnB(5);
+  printf("{\"child_status\":%d}\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
+
+int Dlopen(const char* lib, int rounds) {
+  for (int i = 0; i < rounds; ++i) {
+    void* h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+    if (h == nullptr) {
+      fprintf(stderr, "dlopen: %s\n", dlerror());
+      return 1;
+    }
+    auto fn = reinterpret_cast<double (*)(long)>(dlsym(h, "plugin_burn"));
+    if (fn == nullptr) return 1;
+    int64_t end = MonoNs() + 150000000;
+    while (MonoNs() < end) fn(1);
+    dlclose(h);
+  }
+  printf("{\"rounds\":%d}\n", rounds);
+  return 0;
+}
+
+std::atomic<int> g_own_sigprof{0};
+
+int Sigprof(double seconds) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = [](int) { g_own_sigprof++; };
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGPROF, &sa, nullptr);
+  itimerval it{{0, 10000}, {0, 10000}};
+  setitimer(ITIMER_PROF, &it, nullptr);
+  int64_t t0 = RusageNs(RUSAGE_SELF);
+  int64_t end = MonoNs() + static_cast<int64_t>(seconds * 1e9);
+  while (MonoNs() < end) BurnB(1);
+  itimerval off{};
+  setitimer(ITIMER_PROF, &off, nullptr);
+  printf("{\"own_signals\":%d,\"cpu_ns\":%lld}\n", g_own_sigprof.load(),
+         static_cast<long long>(RusageNs(RUSAGE_SELF) - t0));
+  return 0;
+}
+
+int Malloc(double seconds, int threads) {
+  int64_t end = MonoNs() + static_cast<int64_t>(seconds * 1e9);
+  std::atomic<long> ops{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t) {
+    ts.emplace_back([&, t] {
+      std::vector<void*> slots(1024, nullptr);
+      unsigned r = 12345u + t;
+      long n = 0;
+      while (MonoNs() < end) {
+        for (int i = 0; i < 1000; ++i) {
+          r = r * 1103515245u + 12345u;
+          size_t slot = (r >> 8) % slots.size();
+          free(slots[slot]);
+          slots[slot] = malloc(16 + (r >> 20) % 2048);
+        }
+        n += 1000;
+      }
+      for (void* p : slots) free(p);
+      ops += n;
+    });
+  }
+  for (auto& t : ts) t.join();
+  printf("{\"ops\":%ld,\"process_cpu_ns\":%lld}\n", ops.load(),
+         static_cast<long long>(RusageNs(RUSAGE_SELF)));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: %s MODE ARGS...\n", argv[0]);
+    return 2;
+  }
+  std::string mode = argv[1];
+  auto arg = [&](int i, double def) { return argc > i ? atof(argv[i]) : def; };
+  int rc;
+  if (mode == "cpu") rc = Cpu(arg(2, 2), static_cast<int>(arg(3, 2)));
+  else if (mode == "heap") rc = Heap(static_cast<long>(arg(2, 256)));
+  else if (mode == "lock") rc = Lock(arg(2, 2), static_cast<int>(arg(3, 4)));
+  else if (mode == "wall") rc = Wall(arg(2, 2));
+  else if (mode == "threads") rc = Threads(static_cast<int>(arg(2, 10000)));
+  else if (mode == "fork") rc = Fork();
+  else if (mode == "dlopen") rc = argc > 2 ? Dlopen(argv[2], static_cast<int>(arg(3, 5))) : 2;
+  else if (mode == "sigprof") rc = Sigprof(arg(2, 2));
+  else if (mode == "malloc") rc = Malloc(arg(2, 2), static_cast<int>(arg(3, 2)));
+  else {
+    fprintf(stderr, "unknown mode %s\n", mode.c_str());
+    rc = 2;
+  }
+  if (const char* stats = getenv("WORKLOAD_STATS")) {
+    // Diagnostics of the profiler itself, for the benchmark.
+    FILE* f = fopen(stats, "w");
+    if (f != nullptr) {
+      fprintf(f, "%s\n", stackhouse_stats_json());
+      fclose(f);
+    }
+  }
+  return rc;
+}

@@ -1,0 +1,93 @@
+// UnwindTables: the unwind tables of every object loaded in this process, as
+// an immutable snapshot that signal handlers can search without locks.
+//
+// Refresh() (a background thread; at start-up and after dlopen/dlclose)
+// enumerates the loaded objects, builds an UnwindTable for each object it has
+// not seen (keyed by path and load bias), drops objects that are gone, and
+// publishes a new snapshot with an atomic pointer store. Readers bracket their
+// use with Enter()/Exit() (an in-flight counter); retired snapshots and tables
+// are freed by a later Refresh (or the destructor) once no reader is inside.
+//
+// Thread-safety: Refresh, objects and memory_bytes are thread-safe (serialised
+// by a mutex that readers never take). Enter, Find and Exit are
+// async-signal-safe and lock-free. The destructor must not run while a reader
+// may be between Enter and Exit.
+#ifndef STACKHOUSE_SAMPLER_UNWIND_UNWIND_TABLES_H_
+#define STACKHOUSE_SAMPLER_UNWIND_UNWIND_TABLES_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+#include "sampler/unwind/unwind_table.h"
+
+namespace stackhouse::sampler::unwind {
+
+class UnwindTables {
+ public:
+  UnwindTables();
+  ~UnwindTables();
+  UnwindTables(const UnwindTables&) = delete;
+  UnwindTables& operator=(const UnwindTables&) = delete;
+
+  // Re-enumerates loaded objects (dl_iterate_phdr: the main executable via
+  // /proc/self/exe, the vDSO from its in-memory image, others by path) and
+  // publishes a new snapshot if the set changed. Objects whose table cannot be
+  // built are remembered and skipped (pcs in them get no row). Returns an
+  // error only if the enumeration itself fails.
+  Status Refresh();
+
+  // The row for runtime `pc`, or nullptr. Async-signal-safe; call between
+  // Enter and Exit.
+  const UnwindRow* Find(uintptr_t pc) const;
+  void Enter() const { readers_.fetch_add(1, std::memory_order_seq_cst); }
+  void Exit() const { readers_.fetch_sub(1, std::memory_order_release); }
+
+  // Objects with a table in the current snapshot, and the bytes held by
+  // tables and snapshots (including retired ones not yet freed).
+  size_t objects() const;
+  size_t memory_bytes() const;
+  // Objects whose table could not be built (remembered until unloaded).
+  size_t failed_objects() const;
+
+ private:
+  struct Object {
+    std::string path;
+    uintptr_t bias = 0;
+    std::unique_ptr<UnwindTable> table;  // null if the build failed
+  };
+  // One executable PT_LOAD range of an object.
+  struct Mapping {
+    uintptr_t start;
+    uintptr_t end;
+    uintptr_t bias;
+    const UnwindTable* table;
+  };
+  struct Snapshot {
+    std::vector<Mapping> mappings;  // sorted by start, non-overlapping
+    size_t objects = 0;
+  };
+  using Key = std::pair<std::string, uintptr_t>;
+
+  // Frees retired snapshots and objects if no reader is inside. Needs mu_.
+  void ReclaimLocked();
+
+  std::atomic<const Snapshot*> snapshot_{nullptr};
+  mutable std::atomic<int64_t> readers_{0};
+
+  mutable std::mutex mu_;
+  std::map<Key, std::unique_ptr<Object>> known_;  // guarded by mu_
+  std::vector<std::unique_ptr<const Snapshot>> retired_snapshots_;
+  std::vector<std::unique_ptr<Object>> retired_objects_;
+};
+
+}  // namespace stackhouse::sampler::unwind
+
+#endif  // STACKHOUSE_SAMPLER_UNWIND_UNWIND_TABLES_H_
