@@ -41,7 +41,7 @@ BUILD_PACKAGES=(
 TEST_PACKAGES=(chromium fonts-dejavu-core valgrind)
 
 # Packages the benchmarks need on top.
-BENCH_PACKAGES=(python3-protobuf protobuf-compiler time curl)
+BENCH_PACKAGES=(python3-protobuf protobuf-compiler time curl linux-perf libgoogle-perftools4)
 
 jobs() { nproc 2>/dev/null || echo 2; }
 

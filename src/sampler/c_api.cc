@@ -24,34 +24,11 @@ std::mutex& ApiMutex() {
   return *mu;
 }
 Profiler* g_profiler = nullptr;  // guarded by ApiMutex
-// Readers that must not take ApiMutex (thread start/exit hooks) use this
-// pointer inside a ProfilerRef.
-std::atomic<Profiler*> g_active{nullptr};
-std::atomic<int> g_active_refs{0};
-
 __thread char t_last_error[512] __attribute__((tls_model("initial-exec")));
 
 int Fail(const Status& s) {
   snprintf(t_last_error, sizeof(t_last_error), "%s", s.message().c_str());
   return -1;
-}
-
-class ProfilerRef {
- public:
-  ProfilerRef() {
-    g_active_refs.fetch_add(1, std::memory_order_acquire);
-    p_ = g_active.load(std::memory_order_acquire);
-  }
-  ~ProfilerRef() { g_active_refs.fetch_sub(1, std::memory_order_release); }
-  Profiler* get() const { return p_; }
-
- private:
-  Profiler* p_;
-};
-
-void Deactivate() {
-  g_active.store(nullptr, std::memory_order_release);
-  while (g_active_refs.load(std::memory_order_acquire) != 0) sched_yield();
 }
 
 void AtForkPrepare() { ApiMutex().lock(); }
@@ -64,8 +41,6 @@ void AtForkChild() {
   if (g_profiler != nullptr) {
     g_profiler->AbandonInChild();
     g_profiler = nullptr;
-    g_active.store(nullptr);
-    g_active_refs.store(0);
   }
 }
 
@@ -90,6 +65,9 @@ int StartWithConfig(const Config& config) {
   std::lock_guard<std::mutex> lock(ApiMutex());
   if (g_profiler != nullptr) return Fail(FailedPreconditionError("stackhouse is already running"));
   ApplyLogLevel(config.log_level);
+  if (config.server_address.empty() && config.output_dir.empty()) {
+    LogInfo("stackhouse: no server address and no output folder: profiles are not kept");
+  }
   if (config.process_fraction < 1.0) {
     std::random_device rd;
     if (std::uniform_real_distribution<double>(0, 1)(rd) >= config.process_fraction) {
@@ -104,27 +82,20 @@ int StartWithConfig(const Config& config) {
     atexit(AtExit);
   });
   NoteThreadStart();  // the starting thread's stack bounds
+  // Create the label table here, before any thread of ours exists, so that
+  // every later use is ordered after its construction (also for TSan, which
+  // cannot see the guard of a function-local static in our code).
+  LiveLabelSets();
   auto p = Profiler::Start(config);
   if (!p.ok()) {
     LogWarn("stackhouse: not started", {{"error", p.status().message()}});
     return Fail(p.status());
   }
   g_profiler = p->release();
-  g_active.store(g_profiler, std::memory_order_release);
   return 0;
 }
 
 Profiler* ActiveProfilerForTest() { return g_profiler; }
-
-void NotifyThreadStarted(int tid) {
-  ProfilerRef ref;
-  if (ref.get() != nullptr) ref.get()->ThreadStarted(tid);
-}
-
-void NotifyThreadExited(int tid) {
-  ProfilerRef ref;
-  if (ref.get() != nullptr) ref.get()->ThreadExited(tid);
-}
 
 void NoteThreadStart() {
   ThreadLocal& tl = GetThreadLocal();
@@ -161,7 +132,6 @@ int stackhouse_stop(void) {
   stackhouse::sampler::InternalScope internal;
   std::lock_guard<std::mutex> lock(ApiMutex());
   if (g_profiler == nullptr) return 0;
-  stackhouse::sampler::Deactivate();
   g_profiler->Stop(5000);
   delete g_profiler;
   g_profiler = nullptr;

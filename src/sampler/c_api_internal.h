@@ -13,9 +13,6 @@ class Profiler;
 int StartWithConfig(const Config& config);
 // Records the calling thread's tid and stack bounds in its ThreadLocal.
 void NoteThreadStart();
-// Tell the active profiler (if any) about a thread; never blocks on start/stop.
-void NotifyThreadStarted(int tid);
-void NotifyThreadExited(int tid);
 // The running profiler, for tests (null when stopped).
 Profiler* ActiveProfilerForTest();
 

@@ -114,9 +114,6 @@ Status Config::Validate() {
   if (!(process_fraction > 0 && process_fraction <= 1)) {
     return InvalidArgumentError(StrCat("process fraction ", process_fraction, " is outside (0, 1]"));
   }
-  if (server_address.empty() && output_dir.empty()) {
-    LogInfo("stackhouse: no server address and no output folder: profiles are not kept");
-  }
   if (max_queued_uploads < 1) return InvalidArgumentError("the upload queue needs room for one upload");
   if (log_level != "debug" && log_level != "info" && log_level != "warn" && log_level != "error") {
     return InvalidArgumentError(StrCat("unknown log level ", Quote(log_level)));

@@ -2,8 +2,8 @@
 
 namespace stackhouse::sampler {
 
-std::atomic<uint8_t> g_heap_filter[size_t{1} << kHeapFilterBits];
-std::atomic<uintptr_t> g_heap_table[size_t{1} << kHeapTableBits];
+constinit std::atomic<uint8_t> g_heap_filter[size_t{1} << kHeapFilterBits]{};
+constinit std::atomic<uintptr_t> g_heap_table[size_t{1} << kHeapTableBits]{};
 
 namespace {
 

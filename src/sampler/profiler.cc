@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <link.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include "sampler/heap_filter.h"
 #include "sampler/unwind/safe_load.h"
 #include "sampler/labels.h"
+#include "sampler/thread_events.h"
 #include "sampler/thread_local.h"
 
 namespace stackhouse::sampler {
@@ -156,12 +158,14 @@ Status Profiler::Init() {
   collector_.Start(RealtimeNanos());
   g_signal_state.store(state_.get(), std::memory_order_release);
   state_->heap_on = (config_.profiles & STACKHOUSE_PROFILE_HEAP) != 0;
+  g_heap_on.store(state_->heap_on.load());
   state_->lock_on = (config_.profiles & STACKHOUSE_PROFILE_LOCK) != 0;
   state_->wall_on = (config_.profiles & STACKHOUSE_PROFILE_WALL) != 0;
   state_->cpu_on = engine_ != nullptr;
   aggregator_ = std::thread([this] { AggregatorLoop(); });
   pthread_setname_np(aggregator_.native_handle(), "stackhouse-agg");
   export_thread_ = std::thread([this] { ExportLoop(); });
+  SetThreadEventSink(wake_fd_);
   pthread_setname_np(export_thread_.native_handle(), "stackhouse-exp");
   if (config_.profiles & STACKHOUSE_PROFILE_WALL) {
     wall_ = std::thread([this] { WallLoop(); });
@@ -195,6 +199,7 @@ void Profiler::SetSampling(bool on) {
   state_->cpu_on = on && engine_ != nullptr && !cpu_disabled_;
   state_->wall_on = on && (config_.profiles & STACKHOUSE_PROFILE_WALL);
   state_->heap_on = on && (config_.profiles & STACKHOUSE_PROFILE_HEAP);
+  g_heap_on.store(state_->heap_on.load());
   state_->lock_on = on && (config_.profiles & STACKHOUSE_PROFILE_LOCK);
   if (engine_) {
     std::lock_guard<std::mutex> lock(threads_mu_);
@@ -210,10 +215,12 @@ void Profiler::Stop(int64_t upload_timeout_ms) {
     stopping_ = true;
   }
   cv_.notify_all();
+  SetThreadEventSink(-1);
   Wake();
   state_->cpu_on = false;
   state_->wall_on = false;
   state_->heap_on = false;
+  g_heap_on.store(false);
   state_->lock_on = false;
   if (wall_.joinable()) wall_.join();
   {
@@ -444,6 +451,7 @@ void Profiler::AggregatorLoop() {
   uint64_t served_flush = 0;
   int dl_adds = -1, dl_subs = -1;
   std::vector<uintptr_t> new_exact, new_return;
+  std::vector<std::pair<int, bool>> thread_events;
   bool mappings_changed = false, dl_activity = false;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
@@ -464,6 +472,15 @@ void Profiler::AggregatorLoop() {
     int64_t now = MonotonicNanos();
     new_exact.clear();
     new_return.clear();
+    thread_events.clear();
+    PopThreadEvents(&thread_events);
+    for (const auto& [tid, started] : thread_events) {
+      if (started) {
+        ThreadStarted(tid);
+      } else {
+        ThreadExited(tid);
+      }
+    }
     ring_->Rearm();
     collector_.Drain(ring_.get(), &new_exact, &new_return);
     CollectLabelSets();
@@ -580,7 +597,10 @@ std::string Profiler::StatsJson() {
   hist("wall_handler", st->wall_cost);
   hist("heap_sample", st->heap_cost);
   hist("lock_sample", st->lock_cost);
-  out += StrCat(",\"heap_calls\":", st->heap_calls.load(), ",\"own_threads_cpu_ns\":", JsonNumber(own_cpu_ns),
+  rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  double process_cpu_ns = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e9 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e3;
+  out += StrCat(",\"process_cpu_ns\":", JsonNumber(process_cpu_ns), ",\"own_threads_cpu_ns\":", JsonNumber(own_cpu_ns),
                 ",\"ring_dropped\":", ring_->dropped(), ",\"truncated_stacks\":", st->truncated_stacks.load(),
                 ",\"records\":", collector_.records(), ",\"intervals\":", intervals_.load(),
                 ",\"profiles_exported\":", profiles_exported_.load(),

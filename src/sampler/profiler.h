@@ -43,9 +43,8 @@ class Profiler {
   // Cuts the interval now and waits up to timeout_ms for its upload.
   bool Flush(int64_t timeout_ms);
 
-  // Threads: called by the pthread_create wrapper in the new thread, and
-  // from its exit hook; threads found by the periodic /proc scan are added
-  // there.
+  // Threads, from the pthread_create interposer's events and the periodic
+  // /proc scan (on the aggregation thread).
   void ThreadStarted(int tid);
   void ThreadExited(int tid);
   void LibrariesChanged() {

@@ -99,5 +99,26 @@ TEST(SamplerRobustTest, RunsUnderValgrindMemcheck) {
   EXPECT_EQ(res.err.find("Invalid read"), std::string::npos) << res.err;
 }
 
+TEST(SamplerRobustTest, RunsUnderAddressSanitizer) {
+  std::string dir = stackhouse::testing::MakeTempDir();
+  auto res = RunLinkedWorkload("sampler_workload_address", {"cpu", "1", "2"},
+                               {{"STACKHOUSE_PROFILES", "cpu,wall,lock"}, {"WORKLOAD_LABELS", "1"}}, dir);
+  EXPECT_EQ(res.exit_code, 0) << res.err;
+  EXPECT_EQ(res.err.find("AddressSanitizer"), std::string::npos) << res.err;
+  EXPECT_GT(SumWhereStackHas(ReadProfiles(dir, "cpu"), "cpu", "BurnB"), 0);
+}
+
+TEST(SamplerRobustTest, RunsUnderThreadSanitizer) {
+  std::string dir = stackhouse::testing::MakeTempDir();
+  auto res = RunLinkedWorkload("sampler_workload_thread", {"cpu", "1", "2"},
+                               {{"STACKHOUSE_PROFILES", "cpu,wall,lock"}, {"WORKLOAD_LABELS", "1"}}, dir);
+  EXPECT_EQ(res.exit_code, 0) << res.err;
+  EXPECT_EQ(res.err.find("ThreadSanitizer"), std::string::npos) << res.err;
+  // TSan defers asynchronous signals to its own safe points and hands the
+  // handler another context, so stacks are not exact under TSan: only the
+  // leaf is checked.
+  EXPECT_GT(SumWhereLeafIs(ReadProfiles(dir, "cpu"), "cpu", "Spin"), 0);
+}
+
 }  // namespace
 }  // namespace stackhouse::sampler::testing

@@ -10,8 +10,9 @@
 
 namespace stackhouse::sampler {
 
-std::atomic<SignalState*> g_signal_state{nullptr};
-std::atomic<int> g_in_flight{0};
+constinit std::atomic<SignalState*> g_signal_state{nullptr};
+constinit std::atomic<int> g_in_flight{0};
+constinit std::atomic<bool> g_heap_on{false};
 
 namespace {
 

@@ -60,10 +60,13 @@ struct SignalState {
   CostHistogram wall_cost;  // wall signal handler
   CostHistogram heap_cost;  // sampled allocations (the unsampled fast path is not timed)
   CostHistogram lock_cost;  // recorded contentions
-  std::atomic<uint64_t> heap_calls{0};       // every hooked allocation and free
   std::atomic<uint64_t> foreign_signals{0};  // signals not from our engines
   std::atomic<uint64_t> truncated_stacks{0};
 };
+
+// Whether allocations are being sampled (mirrors heap_on of the current
+// state): the one flag the malloc fast path reads.
+extern std::atomic<bool> g_heap_on;
 
 // The current state, or null when not profiling.
 extern std::atomic<SignalState*> g_signal_state;

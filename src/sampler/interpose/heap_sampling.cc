@@ -27,19 +27,24 @@ int64_t DrawBudget(ThreadLocal& tl, double mean) {
 
 }  // namespace
 
-bool MaybeSampled(void* ptr) { return HeapMaybeSampled(reinterpret_cast<uintptr_t>(ptr)); }
+bool StartSample() {
+  ThreadLocal& tl = GetThreadLocal();
+  SignalState* st = g_signal_state.load(std::memory_order_acquire);
+  if (st == nullptr) return false;
+  bool first = tl.rng == 0;
+  tl.bytes_until_sample = DrawBudget(tl, static_cast<double>(st->heap_sample_bytes));
+  return !first && tl.internal == 0 && !tl.profiler_thread;
+}
 
-void SampleAllocation(void* ptr, size_t size, void* frame) {
+void RecordAllocation(void* ptr, size_t size, void* frame) {
+  if (ptr == nullptr) return;
   ThreadLocal& tl = GetThreadLocal();
   InFlight in_flight;
   SignalState* st = in_flight.state();
   if (st == nullptr) return;
-  double mean = static_cast<double>(st->heap_sample_bytes);
-  bool first = tl.rng == 0;
-  tl.bytes_until_sample = DrawBudget(tl, mean);
-  if (first || ptr == nullptr || tl.internal > 0 || tl.profiler_thread) return;
   uint64_t t0 = ReadTsc();
   tl.internal++;
+  double mean = static_cast<double>(st->heap_sample_bytes);
   double p = -std::expm1(-static_cast<double>(size) / mean);  // P(sampled) = 1 - e^(-size/mean)
   int64_t weight = static_cast<int64_t>(1024.0 / (p > 1e-12 ? p : 1e-12));
   uintptr_t addr = reinterpret_cast<uintptr_t>(ptr);

@@ -5,9 +5,14 @@
 // counts down a random exponential byte budget; the allocation that
 // exhausts it is sampled with weight 1 / (1 - exp(-size / mean)), the
 // inverse of its probability of being sampled, so summed weights estimate
-// true counts and bytes without bias. Sampled addresses are remembered in
-// a counting filter so that frees of them (and only a rare few others) are
-// reported to the collector, which keeps the in-use set.
+// true counts and bytes without bias.
+//
+// The decision is taken before allocating, and a sampled allocation is
+// placed on a page boundary (kSampledAlignment). A free therefore only looks
+// further (heap_filter.h) for page-aligned pointers, which ordinary malloc
+// results almost never are: the free fast path touches no memory. The cost
+// is up to a page of slack per sampled allocation (under 1% of the heap at
+// the default mean of 512 KiB).
 #ifndef STACKHOUSE_SAMPLER_INTERPOSE_HEAP_SAMPLING_H_
 #define STACKHOUSE_SAMPLER_INTERPOSE_HEAP_SAMPLING_H_
 
@@ -20,24 +25,30 @@
 
 namespace stackhouse::sampler::interpose {
 
-// Slow path: the thread's byte budget ran out (or was never drawn).
-void SampleAllocation(void* ptr, size_t size, void* frame);
-// Slow path of a free whose address may have been sampled.
-void ReportSampledFree(void* ptr);
-bool MaybeSampled(void* ptr);
+inline constexpr size_t kSampledAlignment = 4096;
 
-inline void OnAllocation(void* ptr, size_t size, void* frame) {
-  SignalState* st = g_signal_state.load(std::memory_order_relaxed);
-  if (st == nullptr || !st->heap_on.load(std::memory_order_relaxed)) return;
+// True when this allocation should be sampled (it exhausted the thread's
+// byte budget). Cheap: one flag, one thread-local counter.
+inline bool ShouldSample(size_t size) {
+  if (__builtin_expect(!g_heap_on.load(std::memory_order_relaxed), 1)) return false;
   ThreadLocal& tl = GetThreadLocal();
   tl.bytes_until_sample -= static_cast<int64_t>(size);
-  if (__builtin_expect(tl.bytes_until_sample > 0, 1)) return;
-  SampleAllocation(ptr, size, frame);
+  return __builtin_expect(tl.bytes_until_sample <= 0, 0);
 }
 
-inline void OnFree(void* ptr) {
-  if (ptr != nullptr && MaybeSampled(ptr)) ReportSampledFree(ptr);
+// Slow path after ShouldSample said yes: draws the next budget and reports
+// whether to really sample (not on a thread's first draw, nor inside the
+// profiler).
+bool StartSample();
+// Records the sampled allocation `ptr` of `size` bytes for the caller of
+// the function whose frame is `frame`.
+void RecordAllocation(void* ptr, size_t size, void* frame);
+
+// Page-aligned pointers may be sampled ones: check and report their free.
+inline bool MaybeSampled(const void* ptr) {
+  return ptr != nullptr && (reinterpret_cast<uintptr_t>(ptr) & (kSampledAlignment - 1)) == 0;
 }
+void ReportSampledFree(void* ptr);
 
 }  // namespace stackhouse::sampler::interpose
 

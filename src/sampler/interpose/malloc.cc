@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <algorithm>
 #include <atomic>
 
 #include "sampler/interpose/heap_sampling.h"
@@ -20,19 +21,15 @@ struct RealAllocator {
   decltype(&::free) free;
   decltype(&::calloc) calloc;
   decltype(&::realloc) realloc;
-  decltype(&::memalign) memalign;
   decltype(&::posix_memalign) posix_memalign;
-  decltype(&::aligned_alloc) aligned_alloc;
-  decltype(&::valloc) valloc;
-  decltype(&::pvalloc) pvalloc;
 };
 
-RealAllocator g_real;
-std::atomic<int> g_state{0};  // 0 = unresolved, 1 = resolving, 2 = ready
+constinit RealAllocator g_real{};
+constinit std::atomic<int> g_state{0};  // 0 = unresolved, 1 = resolving, 2 = ready
 
 // dlsym may allocate while we resolve: serve that from here.
 alignas(64) char g_arena[64 * 1024];
-std::atomic<size_t> g_arena_used{0};
+constinit std::atomic<size_t> g_arena_used{0};
 
 bool InArena(const void* p) {
   return p >= static_cast<const void*>(g_arena) && p < static_cast<const void*>(g_arena + sizeof(g_arena));
@@ -68,36 +65,52 @@ bool Ready() {
   g_real.free = reinterpret_cast<decltype(g_real.free)>(NextSymbol("free"));
   g_real.calloc = reinterpret_cast<decltype(g_real.calloc)>(NextSymbol("calloc"));
   g_real.realloc = reinterpret_cast<decltype(g_real.realloc)>(NextSymbol("realloc"));
-  g_real.memalign = reinterpret_cast<decltype(g_real.memalign)>(NextSymbol("memalign"));
   g_real.posix_memalign = reinterpret_cast<decltype(g_real.posix_memalign)>(NextSymbol("posix_memalign"));
-  g_real.aligned_alloc = reinterpret_cast<decltype(g_real.aligned_alloc)>(NextSymbol("aligned_alloc"));
-  g_real.valloc = reinterpret_cast<decltype(g_real.valloc)>(NextSymbol("valloc"));
-  g_real.pvalloc = reinterpret_cast<decltype(g_real.pvalloc)>(NextSymbol("pvalloc"));
   g_state.store(2, std::memory_order_release);
   return true;
+}
+
+// The sampled path: a page-aligned block (see heap_sampling.h), recorded.
+__attribute__((noinline)) void* AllocateSampled(size_t align, size_t size, bool zero, void* frame) {
+  if (!StartSample()) {
+    // Not this time (first draw, or the profiler's own allocation).
+    if (align <= 16) return zero ? g_real.calloc(1, size) : g_real.malloc(size);
+    void* p = nullptr;
+    return g_real.posix_memalign(&p, align, size) == 0 ? p : nullptr;
+  }
+  void* p = nullptr;
+  if (g_real.posix_memalign(&p, std::max(align, kSampledAlignment), size) != 0) return nullptr;
+  if (zero) memset(p, 0, size);
+  RecordAllocation(p, size, frame);
+  return p;
 }
 
 }  // namespace
 
 // Used by the operator new interposers too.
 void* SampledMalloc(size_t size, void* frame) {
-  if (!Ready()) return ArenaAlloc(size);
-  void* p = g_real.malloc(size);
-  OnAllocation(p, size, frame);
-  return p;
+  if (__builtin_expect(!Ready(), 0)) return ArenaAlloc(size);
+  if (__builtin_expect(!ShouldSample(size), 1)) return g_real.malloc(size);
+  return AllocateSampled(0, size, false, frame);
 }
 
 void* SampledAligned(size_t align, size_t size, void* frame) {
-  if (!Ready()) return ArenaAlloc(size, align < 16 ? 16 : align);
-  void* p = nullptr;
-  if (g_real.posix_memalign(&p, align < sizeof(void*) ? sizeof(void*) : align, size) != 0) return nullptr;
-  OnAllocation(p, size, frame);
-  return p;
+  if (align < sizeof(void*)) align = sizeof(void*);
+  if (__builtin_expect(!Ready(), 0)) return ArenaAlloc(size, align < 16 ? 16 : align);
+  if (__builtin_expect(!ShouldSample(size), 1)) {
+    void* p = nullptr;
+    return g_real.posix_memalign(&p, align, size) == 0 ? p : nullptr;
+  }
+  return AllocateSampled(align, size, false, frame);
 }
 
 void SampledFree(void* p) {
-  if (p == nullptr || InArena(p)) return;
-  OnFree(p);
+  if (__builtin_expect(MaybeSampled(p), 0)) {
+    if (InArena(p)) return;
+    ReportSampledFree(p);
+  }
+  if (p == nullptr) return;
+  if (__builtin_expect(InArena(p), 0)) return;
   if (Ready()) g_real.free(p);
 }
 
@@ -119,13 +132,9 @@ STACKHOUSE_EXPORT void* calloc(size_t n, size_t size) {
     errno = ENOMEM;
     return nullptr;
   }
-  if (!Ready()) {
-    void* p = ArenaAlloc(total);  // static memory is zeroed
-    return p;
-  }
-  void* p = g_real.calloc(n, size);
-  OnAllocation(p, total, __builtin_frame_address(0));
-  return p;
+  if (__builtin_expect(!Ready(), 0)) return ArenaAlloc(total);  // static memory is zeroed
+  if (__builtin_expect(!ShouldSample(total), 1)) return g_real.calloc(n, size);
+  return AllocateSampled(0, total, true, __builtin_frame_address(0));
 }
 
 STACKHOUSE_EXPORT void* realloc(void* old, size_t size) {
@@ -134,49 +143,50 @@ STACKHOUSE_EXPORT void* realloc(void* old, size_t size) {
     if (p != nullptr) memcpy(p, old, std::min(size, ArenaSize(old)));
     return p;
   }
-  if (!Ready()) return ArenaAlloc(size);
-  if (old != nullptr) OnFree(old);
-  void* p = g_real.realloc(old, size);
-  if (p != nullptr || size == 0) {
-    OnAllocation(p, size, __builtin_frame_address(0));
+  if (__builtin_expect(!Ready(), 0)) return ArenaAlloc(size);
+  if (old == nullptr) return SampledMalloc(size, __builtin_frame_address(0));
+  if (size == 0) {
+    SampledFree(old);
+    return nullptr;
   }
+  bool sample = ShouldSample(size);
+  if (__builtin_expect(!sample && !MaybeSampled(old), 1)) return g_real.realloc(old, size);
+  // A sampled old block (page-aligned) keeps its place in the in-use set
+  // only until here; a newly sampled size moves to a page-aligned block.
+  if (!sample) {
+    if (MaybeSampled(old)) ReportSampledFree(old);
+    return g_real.realloc(old, size);
+  }
+  size_t old_size = malloc_usable_size(old);
+  void* p = AllocateSampled(0, size, false, __builtin_frame_address(0));
+  if (p == nullptr) return nullptr;  // old stays valid, as realloc promises
+  memcpy(p, old, std::min(old_size, size));
+  SampledFree(old);
   return p;
 }
 
 STACKHOUSE_EXPORT void* memalign(size_t align, size_t size) {
-  if (!Ready()) return ArenaAlloc(size, align);
-  void* p = g_real.memalign(align, size);
-  OnAllocation(p, size, __builtin_frame_address(0));
-  return p;
+  // Like glibc: a non-power-of-two alignment is rounded up.
+  size_t a = sizeof(void*);
+  while (a < align) a <<= 1;
+  return SampledAligned(a, size, __builtin_frame_address(0));
 }
 
 STACKHOUSE_EXPORT int posix_memalign(void** out, size_t align, size_t size) {
-  if (!Ready()) {
-    *out = ArenaAlloc(size, align);
-    return *out ? 0 : ENOMEM;
-  }
-  int rc = g_real.posix_memalign(out, align, size);
-  if (rc == 0) OnAllocation(*out, size, __builtin_frame_address(0));
-  return rc;
+  if (align < sizeof(void*) || (align & (align - 1)) != 0) return EINVAL;
+  void* p = SampledAligned(align, size, __builtin_frame_address(0));
+  if (p == nullptr) return ENOMEM;
+  *out = p;
+  return 0;
 }
 
 STACKHOUSE_EXPORT void* aligned_alloc(size_t align, size_t size) {
-  if (!Ready()) return ArenaAlloc(size, align);
-  void* p = g_real.aligned_alloc(align, size);
-  OnAllocation(p, size, __builtin_frame_address(0));
-  return p;
+  return SampledAligned(align, size, __builtin_frame_address(0));
 }
 
-STACKHOUSE_EXPORT void* valloc(size_t size) {
-  if (!Ready()) return ArenaAlloc(size, 4096);
-  void* p = g_real.valloc(size);
-  OnAllocation(p, size, __builtin_frame_address(0));
-  return p;
-}
+STACKHOUSE_EXPORT void* valloc(size_t size) { return SampledAligned(4096, size, __builtin_frame_address(0)); }
 
 STACKHOUSE_EXPORT void* pvalloc(size_t size) {
-  if (!Ready()) return ArenaAlloc(size, 4096);
-  void* p = g_real.pvalloc(size);
-  OnAllocation(p, size, __builtin_frame_address(0));
-  return p;
+  size_t rounded = (size + 4095) & ~size_t{4095};
+  return SampledAligned(4096, rounded == 0 ? 4096 : rounded, __builtin_frame_address(0));
 }

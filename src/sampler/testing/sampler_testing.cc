@@ -18,15 +18,22 @@ stackhouse::testing::CommandResult RunWorkload(const std::vector<std::string>& a
                                                const std::string& output_dir, bool fp,
                                                const std::vector<std::string>& wrapper) {
   std::vector<std::string> argv = {"/usr/bin/env"};
-  if (!wrapper.empty()) {
-    // valgrind and friends get LD_PRELOAD themselves through --trace-children
-    // or by inheriting it; the variables go first either way.
-  }
   argv.push_back("LD_PRELOAD=" + LibraryPath());
   if (!output_dir.empty()) argv.push_back("STACKHOUSE_OUTPUT_DIR=" + output_dir);
   for (const auto& [k, v] : env) argv.push_back(k + "=" + v);
   for (const std::string& w : wrapper) argv.push_back(w);
   argv.push_back(WorkloadPath(fp));
+  for (const std::string& a : args) argv.push_back(a);
+  return stackhouse::testing::RunCommand(argv);
+}
+
+stackhouse::testing::CommandResult RunLinkedWorkload(const std::string& binary,
+                                                     const std::vector<std::string>& args, const Env& env,
+                                                     const std::string& output_dir) {
+  std::vector<std::string> argv = {"/usr/bin/env", "STACKHOUSE_AUTOSTART=1"};
+  if (!output_dir.empty()) argv.push_back("STACKHOUSE_OUTPUT_DIR=" + output_dir);
+  for (const auto& [k, v] : env) argv.push_back(k + "=" + v);
+  argv.push_back(stackhouse::testing::BinPath(binary));
   for (const std::string& a : args) argv.push_back(a);
   return stackhouse::testing::RunCommand(argv);
 }

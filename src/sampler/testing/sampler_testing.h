@@ -28,6 +28,13 @@ stackhouse::testing::CommandResult RunWorkload(const std::vector<std::string>& a
                                                const std::string& output_dir, bool fp = true,
                                                const std::vector<std::string>& wrapper = {});
 
+// Runs a workload binary that links libstackhouse.so (no LD_PRELOAD: the
+// sanitizer builds need their runtime first), started by
+// STACKHOUSE_AUTOSTART=1.
+stackhouse::testing::CommandResult RunLinkedWorkload(const std::string& binary,
+                                                     const std::vector<std::string>& args, const Env& env,
+                                                     const std::string& output_dir);
+
 // Decodes every profile of `kind` ("cpu", "wall", "heap", "lock") that the
 // library wrote to `dir`.
 std::vector<profile::Profile> ReadProfiles(const std::string& dir, const std::string& kind);

@@ -14,6 +14,14 @@
 //   dlopen LIB ROUNDS       dlopen LIB, burn in its function, dlclose, repeat
 //   sigprof SECONDS         the program's own SIGPROF handler and ITIMER_PROF
 //   malloc SECONDS THREADS  malloc/free-heavy loop (benchmark)
+//   work CYCLES THREADS     a fixed amount of BurnA/BurnB work (benchmark: CPU
+//                           time then varies with the profiler's overhead)
+//   mallocwork OPS THREADS  a fixed number of malloc/free pairs (benchmark)
+//   sigcost N               the kernel's cost to deliver and return from a
+//                           signal (no profiler needed)
+//   hookcost N              the added cost of a hooked malloc+free pair
+//
+// WORKLOAD_DELAY_MS waits before the work (for profilers that attach).
 #include <dirent.h>
 #include <dlfcn.h>
 #include <pthread.h>
@@ -22,12 +30,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <climits>
 #include <string>
 #include <thread>
 #include <vector>
@@ -135,6 +146,7 @@ int Lock(double seconds, int threads) {
     ts.emplace_back([&] {
       while (MonoNs() < end) {
         ContendedSection();
+        Spin(kIterationsPerUnit / 8);  // work outside the lock, so that threads take turns
         n++;
       }
     });
@@ -171,6 +183,9 @@ int Threads(int n) {
     }
     for (auto& t : batch) t.join();
   }
+  // The profiler releases an exited thread's resources on its next drain
+  // (every 100 ms): give it that long.
+  usleep(300000);
   int fds = 0;
   if (DIR* d = opendir("/proc/self/fd")) {
     while (readdir(d) != nullptr) fds++;
@@ -181,13 +196,13 @@ int Threads(int n) {
 }
 
 int Fork() {
-  BurnA(5);
+  BurnA(200);
   pid_t pid = fork();
   if (pid < 0) return 1;
   if (pid == 0) {
     // The child keeps working (it must not hang or crash), then execs.
-    BurnB(5);
-    std::thread t([] { BurnA(2); });
+    BurnB(100);
+    std::thread t([] { BurnA(20); });
     t.join();
     void* p = malloc(1 << 20);
     free(p);
@@ -196,7 +211,7 @@ int Fork() {
   }
   int status = 0;
   waitpid(pid, &status, 0);
-  BurnB(5);
+  BurnB(200);
   printf("{\"child_status\":%d}\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
   return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }
@@ -238,6 +253,97 @@ int Sigprof(double seconds) {
   return 0;
 }
 
+int64_t MaxRssKb() {
+  rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;
+}
+
+int Work(long cycles, int threads) {
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t) {
+    ts.emplace_back([cycles] {
+      for (long i = 0; i < cycles; ++i) {
+        BurnA(30);
+        BurnB(70);
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  printf("{\"process_cpu_ns\":%lld,\"max_rss_kb\":%lld}\n", static_cast<long long>(RusageNs(RUSAGE_SELF)),
+         static_cast<long long>(MaxRssKb()));
+  return 0;
+}
+
+__attribute__((noinline)) void MallocOps(long ops, unsigned seed) {
+  std::vector<void*> slots(1024, nullptr);
+  unsigned r = seed;
+  for (long i = 0; i < ops; ++i) {
+    r = r * 1103515245u + 12345u;
+    size_t slot = (r >> 8) % slots.size();
+    free(slots[slot]);
+    slots[slot] = malloc(16 + (r >> 20) % 2048);
+  }
+  for (void* p : slots) free(p);
+}
+
+int MallocWork(long ops, int threads) {
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t) ts.emplace_back([ops, t] { MallocOps(ops, 12345u + t); });
+  for (auto& t : ts) t.join();
+  // Each op is one malloc and one free.
+  printf("{\"calls\":%ld,\"process_cpu_ns\":%lld,\"max_rss_kb\":%lld}\n", 2 * ops * threads,
+         static_cast<long long>(RusageNs(RUSAGE_SELF)), static_cast<long long>(MaxRssKb()));
+  return 0;
+}
+
+int SigCost(long n) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_sigaction = [](int, siginfo_t*, void*) {};
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigaction(SIGUSR2, &sa, nullptr);
+  pid_t pid = getpid();
+  int tid = static_cast<int>(gettid());
+  auto best = [&](int sig) {
+    int64_t min_ns = INT64_MAX;
+    for (int round = 0; round < 5; ++round) {
+      int64_t t0 = MonoNs();
+      for (long i = 0; i < n; ++i) syscall(SYS_tgkill, pid, tid, sig);
+      min_ns = std::min(min_ns, MonoNs() - t0);
+    }
+    return static_cast<double>(min_ns) / n;
+  };
+  double with_signal = best(SIGUSR2);
+  double syscall_only = best(0);  // signal 0: the same syscall, nothing delivered
+  printf("{\"signal_delivery_ns\":%.1f,\"tgkill_ns\":%.1f}\n", with_signal - syscall_only, syscall_only);
+  return 0;
+}
+
+extern "C" void* __libc_malloc(size_t);
+extern "C" void __libc_free(void*);
+
+int HookCost(long n) {
+  auto best = [&](bool hooked) {
+    int64_t min_ns = INT64_MAX;
+    for (int round = 0; round < 5; ++round) {
+      int64_t t0 = MonoNs();
+      for (long i = 0; i < n; ++i) {
+        void* p = hooked ? malloc(64 + (i & 63)) : __libc_malloc(64 + (i & 63));
+        asm volatile("" : : "r"(p) : "memory");
+        if (hooked) free(p); else __libc_free(p);
+      }
+      min_ns = std::min(min_ns, MonoNs() - t0);
+    }
+    return static_cast<double>(min_ns) / n;
+  };
+  double plain = best(false);
+  double hooked = best(true);
+  printf("{\"pair_plain_ns\":%.2f,\"pair_hooked_ns\":%.2f,\"per_call_ns\":%.2f}\n", plain, hooked,
+         (hooked - plain) / 2);
+  return 0;
+}
+
 int Malloc(double seconds, int threads) {
   int64_t end = MonoNs() + static_cast<int64_t>(seconds * 1e9);
   std::atomic<long> ops{0};
@@ -274,6 +380,20 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string mode = argv[1];
+  const char* stats_path = getenv("WORKLOAD_STATS");
+  if (const char* at = getenv("WORKLOAD_STATS_AT_MS"); at != nullptr && stats_path != nullptr) {
+    // A snapshot of the profiler's accounting after a warm-up, so that the
+    // benchmark can leave start-up costs out of steady-state figures.
+    std::thread([at, stats_path] {
+      usleep(static_cast<useconds_t>(atoi(at)) * 1000);
+      std::string path = std::string(stats_path) + ".warm";
+      if (FILE* f = fopen(path.c_str(), "w")) {
+        fprintf(f, "%s\n", stackhouse_stats_json());
+        fclose(f);
+      }
+    }).detach();
+  }
+  if (const char* delay = getenv("WORKLOAD_DELAY_MS")) usleep(static_cast<useconds_t>(atoi(delay)) * 1000);
   auto arg = [&](int i, double def) { return argc > i ? atof(argv[i]) : def; };
   int rc;
   if (mode == "cpu") rc = Cpu(arg(2, 2), static_cast<int>(arg(3, 2)));
@@ -285,11 +405,15 @@ int main(int argc, char** argv) {
   else if (mode == "dlopen") rc = argc > 2 ? Dlopen(argv[2], static_cast<int>(arg(3, 5))) : 2;
   else if (mode == "sigprof") rc = Sigprof(arg(2, 2));
   else if (mode == "malloc") rc = Malloc(arg(2, 2), static_cast<int>(arg(3, 2)));
+  else if (mode == "work") rc = Work(static_cast<long>(arg(2, 50)), static_cast<int>(arg(3, 2)));
+  else if (mode == "mallocwork") rc = MallocWork(static_cast<long>(arg(2, 1e7)), static_cast<int>(arg(3, 2)));
+  else if (mode == "sigcost") rc = SigCost(static_cast<long>(arg(2, 200000)));
+  else if (mode == "hookcost") rc = HookCost(static_cast<long>(arg(2, 2000000)));
   else {
     fprintf(stderr, "unknown mode %s\n", mode.c_str());
     rc = 2;
   }
-  if (const char* stats = getenv("WORKLOAD_STATS")) {
+  if (const char* stats = stats_path) {
     // Diagnostics of the profiler itself, for the benchmark.
     FILE* f = fopen(stats, "w");
     if (f != nullptr) {

@@ -1,0 +1,161 @@
+"""Driver of scripts/bench sdk (see bench/sdk.sh). Prints progress to stderr
+and one JSON object on the last line of stdout."""
+import argparse
+import glob
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def run(cmd, env=None, cwd=None):
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.run(cmd, env=e, cwd=cwd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit(f"bench sdk: {' '.join(cmd)} failed ({p.returncode}):\n{p.stderr[-2000:]}")
+    last = [l for l in p.stdout.splitlines() if l.startswith("{")]
+    return json.loads(last[-1]) if last else {}, p
+
+
+def self_accounting(a, workload, args_, extra_env, kind):
+    """Runs `workload args_` with the library; returns steady-state figures
+    from the difference of the profiler's accounting at warm-up and at exit."""
+    stats = os.path.join(a.work, f"stats-{kind}.json")
+    warm_ms = 6000
+    env = {
+        "LD_PRELOAD": a.lib,
+        "STACKHOUSE_SERVER_ADDRESS": a.server,
+        "STACKHOUSE_APPLICATION_NAME": f"bench-{kind}",
+        "STACKHOUSE_UPLOAD_INTERVAL": "5s",
+        "WORKLOAD_STATS": stats,
+        "WORKLOAD_STATS_AT_MS": str(warm_ms),
+    }
+    env.update(extra_env)
+    out, _ = run([workload] + args_, env)
+    end = json.load(open(stats))
+    warm = json.load(open(stats + ".warm"))
+    return out, warm, end
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin")
+    ap.add_argument("--lib")
+    ap.add_argument("--server")
+    ap.add_argument("--work")
+    ap.add_argument("--rounds", type=int)
+    ap.add_argument("--seconds", type=float)
+    a = ap.parse_args()
+    w = os.path.join(a.bin, "sampler_workload")
+    w_nofp = os.path.join(a.bin, "sampler_workload_nofp")
+    result = {}
+
+    # The kernel's cost to deliver a signal and return from its handler.
+    sig, _ = run([w, "sigcost", "200000"])
+    delivery_ns = sig["signal_delivery_ns"]
+    result["signal_delivery_us"] = round(delivery_ns / 1000, 3)
+    log(f"signal delivery: {delivery_ns:.0f} ns")
+
+    # Calibrate the workloads' sizes on this machine (plain, one thread).
+    o, _ = run([w, "work", "20", "1"])
+    cycle_s = o["process_cpu_ns"] / 1e9 / 20
+    o, _ = run([w, "mallocwork", "5000000", "1"])
+    op_s = o["process_cpu_ns"] / 1e9 / 5e6
+    log(f"calibration: {cycle_s * 1e3:.1f} ms per work cycle, {op_s * 1e9:.1f} ns per malloc/free op")
+
+    cycles = str(int(a.seconds / cycle_s))
+    # CPU, frame-pointer unwinding (the default build of most services).
+    out, warm, end = self_accounting(a, w, ["work", cycles, "2"], {"STACKHOUSE_UNWIND": "fp"}, "fp")
+    result["per_sample_cost_us"] = round(end["cpu_handler"]["p50_ns"] / 1000, 3)
+    n = end["cpu_handler"]["count"] - warm["cpu_handler"]["count"]
+    handler = end["cpu_handler"]["total_ns"] - warm["cpu_handler"]["total_ns"]
+    own = end["own_threads_cpu_ns"] - warm["own_threads_cpu_ns"]
+    cpu = end["process_cpu_ns"] - warm["process_cpu_ns"]
+    result["cpu_overhead_pct"] = round(100 * (handler + n * delivery_ns + own) / cpu, 4)
+    result["cpu_overhead_detail"] = {
+        "samples": n, "handler_ms": round(handler / 1e6, 2), "delivery_ms": round(n * delivery_ns / 1e6, 2),
+        "own_threads_ms": round(own / 1e6, 2), "process_cpu_s": round(cpu / 1e9, 2),
+        "startup_own_threads_ms": round(warm["own_threads_cpu_ns"] / 1e6, 1),
+        "uploads_sent": end["uploads_sent"]}
+    log("cpu (fp):", json.dumps(result["cpu_overhead_detail"]))
+
+    # The same without frame pointers: .eh_frame unwinding.
+    out, warm, end = self_accounting(a, w_nofp, ["work", cycles, "2"], {}, "dwarf")
+    result["per_sample_cost_dwarf_us"] = round(end["cpu_handler"]["p50_ns"] / 1000, 3)
+    n = end["cpu_handler"]["count"] - warm["cpu_handler"]["count"]
+    handler = end["cpu_handler"]["total_ns"] - warm["cpu_handler"]["total_ns"]
+    own = end["own_threads_cpu_ns"] - warm["own_threads_cpu_ns"]
+    cpu = end["process_cpu_ns"] - warm["process_cpu_ns"]
+    result["cpu_overhead_dwarf_pct"] = round(100 * (handler + n * delivery_ns + own) / cpu, 4)
+    log(f"cpu (dwarf): p50 {result['per_sample_cost_dwarf_us']} us, overhead {result['cpu_overhead_dwarf_pct']}%,"
+        f" unwind tables {end['unwind_table_bytes'] / 1e6:.1f} MB for {end['unwind_objects']} objects")
+
+    # Allocation hooks on the malloc-heavy workload.
+    hook, _ = run([w, "hookcost", "2000000"], {"LD_PRELOAD": a.lib, "STACKHOUSE_PROFILES": "heap"})
+    per_call_ns = max(0.0, hook["per_call_ns"])
+    ops = str(int(a.seconds / op_s))  # about a.seconds of CPU per thread
+    out, warm, end = self_accounting(a, w, ["mallocwork", ops, "2"], {"STACKHOUSE_PROFILES": "heap"}, "heap")
+    cpu_all = out["process_cpu_ns"]
+    cpu = end["process_cpu_ns"] - warm["process_cpu_ns"]
+    calls = out["calls"] * cpu / cpu_all  # the calls made after the warm-up, pro rata
+    sampled = end["heap_sample"]["total_ns"] - warm["heap_sample"]["total_ns"]
+    own = end["own_threads_cpu_ns"] - warm["own_threads_cpu_ns"]
+    result["heap_overhead_pct"] = round(100 * (calls * per_call_ns + sampled + own) / cpu, 4)
+    result["heap_overhead_detail"] = {
+        "hook_ns_per_call": per_call_ns, "calls": int(calls), "sampled_ms": round(sampled / 1e6, 2),
+        "samples": end["heap_sample"]["count"] - warm["heap_sample"]["count"],
+        "own_threads_ms": round(own / 1e6, 2), "process_cpu_s": round(cpu / 1e9, 2)}
+    log("heap:", json.dumps(result["heap_overhead_detail"]))
+
+    # End to end: alternating rounds of plain / libstackhouse / gperftools / perf record.
+    e2e_cycles = str(int(3.0 / cycle_s))
+    prof = "/usr/lib/x86_64-linux-gnu/libprofiler.so.0"
+    plain, ours, gperf, perf, perf_own, rss_plain, rss_ours = [], [], [], [], [], [], []
+    for i in range(a.rounds):
+        o, _ = run([w, "work", e2e_cycles, "2"])
+        plain.append(o["process_cpu_ns"])
+        rss_plain.append(o["max_rss_kb"])
+        o, _ = run([w, "work", e2e_cycles, "2"], {"LD_PRELOAD": a.lib, "STACKHOUSE_SERVER_ADDRESS": a.server,
+                                                  "STACKHOUSE_APPLICATION_NAME": "bench-e2e"})
+        ours.append(o["process_cpu_ns"])
+        rss_ours.append(o["max_rss_kb"])
+        if os.path.exists(prof):
+            o, _ = run([w, "work", e2e_cycles, "2"], {"LD_PRELOAD": prof, "CPUPROFILE_FREQUENCY": "100",
+                                                      "CPUPROFILE": os.path.join(a.work, "gperf.prof")})
+            gperf.append(o["process_cpu_ns"])
+        pdata = os.path.join(a.work, "perf.data")
+        t0 = os.times()
+        o, p = run(["perf", "record", "-q", "-F", "100", "-g", "-o", pdata, "--", w, "work", e2e_cycles, "2"])
+        t1 = os.times()
+        children = (t1.children_user - t0.children_user) + (t1.children_system - t0.children_system)
+        perf.append(o["process_cpu_ns"])
+        perf_own.append(children * 1e9 - o["process_cpu_ns"])
+        log(f"round {i + 1}/{a.rounds}: plain {plain[-1] / 1e9:.2f} s, stackhouse {ours[-1] / 1e9:.2f} s"
+            + (f", gperftools {gperf[-1] / 1e9:.2f} s" if gperf else "") + f", perf {perf[-1] / 1e9:.2f} s")
+
+    def pct(xs):
+        return round(100 * (statistics.median(xs) / statistics.median(plain) - 1), 2)
+
+    result["end_to_end_cpu_overhead_pct"] = pct(ours)
+    result["plain_cpu_s_min_max"] = [round(min(plain) / 1e9, 3), round(max(plain) / 1e9, 3)]
+    result["plain_spread_pct"] = round(100 * (max(plain) - min(plain)) / statistics.median(plain), 1)
+    if gperf:
+        result["gperftools_end_to_end_pct"] = pct(gperf)
+    result["perf_record_end_to_end_pct"] = pct(perf)
+    result["perf_record_own_cpu_pct"] = round(100 * statistics.median(perf_own) / statistics.median(perf), 2)
+    result["rss_overhead_mb"] = round((statistics.median(rss_ours) - statistics.median(rss_plain)) / 1024, 2)
+    result["rounds"] = a.rounds
+    result["targets"] = {"per_sample_cost_us": 2, "per_sample_cost_dwarf_us": 10, "cpu_overhead_pct": 0.3,
+                         "heap_overhead_pct": 3, "rss_overhead_mb": 20}
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
