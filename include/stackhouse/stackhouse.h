@@ -53,6 +53,7 @@ typedef struct stackhouse_config {
   double process_fraction;      /* profile only this share of processes; 0 = 1.0 */
   uint32_t max_queued_uploads;  /* bounded upload queue; default 16 */
   const char* log_level;        /* "debug", "info", "warn" (default), "error" */
+  const char* output_dir;       /* also write each profile here as .pb.gz; NULL = no */
 } stackhouse_config;
 
 /* Starts profiling. Fails if already started or the config is invalid. */

@@ -45,8 +45,9 @@ void Collector::Drain(SampleRing* ring, std::vector<uintptr_t>* new_exact,
   id_cache_.clear();  // ids may be reused once freed; resolve afresh each drain
   while (const SampleRecord* r = ring->Peek()) {
     records_.fetch_add(1, std::memory_order_relaxed);
-    StackKey key;
+    StackKey& key = scratch_;  // reused: no allocation unless the stack is new
     key.labels = LocalLabels(r->label_set);
+    key.leaf_is_exact = false;
     key.pcs.assign(r->pcs, r->pcs + r->depth);
     double weight = r->weight / 1024.0;
     switch (r->kind) {
@@ -66,7 +67,7 @@ void Collector::Drain(SampleRing* ring, std::vector<uintptr_t>* new_exact,
         Values& v = it->second;
         v.a += weight;
         v.b += weight * static_cast<double>(r->value);
-        if (r->address != 0) live_[r->address] = {std::move(key), weight, weight * static_cast<double>(r->value)};
+        if (r->address != 0) live_[r->address] = {key, weight, weight * static_cast<double>(r->value)};
         break;
       }
       case SampleKind::kFree:

@@ -71,6 +71,7 @@ class Collector {
 
  private:
   uint32_t LocalLabels(uint32_t id);
+  StackKey scratch_;
   Interval current_;
   std::map<LabelPairs, uint32_t> label_index_;
   std::unordered_map<uint32_t, uint32_t> id_cache_;  // global set id -> index, this drain

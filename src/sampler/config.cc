@@ -153,6 +153,7 @@ StatusOr<Config> ConfigFromC(const stackhouse_config& c) {
   if (c.process_fraction != 0) out.process_fraction = c.process_fraction;
   if (c.max_queued_uploads) out.max_queued_uploads = c.max_queued_uploads;
   if (c.log_level) out.log_level = c.log_level;
+  if (c.output_dir) out.output_dir = c.output_dir;
   SH_RETURN_IF_ERROR(out.Validate());
   return out;
 }

@@ -294,7 +294,7 @@ std::vector<EncodedProfile> PprofExporter::Export(const Interval& iv, const Expo
       for (const auto& [key, v] : samples) emit(key, {std::llround(v.a), std::llround(v.b)});
     }
     out.push_back({static_cast<ProfileKind>(kind), name,
-                   b.Finish(iv.start_ns, duration, comment, default_type)});
+                   b.Finish(iv.start_ns, iv.covered_ns > 0 ? iv.covered_ns : duration, comment, default_type)});
   }
   if (clear_after_export_) {
     locations_.clear();

@@ -10,9 +10,11 @@
 
 namespace stackhouse::sampler {
 
-constinit std::atomic<SignalState*> g_signal_state{nullptr};
-constinit std::atomic<int> g_in_flight{0};
+// Read-mostly flags on one cache line, the in-flight counter (written by
+// every handler) on its own, so that it does not evict them.
+alignas(64) constinit std::atomic<SignalState*> g_signal_state{nullptr};
 constinit std::atomic<bool> g_heap_on{false};
+alignas(64) constinit std::atomic<int> g_in_flight{0};
 
 namespace {
 
@@ -27,6 +29,7 @@ void OnSignal(int signo, siginfo_t* info, void* ucontext) {
     SignalState* st = in_flight.state();
     ThreadLocal& tl = GetThreadLocal();
     if (st != nullptr && !tl.profiler_thread) {
+      st->ring->PrefetchClaim();
       unwind::Regs regs = unwind::RegsFromUcontext(ucontext);
       if (signo == st->cpu_signal && st->cpu_on.load(std::memory_order_relaxed)) {
         RecordSample(st, SampleKind::kCpu, regs, st->cpu_period_ns, 0, 0);

@@ -36,13 +36,12 @@ bool StartSample() {
   return !first && tl.internal == 0 && !tl.profiler_thread;
 }
 
-void RecordAllocation(void* ptr, size_t size, void* frame) {
+void RecordAllocation(void* ptr, size_t size, void* frame, uint64_t start_tsc) {
   if (ptr == nullptr) return;
   ThreadLocal& tl = GetThreadLocal();
   InFlight in_flight;
   SignalState* st = in_flight.state();
   if (st == nullptr) return;
-  uint64_t t0 = ReadTsc();
   tl.internal++;
   double mean = static_cast<double>(st->heap_sample_bytes);
   double p = -std::expm1(-static_cast<double>(size) / mean);  // P(sampled) = 1 - e^(-size/mean)
@@ -57,7 +56,8 @@ void RecordAllocation(void* ptr, size_t size, void* frame) {
     HeapSampledRemove(addr);
   }
   tl.internal--;
-  st->heap_cost.Add(static_cast<uint64_t>((ReadTsc() - t0) / st->tsc_per_ns));
+  // From the sampling decision on: the page-aligned allocation included.
+  st->heap_cost.Add(static_cast<uint64_t>((ReadTsc() - start_tsc) / st->tsc_per_ns));
 }
 
 void ReportSampledFree(void* ptr) {

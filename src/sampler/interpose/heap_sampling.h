@@ -41,8 +41,9 @@ inline bool ShouldSample(size_t size) {
 // profiler).
 bool StartSample();
 // Records the sampled allocation `ptr` of `size` bytes for the caller of
-// the function whose frame is `frame`.
-void RecordAllocation(void* ptr, size_t size, void* frame);
+// the function whose frame is `frame`; the time since `start_tsc` (taken
+// when the slow path began) is counted as the hooks' sampling cost.
+void RecordAllocation(void* ptr, size_t size, void* frame, uint64_t start_tsc);
 
 // Page-aligned pointers may be sampled ones: check and report their free.
 inline bool MaybeSampled(const void* ptr) {

@@ -16,9 +16,11 @@
 namespace stackhouse::sampler::interpose {
 namespace {
 
+// Each pointer is null until resolved; the fast paths read malloc and free
+// and use them as their "ready" flag too.
 struct RealAllocator {
-  decltype(&::malloc) malloc;
-  decltype(&::free) free;
+  std::atomic<decltype(&::malloc)> malloc;
+  std::atomic<decltype(&::free)> free;
   decltype(&::calloc) calloc;
   decltype(&::realloc) realloc;
   decltype(&::posix_memalign) posix_memalign;
@@ -27,8 +29,10 @@ struct RealAllocator {
 constinit RealAllocator g_real{};
 constinit std::atomic<int> g_state{0};  // 0 = unresolved, 1 = resolving, 2 = ready
 
-// dlsym may allocate while we resolve: serve that from here.
-alignas(64) char g_arena[64 * 1024];
+// dlsym may allocate while we resolve: serve that from here. Arena blocks
+// are page-aligned, so the free fast path (non-page-aligned pointers) never
+// sees one.
+alignas(4096) char g_arena[256 * 1024];
 constinit std::atomic<size_t> g_arena_used{0};
 
 bool InArena(const void* p) {
@@ -36,11 +40,15 @@ bool InArena(const void* p) {
 }
 
 void* ArenaAlloc(size_t size, size_t align = 16) {
-  size_t need = (size + 16 + align - 1) & ~(align - 1);
+  // One header page (the size sits in its last bytes), then the block.
+  size_t extra = align > 4096 ? align : 0;
+  size_t need = 4096 + ((size + 4095) & ~size_t{4095}) + extra;
   size_t at = g_arena_used.fetch_add(need);
   if (at + need > sizeof(g_arena)) return nullptr;
-  char* p = g_arena + at + 16;
-  p = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(p) + align - 1) & ~(uintptr_t{align} - 1));
+  char* p = g_arena + at + 4096;
+  if (extra != 0) {
+    p = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(p) + align - 1) & ~(uintptr_t{align} - 1));
+  }
   memcpy(p - sizeof(size_t), &size, sizeof(size_t));
   return p;
 }
@@ -61,37 +69,54 @@ bool Ready() {
     // thread racing at startup; wait for the latter.
     return g_state.load(std::memory_order_acquire) == 2;
   }
-  g_real.malloc = reinterpret_cast<decltype(g_real.malloc)>(NextSymbol("malloc"));
-  g_real.free = reinterpret_cast<decltype(g_real.free)>(NextSymbol("free"));
   g_real.calloc = reinterpret_cast<decltype(g_real.calloc)>(NextSymbol("calloc"));
   g_real.realloc = reinterpret_cast<decltype(g_real.realloc)>(NextSymbol("realloc"));
   g_real.posix_memalign = reinterpret_cast<decltype(g_real.posix_memalign)>(NextSymbol("posix_memalign"));
+  auto real_free = reinterpret_cast<decltype(&::free)>(NextSymbol("free"));
+  auto real_malloc = reinterpret_cast<decltype(&::malloc)>(NextSymbol("malloc"));
+  g_real.free.store(real_free, std::memory_order_release);
+  g_real.malloc.store(real_malloc, std::memory_order_release);
   g_state.store(2, std::memory_order_release);
   return true;
 }
 
 // The sampled path: a page-aligned block (see heap_sampling.h), recorded.
 __attribute__((noinline)) void* AllocateSampled(size_t align, size_t size, bool zero, void* frame) {
+  uint64_t start = ReadTsc();
   if (!StartSample()) {
     // Not this time (first draw, or the profiler's own allocation).
-    if (align <= 16) return zero ? g_real.calloc(1, size) : g_real.malloc(size);
+    if (align <= 16) return zero ? g_real.calloc(1, size) : g_real.malloc.load(std::memory_order_relaxed)(size);
     void* p = nullptr;
     return g_real.posix_memalign(&p, align, size) == 0 ? p : nullptr;
   }
   void* p = nullptr;
   if (g_real.posix_memalign(&p, std::max(align, kSampledAlignment), size) != 0) return nullptr;
   if (zero) memset(p, 0, size);
-  RecordAllocation(p, size, frame);
+  RecordAllocation(p, size, frame, start);
   return p;
+}
+
+__attribute__((noinline)) void* MallocSlow(size_t size, void* frame) {
+  if (!Ready()) return ArenaAlloc(size);
+  if (!ShouldSample(size)) return g_real.malloc.load(std::memory_order_relaxed)(size);
+  return AllocateSampled(0, size, false, frame);
+}
+
+__attribute__((noinline)) void FreeSlow(void* p) {
+  if (p == nullptr || InArena(p)) return;
+  if (MaybeSampled(p)) ReportSampledFree(p);
+  if (Ready()) g_real.free.load(std::memory_order_relaxed)(p);
 }
 
 }  // namespace
 
-// Used by the operator new interposers too.
+// Used by the operator new interposers too. The fast path: the allocator is
+// resolved and heap profiling is off, or on with budget left.
 void* SampledMalloc(size_t size, void* frame) {
-  if (__builtin_expect(!Ready(), 0)) return ArenaAlloc(size);
-  if (__builtin_expect(!ShouldSample(size), 1)) return g_real.malloc(size);
-  return AllocateSampled(0, size, false, frame);
+  auto fn = g_real.malloc.load(std::memory_order_relaxed);
+  if (__builtin_expect(fn != nullptr && !g_heap_on.load(std::memory_order_relaxed), 1)) return fn(size);
+  if (fn != nullptr && !ShouldSample(size)) return fn(size);
+  return MallocSlow(size, frame);
 }
 
 void* SampledAligned(size_t align, size_t size, void* frame) {
@@ -104,14 +129,14 @@ void* SampledAligned(size_t align, size_t size, void* frame) {
   return AllocateSampled(align, size, false, frame);
 }
 
+// Sampled blocks, arena blocks and null are page-aligned (or zero); every
+// other pointer goes straight to the real free.
 void SampledFree(void* p) {
-  if (__builtin_expect(MaybeSampled(p), 0)) {
-    if (InArena(p)) return;
-    ReportSampledFree(p);
+  auto fn = g_real.free.load(std::memory_order_relaxed);
+  if (__builtin_expect(fn != nullptr && (reinterpret_cast<uintptr_t>(p) & (kSampledAlignment - 1)) != 0, 1)) {
+    return fn(p);
   }
-  if (p == nullptr) return;
-  if (__builtin_expect(InArena(p), 0)) return;
-  if (Ready()) g_real.free(p);
+  FreeSlow(p);
 }
 
 }  // namespace stackhouse::sampler::interpose

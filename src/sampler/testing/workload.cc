@@ -275,6 +275,9 @@ int Work(long cycles, int threads) {
   return 0;
 }
 
+// An allocation-heavy loop that also uses what it allocates, as programs
+// do: each op frees a random older block, allocates 16..2063 bytes and
+// initializes up to its first 256 bytes (an object header, a small buffer).
 __attribute__((noinline)) void MallocOps(long ops, unsigned seed) {
   std::vector<void*> slots(1024, nullptr);
   unsigned r = seed;
@@ -282,7 +285,9 @@ __attribute__((noinline)) void MallocOps(long ops, unsigned seed) {
     r = r * 1103515245u + 12345u;
     size_t slot = (r >> 8) % slots.size();
     free(slots[slot]);
-    slots[slot] = malloc(16 + (r >> 20) % 2048);
+    size_t size = 16 + (r >> 20) % 2048;
+    slots[slot] = malloc(size);
+    memset(slots[slot], static_cast<int>(i), size < 256 ? size : 256);
   }
   for (void* p : slots) free(p);
 }
