@@ -24,6 +24,15 @@ def run(cmd, env=None, cwd=None):
     return json.loads(last[-1]) if last else {}, p
 
 
+def cpu_overhead(warm, end, delivery_ns):
+    """Steady-state CPU overhead in percent and its parts, from two snapshots."""
+    n = end["cpu_handler"]["count"] - warm["cpu_handler"]["count"]
+    handler = end["cpu_handler"]["total_ns"] - warm["cpu_handler"]["total_ns"]
+    own = end["own_threads_cpu_ns"] - warm["own_threads_cpu_ns"]
+    cpu = end["process_cpu_ns"] - warm["process_cpu_ns"]
+    return round(100 * (handler + n * delivery_ns + own) / cpu, 4), n, handler, own, cpu
+
+
 def self_accounting(a, workload, args_, extra_env, kind):
     """Runs `workload args_` with the library; returns steady-state figures
     from the difference of the profiler's accounting at warm-up and at exit."""
@@ -74,11 +83,7 @@ def main():
     # CPU, frame-pointer unwinding (the default build of most services).
     out, warm, end = self_accounting(a, w, ["work", cycles, "2"], {"STACKHOUSE_UNWIND": "fp"}, "fp")
     result["per_sample_cost_us"] = round(end["cpu_handler"]["p50_ns"] / 1000, 3)
-    n = end["cpu_handler"]["count"] - warm["cpu_handler"]["count"]
-    handler = end["cpu_handler"]["total_ns"] - warm["cpu_handler"]["total_ns"]
-    own = end["own_threads_cpu_ns"] - warm["own_threads_cpu_ns"]
-    cpu = end["process_cpu_ns"] - warm["process_cpu_ns"]
-    result["cpu_overhead_pct"] = round(100 * (handler + n * delivery_ns + own) / cpu, 4)
+    result["cpu_overhead_pct"], n, handler, own, cpu = cpu_overhead(warm, end, delivery_ns)
     result["cpu_overhead_detail"] = {
         "samples": n, "handler_ms": round(handler / 1e6, 2), "delivery_ms": round(n * delivery_ns / 1e6, 2),
         "own_threads_ms": round(own / 1e6, 2), "process_cpu_s": round(cpu / 1e9, 2),
@@ -89,11 +94,7 @@ def main():
     # The same without frame pointers: .eh_frame unwinding.
     out, warm, end = self_accounting(a, w_nofp, ["work", cycles, "2"], {}, "dwarf")
     result["per_sample_cost_dwarf_us"] = round(end["cpu_handler"]["p50_ns"] / 1000, 3)
-    n = end["cpu_handler"]["count"] - warm["cpu_handler"]["count"]
-    handler = end["cpu_handler"]["total_ns"] - warm["cpu_handler"]["total_ns"]
-    own = end["own_threads_cpu_ns"] - warm["own_threads_cpu_ns"]
-    cpu = end["process_cpu_ns"] - warm["process_cpu_ns"]
-    result["cpu_overhead_dwarf_pct"] = round(100 * (handler + n * delivery_ns + own) / cpu, 4)
+    result["cpu_overhead_dwarf_pct"] = cpu_overhead(warm, end, delivery_ns)[0]
     log(f"cpu (dwarf): p50 {result['per_sample_cost_dwarf_us']} us, overhead {result['cpu_overhead_dwarf_pct']}%,"
         f" unwind tables {end['unwind_table_bytes'] / 1e6:.1f} MB for {end['unwind_objects']} objects")
 

@@ -27,19 +27,9 @@ class Builder {
     if (inserted) table_.push_back(s);
     return it->second;
   }
-  void SampleType(const char* type, const char* unit) {
-    std::string m;
-    Writer w(&m);
-    w.VarintFieldIfNonZero(1, Str(type));
-    w.VarintFieldIfNonZero(2, Str(unit));
-    Writer(&head_).BytesField(kProfileSampleType, m);
-  }
+  void SampleType(const char* type, const char* unit) { ValueType(kProfileSampleType, type, unit); }
   void PeriodType(const char* type, const char* unit, int64_t period) {
-    std::string m;
-    Writer w(&m);
-    w.VarintFieldIfNonZero(1, Str(type));
-    w.VarintFieldIfNonZero(2, Str(unit));
-    Writer(&head_).BytesField(kProfilePeriodType, m);
+    ValueType(kProfilePeriodType, type, unit);
     Writer(&head_).VarintField(kProfilePeriod, static_cast<uint64_t>(period));
   }
   void Sample(const std::vector<uint64_t>& location_ids, const std::vector<int64_t>& values,
@@ -76,6 +66,15 @@ class Builder {
   }
 
  private:
+  // A ValueType message (type, unit) as field `field` of the profile.
+  void ValueType(uint32_t field, const char* type, const char* unit) {
+    std::string m;
+    Writer w(&m);
+    w.VarintFieldIfNonZero(1, Str(type));
+    w.VarintFieldIfNonZero(2, Str(unit));
+    Writer(&head_).BytesField(field, m);
+  }
+
   std::map<std::string, int64_t> strings_{{"", 0}};
   std::vector<std::string> table_{""};
   std::string head_, body_;

@@ -6,7 +6,11 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <thread>
+
 #include "sampler/testing/sampler_testing.h"
+#include "sampler/uploader.h"
+#include "server/testing/server_process.h"
 
 namespace stackhouse::sampler::testing {
 namespace {
@@ -88,6 +92,35 @@ TEST(SamplerRobustTest, ServerDownNeitherBlocksNorGrows) {
   // Bounded: 20 intervals x 2 profiles were made, at most 16 are queued.
   EXPECT_LE(JsonField(json, "uploads_queued"), 16) << json;
   EXPECT_GT(JsonField(json, "uploads_dropped"), 0) << json;
+}
+
+TEST(SamplerRobustTest, QueuedProfilesArriveWhenTheServerComesBack) {
+  int port = server::testing::FreePort();
+  std::string base = "http://127.0.0.1:" + std::to_string(port);
+  std::string stats = stackhouse::testing::MakeTempDir() + "/stats.json";
+  stackhouse::testing::CommandResult res;
+  std::thread workload([&] {
+    res = RunWorkload({"cpu", "4", "2"},
+                      {{"STACKHOUSE_SERVER_ADDRESS", base},
+                       {"STACKHOUSE_APPLICATION_NAME", "comes-back"},
+                       {"STACKHOUSE_UPLOAD_INTERVAL", "300ms"},
+                       {"WORKLOAD_STATS", stats}},
+                      "");
+  });
+  usleep(1500000);  // the first uploads fail and are queued
+  std::string dir = stackhouse::testing::MakeTempDir();
+  server::testing::ServerProcess server(dir, port);
+  ASSERT_TRUE(server.WaitReady());
+  workload.join();
+  ASSERT_EQ(res.exit_code, 0) << res.err;
+  std::string json = stackhouse::testing::ReadOrDie(stats);
+  EXPECT_GT(JsonField(json, "upload_failures"), 0) << json;
+  EXPECT_GE(JsonField(json, "uploads_sent"), 5) << json;
+  server::HttpClient c(std::chrono::seconds(10));
+  auto r = c.Get(base + "/pyroscope/render?from=now-1h&until=now&format=json&query=" +
+                 Uploader::Escape("process_cpu:cpu:nanoseconds:cpu:nanoseconds{service_name=\"comes-back\"}"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_NE(r->body.find("BurnA"), std::string::npos);
 }
 
 TEST(SamplerRobustTest, RunsUnderValgrindMemcheck) {

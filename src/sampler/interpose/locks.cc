@@ -56,6 +56,19 @@ __attribute__((noinline)) void RecordWait(int64_t delay_ns, void* frame) {
   st->lock_cost.Add(static_cast<uint64_t>((ReadTsc() - t0) / st->tsc_per_ns));
 }
 
+// Takes a lock through `try_lock` first; if that finds it busy, waits with
+// `lock` and records the wait for the caller of the interposer (`frame`).
+template <typename L>
+__attribute__((always_inline)) inline int TimedLock(int (*try_lock)(L*), int (*lock)(L*), L* l, void* frame) {
+  if (!LockProfiling()) return lock(l);
+  int rc = try_lock(l);
+  if (rc != EBUSY) return rc;
+  int64_t t0 = Now();
+  rc = lock(l);
+  RecordWait(Now() - t0, frame);
+  return rc;
+}
+
 }  // namespace
 }  // namespace stackhouse::sampler::interpose
 
@@ -64,33 +77,18 @@ using namespace stackhouse::sampler::interpose;  // NOLINT
 #define STACKHOUSE_EXPORT extern "C" __attribute__((visibility("default")))
 
 STACKHOUSE_EXPORT int pthread_mutex_lock(pthread_mutex_t* m) {
-  if (!LockProfiling()) return STACKHOUSE_REAL(pthread_mutex_lock)(m);
-  int rc = STACKHOUSE_REAL(pthread_mutex_trylock)(m);
-  if (rc != EBUSY) return rc;
-  int64_t t0 = Now();
-  rc = STACKHOUSE_REAL(pthread_mutex_lock)(m);
-  RecordWait(Now() - t0, __builtin_frame_address(0));
-  return rc;
+  return TimedLock(STACKHOUSE_REAL(pthread_mutex_trylock), STACKHOUSE_REAL(pthread_mutex_lock), m,
+                   __builtin_frame_address(0));
 }
 
 STACKHOUSE_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t* l) {
-  if (!LockProfiling()) return STACKHOUSE_REAL(pthread_rwlock_rdlock)(l);
-  int rc = STACKHOUSE_REAL(pthread_rwlock_tryrdlock)(l);
-  if (rc != EBUSY) return rc;
-  int64_t t0 = Now();
-  rc = STACKHOUSE_REAL(pthread_rwlock_rdlock)(l);
-  RecordWait(Now() - t0, __builtin_frame_address(0));
-  return rc;
+  return TimedLock(STACKHOUSE_REAL(pthread_rwlock_tryrdlock), STACKHOUSE_REAL(pthread_rwlock_rdlock), l,
+                   __builtin_frame_address(0));
 }
 
 STACKHOUSE_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t* l) {
-  if (!LockProfiling()) return STACKHOUSE_REAL(pthread_rwlock_wrlock)(l);
-  int rc = STACKHOUSE_REAL(pthread_rwlock_trywrlock)(l);
-  if (rc != EBUSY) return rc;
-  int64_t t0 = Now();
-  rc = STACKHOUSE_REAL(pthread_rwlock_wrlock)(l);
-  RecordWait(Now() - t0, __builtin_frame_address(0));
-  return rc;
+  return TimedLock(STACKHOUSE_REAL(pthread_rwlock_trywrlock), STACKHOUSE_REAL(pthread_rwlock_wrlock), l,
+                   __builtin_frame_address(0));
 }
 
 STACKHOUSE_EXPORT int pthread_cond_wait(pthread_cond_t* c, pthread_mutex_t* m) {

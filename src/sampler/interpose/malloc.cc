@@ -18,9 +18,12 @@ namespace {
 
 // Each pointer is null until resolved; the fast paths read malloc and free
 // and use them as their "ready" flag too.
+using MallocFn = void* (*)(size_t);
+using FreeFn = void (*)(void*);
+
 struct RealAllocator {
-  std::atomic<decltype(&::malloc)> malloc;
-  std::atomic<decltype(&::free)> free;
+  std::atomic<MallocFn> malloc;
+  std::atomic<FreeFn> free;
   decltype(&::calloc) calloc;
   decltype(&::realloc) realloc;
   decltype(&::posix_memalign) posix_memalign;
@@ -72,8 +75,8 @@ bool Ready() {
   g_real.calloc = reinterpret_cast<decltype(g_real.calloc)>(NextSymbol("calloc"));
   g_real.realloc = reinterpret_cast<decltype(g_real.realloc)>(NextSymbol("realloc"));
   g_real.posix_memalign = reinterpret_cast<decltype(g_real.posix_memalign)>(NextSymbol("posix_memalign"));
-  auto real_free = reinterpret_cast<decltype(&::free)>(NextSymbol("free"));
-  auto real_malloc = reinterpret_cast<decltype(&::malloc)>(NextSymbol("malloc"));
+  auto real_free = reinterpret_cast<FreeFn>(NextSymbol("free"));
+  auto real_malloc = reinterpret_cast<MallocFn>(NextSymbol("malloc"));
   g_real.free.store(real_free, std::memory_order_release);
   g_real.malloc.store(real_malloc, std::memory_order_release);
   g_state.store(2, std::memory_order_release);
