@@ -20,9 +20,10 @@
 namespace stackhouse::cli {
 namespace {
 
-// The server profiles itself with libstackhouse's core (CPU and wall time;
-// no allocation or lock hooks, those need the interposers of
-// libstackhouse.so) and sends the profiles to its own /ingest, so a new
+// The server profiles itself with libstackhouse's core (CPU time only: no
+// allocation or lock hooks, those need the interposers of libstackhouse.so,
+// and no wall-clock signals, which would mostly show idle worker threads and
+// interrupt their waits) and sends the profiles to its own /ingest, so a new
 // installation has data to look at. STACKHOUSE_UPLOAD_INTERVAL and
 // STACKHOUSE_SAMPLE_RATE are honoured.
 bool StartSelfProfiling(const server::ServerConfig& config, int port) {
@@ -36,7 +37,7 @@ bool StartSelfProfiling(const server::ServerConfig& config, int port) {
   sampler::Config c;
   c.application_name = "stackhouse-server";
   c.server_address = StrCat("http://", host, ":", port);
-  c.profiles = STACKHOUSE_PROFILE_CPU | STACKHOUSE_PROFILE_WALL;
+  c.profiles = STACKHOUSE_PROFILE_CPU;
   c.log_level = "warn";
   if (const char* v = getenv("STACKHOUSE_UPLOAD_INTERVAL")) {
     auto ms = sampler::ParseDurationMs(v);

@@ -45,7 +45,7 @@ struct ServerConfig {
   int64_t max_series_per_tenant = 100000;
   // Tenancy.
   bool multitenancy = true;  // honour X-Scope-OrgID (else every request is "anonymous")
-  // Self-profiling: CPU and wall profiles of the server, sent to itself.
+  // Self-profiling: CPU profiles of the server, sent to itself.
   bool self_profiling = true;
 };
 
