@@ -12,6 +12,7 @@ int StoreMain(int argc, char** argv, int first);
 int ServerMain(int argc, char** argv, int first);
 int PushMain(int argc, char** argv, int first);
 int QueryMain(int argc, char** argv, int first);
+int AgentMain(int argc, char** argv, int first);
 
 }  // namespace stackhouse::cli
 

@@ -31,6 +31,8 @@ constexpr char kHelp[] =
     "                 Send profiles to a server.\n"
     "  query 'TYPE{selector}' [--from T] [--until T] [--format top|folded|pprof|flamebearer]\n"
     "                 Query a server (with --diff-from/--diff-until: a diff).\n"
+    "  agent --server URL [--sample-rate 19] [--upload-interval 10s] [--comm RE] [--pid N]\n"
+    "                 Profile every process of this host (as root) and send the profiles.\n"
     "  help [COMMAND] Show help (also: stackhouse COMMAND --help).\n"
     "  version        Print the version (also: --version).\n"
     "\n"
@@ -60,6 +62,7 @@ int main(int argc, char** argv) {
       if (name == "server") return stackhouse::cli::ServerMain(3, sub, 2);
       if (name == "push") return stackhouse::cli::PushMain(3, sub, 2);
       if (name == "query") return stackhouse::cli::QueryMain(3, sub, 2);
+      if (name == "agent") return stackhouse::cli::AgentMain(3, sub, 2);
       std::fprintf(stderr, "stackhouse: unknown command '%s'\n\n%s", argv[2], kHelp);
       return 2;
     }
@@ -72,6 +75,7 @@ int main(int argc, char** argv) {
   if (cmd == "server") return stackhouse::cli::ServerMain(argc, argv, 2);
   if (cmd == "push") return stackhouse::cli::PushMain(argc, argv, 2);
   if (cmd == "query") return stackhouse::cli::QueryMain(argc, argv, 2);
+  if (cmd == "agent") return stackhouse::cli::AgentMain(argc, argv, 2);
   std::fprintf(stderr, "stackhouse: unknown command '%s'\n\n%s", cmd.c_str(), kHelp);
   return 2;
 }

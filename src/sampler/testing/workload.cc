@@ -17,6 +17,7 @@
 //   work CYCLES THREADS     a fixed amount of BurnA/BurnB work (benchmark: CPU
 //                           time then varies with the profiler's overhead)
 //   mallocwork OPS THREADS  a fixed number of malloc/free pairs (benchmark)
+//   syscalls SECONDS        a loop of small read/write system calls
 //   sigcost N               the kernel's cost to deliver and return from a
 //                           signal (no profiler needed)
 //   hookcost N              the added cost of a hooked malloc+free pair
@@ -24,6 +25,7 @@
 // WORKLOAD_DELAY_MS waits before the work (for profilers that attach).
 #include <dirent.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -259,15 +261,19 @@ int64_t MaxRssKb() {
   return ru.ru_maxrss;
 }
 
+__attribute__((noinline)) void WorkCycles(long cycles) {
+  for (long i = 0; i < cycles; ++i) {
+    BurnA(30);
+    BurnB(70);
+  }
+}
+
+// THREADS = 0 works on the main thread (stacks then reach main).
 int Work(long cycles, int threads) {
+  if (threads == 0) WorkCycles(cycles);
   std::vector<std::thread> ts;
   for (int t = 0; t < threads; ++t) {
-    ts.emplace_back([cycles] {
-      for (long i = 0; i < cycles; ++i) {
-        BurnA(30);
-        BurnB(70);
-      }
-    });
+    ts.emplace_back([cycles] { WorkCycles(cycles); });
   }
   for (auto& t : ts) t.join();
   printf("{\"process_cpu_ns\":%lld,\"max_rss_kb\":%lld}\n", static_cast<long long>(RusageNs(RUSAGE_SELF)),
@@ -299,6 +305,23 @@ int MallocWork(long ops, int threads) {
   // Each op is one malloc and one free.
   printf("{\"calls\":%ld,\"process_cpu_ns\":%lld,\"max_rss_kb\":%lld}\n", 2 * ops * threads,
          static_cast<long long>(RusageNs(RUSAGE_SELF)), static_cast<long long>(MaxRssKb()));
+  return 0;
+}
+
+__attribute__((noinline)) int Syscalls(double seconds) {
+  int in = open("/dev/zero", O_RDONLY | O_CLOEXEC), out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (in < 0 || out < 0) return 1;
+  char buf[4096];
+  long n = 0;
+  int64_t end = MonoNs() + static_cast<int64_t>(seconds * 1e9);
+  while (MonoNs() < end) {
+    for (int i = 0; i < 100; ++i, ++n) {
+      if (read(in, buf, sizeof(buf)) < 0 || write(out, buf, sizeof(buf)) < 0) return 1;
+    }
+  }
+  close(in);
+  close(out);
+  printf("{\"syscalls\":%ld}\n", 2 * n);
   return 0;
 }
 
@@ -413,6 +436,7 @@ int main(int argc, char** argv) {
   else if (mode == "malloc") rc = Malloc(arg(2, 2), static_cast<int>(arg(3, 2)));
   else if (mode == "work") rc = Work(static_cast<long>(arg(2, 50)), static_cast<int>(arg(3, 2)));
   else if (mode == "mallocwork") rc = MallocWork(static_cast<long>(arg(2, 1e7)), static_cast<int>(arg(3, 2)));
+  else if (mode == "syscalls") rc = Syscalls(arg(2, 2));
   else if (mode == "sigcost") rc = SigCost(static_cast<long>(arg(2, 200000)));
   else if (mode == "hookcost") rc = HookCost(static_cast<long>(arg(2, 2000000)));
   else {

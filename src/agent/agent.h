@@ -1,0 +1,91 @@
+// Agent: the whole-host profiler behind `stackhouse agent`. It samples
+// every CPU (PerfSampler), aggregates identical (process, stack) samples,
+// and every upload interval turns them into one pprof CPU profile per
+// service, with kernel frames (kallsyms) and symbolized user frames, and
+// labels pid, comm, exe, container_id and host, which it uploads to the
+// server's /ingest through a bounded queue with backoff.
+#ifndef STACKHOUSE_AGENT_AGENT_H_
+#define STACKHOUSE_AGENT_AGENT_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "agent/kallsyms.h"
+#include "agent/perf_sampler.h"
+#include "agent/process_table.h"
+#include "base/status.h"
+#include "profile/profile.h"
+
+namespace stackhouse::sampler {
+class Uploader;
+}
+
+namespace stackhouse::agent {
+
+struct AgentOptions {
+  std::string server;            // http://host:port; "" = do not upload
+  std::string tenant;
+  int sample_rate_hz = 19;       // per CPU
+  int64_t upload_interval_ms = 10000;
+  std::unordered_set<int> pids;  // only these processes (empty = all)
+  std::string comm_regex;        // only processes whose comm matches (RE2, partial)
+  std::string host;              // the host label; default: hostname
+  std::string output_dir;        // also write each profile here (.pb.gz)
+};
+
+struct AgentStats {
+  uint64_t samples = 0;
+  uint64_t lost = 0;
+  uint64_t profiles = 0;
+  uint64_t uploads_sent = 0;
+  uint64_t upload_failures = 0;
+  size_t processes = 0;
+};
+
+class Agent {
+ public:
+  static StatusOr<std::unique_ptr<Agent>> Create(const AgentOptions& options);
+  ~Agent();
+
+  // Samples and uploads until *stop becomes true, then exports and uploads
+  // the last interval (waiting up to 5 s).
+  void Run(const std::atomic<bool>* stop);
+  AgentStats stats() const;
+
+  // One interval's profiles by service (for tests and the output folder).
+  std::vector<std::pair<std::string, profile::Profile>> Export(int64_t start_ns, int64_t end_ns);
+
+ private:
+  explicit Agent(const AgentOptions& options);
+  void OnSample(const RawSample& s, int64_t now_ns);
+  void Ship(int64_t start_ns, int64_t end_ns);
+
+  struct Key {
+    int pid;
+    uint32_t kernel_frames;
+    std::vector<uint64_t> pcs;  // kernel frames then user frames, innermost first
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const;
+  };
+
+  AgentOptions options_;
+  PerfSampler perf_;
+  std::optional<Kallsyms> kallsyms_;
+  ProcessTable processes_;
+  std::unique_ptr<sampler::Uploader> uploader_;
+  std::unordered_map<Key, int64_t, KeyHash> counts_;
+  std::unordered_set<int> skipped_;  // pids the filters rejected
+  uint64_t profiles_ = 0;
+};
+
+}  // namespace stackhouse::agent
+
+#endif  // STACKHOUSE_AGENT_AGENT_H_

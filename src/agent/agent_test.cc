@@ -1,0 +1,131 @@
+// `stackhouse agent` end to end, as root: it profiles workloads it knows
+// nothing about and a real server shows their functions with the right
+// split, full stacks and named kernel frames.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <map>
+#include <sstream>
+
+#include "base/strings.h"
+#include "sampler/testing/sampler_testing.h"
+#include "server/testing/server_process.h"
+
+namespace stackhouse::agent {
+namespace {
+
+using server::testing::FreePort;
+using server::testing::ServerProcess;
+
+class AgentProcess {
+ public:
+  AgentProcess(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {stackhouse::testing::BinPath("stackhouse"), "agent"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    pid_ = fork();
+    if (pid_ == 0) {
+      std::vector<char*> c;
+      for (auto& a : argv) c.push_back(a.data());
+      c.push_back(nullptr);
+      execv(c[0], c.data());
+      _exit(127);
+    }
+    usleep(1500000);  // opens its events and loads kernel symbols
+  }
+  // Stops it the way an operator would (it sends what it has first).
+  int Stop() {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  ~AgentProcess() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// stack -> value from `stackhouse query --format folded`.
+std::map<std::string, int64_t> Folded(const std::string& base, const std::string& service) {
+  auto r = stackhouse::testing::RunCommand(
+      {stackhouse::testing::BinPath("stackhouse"), "query",
+       "process_cpu:cpu:nanoseconds:cpu:nanoseconds{service_name=\"" + service + "\"}", "--server", base,
+       "--from", "now-15m", "--format", "folded"});
+  std::map<std::string, int64_t> out;
+  std::istringstream in(r.out);
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t sp = line.rfind(' ');
+    if (sp == std::string::npos) continue;
+    out[line.substr(0, sp)] += atoll(line.c_str() + sp + 1);
+  }
+  return out;
+}
+
+int64_t Sum(const std::map<std::string, int64_t>& f, const std::string& frame) {
+  int64_t s = 0;
+  for (const auto& [stack, v] : f) {
+    if (frame.empty() || stack.find(frame) != std::string::npos) s += v;
+  }
+  return s;
+}
+
+TEST(AgentTest, ProfilesAWorkloadWithKernelFramesAndFullStacks) {
+  ASSERT_EQ(geteuid(), 0u) << "the agent tests run as root";
+  std::string dir = stackhouse::testing::MakeTempDir();
+  int port = FreePort();
+  ServerProcess server(dir, port);
+  ASSERT_TRUE(server.WaitReady());
+  AgentProcess agent({"--server", server.base(), "--upload-interval", "1s", "--sample-rate", "499",
+                      "--comm", "sampler_work", "--log-level", "warn"});
+  auto work = stackhouse::testing::RunCommand({sampler::testing::WorkloadPath(true), "work", "30", "0"});
+  ASSERT_EQ(work.exit_code, 0) << work.err;
+  auto sys = stackhouse::testing::RunCommand({sampler::testing::WorkloadPath(true), "syscalls", "1.5"});
+  ASSERT_EQ(sys.exit_code, 0) << sys.err;
+  ASSERT_EQ(agent.Stop(), 0);
+
+  auto f = Folded(server.base(), "sampler_workload");
+  ASSERT_FALSE(f.empty()) << "no profile for the workload";
+  double a = Sum(f, "BurnA"), b = Sum(f, "BurnB");
+  ASSERT_GT(a + b, 0);
+  // The workload's own clocks put BurnA at 30% (see cpu_test.cc).
+  EXPECT_NEAR(a / (a + b), 0.30, 0.05);
+  // Frame-pointer stacks reach main.
+  EXPECT_GT(Sum(f, "main;") / (a + b), 0.95);
+  // The syscall loop's time is in named kernel functions (below libc's
+  // read/write; libc has no frame pointers, so the frame-pointer chain skips
+  // the loop's own function).
+  double sys_total = 0, in_kernel = 0;
+  for (const auto& [stack, v] : f) {
+    if (stack.find("libc_read") == std::string::npos && stack.find("libc_write") == std::string::npos) continue;
+    sys_total += v;
+    if (stack.find("do_syscall_64") != std::string::npos) in_kernel += v;
+  }
+  ASSERT_GT(sys_total, 0);
+  EXPECT_GT(in_kernel / sys_total, 0.5);
+}
+
+TEST(AgentTest, ClearErrors) {
+  auto r = stackhouse::testing::RunCommand({stackhouse::testing::BinPath("stackhouse"), "agent"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--server"), std::string::npos) << r.err;
+  r = stackhouse::testing::RunCommand(
+      {stackhouse::testing::BinPath("stackhouse"), "agent", "--server", "localhost:4040"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("http://"), std::string::npos) << r.err;
+  r = stackhouse::testing::RunCommand(
+      {stackhouse::testing::BinPath("stackhouse"), "agent", "--server", "http://x", "--comm", "(("});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--comm"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace stackhouse::agent

@@ -1,0 +1,124 @@
+#include "agent/process_table.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "base/file.h"
+#include "base/strings.h"
+
+namespace stackhouse::agent {
+namespace {
+
+std::string ReadSmall(const std::string& path) {
+  auto s = ReadFile(path, 1 << 20);
+  return s.ok() ? *s : std::string();
+}
+
+std::vector<symbolize::MappingInfo> ExecMaps(int pid) {
+  std::vector<symbolize::MappingInfo> out;
+  auto maps = symbolize::ReadProcMaps(pid);
+  if (!maps.ok()) return out;
+  for (auto& m : *maps) {
+    if (m.exec) out.push_back(std::move(m));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.start < b.start; });
+  return out;
+}
+
+const symbolize::MappingInfo* FindMapping(const std::vector<symbolize::MappingInfo>& maps, uint64_t addr) {
+  auto it = std::upper_bound(maps.begin(), maps.end(), addr,
+                             [](uint64_t a, const symbolize::MappingInfo& m) { return a < m.start; });
+  if (it == maps.begin()) return nullptr;
+  --it;
+  return addr < it->limit ? &*it : nullptr;
+}
+
+}  // namespace
+
+std::string ContainerIdFromCgroup(std::string_view cgroup_file) {
+  for (std::string_view line : Split(cgroup_file, '\n')) {
+    // Look for a run of 64 hex digits in the path.
+    size_t run = 0;
+    for (size_t i = 0; i < line.size(); ++i) {
+      if (isxdigit(static_cast<unsigned char>(line[i]))) {
+        if (++run == 64 && (i + 1 == line.size() || !isxdigit(static_cast<unsigned char>(line[i + 1])))) {
+          return std::string(line.substr(i + 1 - 64, 64));
+        }
+      } else {
+        run = 0;
+      }
+    }
+  }
+  return "";
+}
+
+ProcessInfo* ProcessTable::Get(int pid, int64_t now_ns) {
+  auto it = procs_.find(pid);
+  if (it != procs_.end()) {
+    it->second->last_seen_ns = now_ns;
+    return it->second.get();
+  }
+  std::string base = StrCat("/proc/", pid);
+  auto p = std::make_unique<ProcessInfo>();
+  p->pid = pid;
+  p->comm = std::string(TrimSpace(ReadSmall(base + "/comm")));
+  char buf[4096];
+  ssize_t n = readlink((base + "/exe").c_str(), buf, sizeof(buf) - 1);
+  if (n > 0) p->exe.assign(buf, static_cast<size_t>(n));
+  if (p->comm.empty() && p->exe.empty()) return nullptr;  // gone before we looked
+  std::string name = p->exe.empty() ? p->comm : p->exe.substr(p->exe.rfind('/') + 1);
+  if (name.ends_with(" (deleted)")) name.resize(name.size() - 10);
+  p->service = name.empty() ? "unknown" : name;
+  p->container_id = ContainerIdFromCgroup(ReadSmall(base + "/cgroup"));
+  p->maps = ExecMaps(pid);
+  p->last_seen_ns = now_ns;
+  return procs_.emplace(pid, std::move(p)).first->second.get();
+}
+
+symbolize::ElfSymbolizer* ProcessTable::Elf(const ProcessInfo& p, const std::string& path) {
+  auto it = elves_.find(path);
+  if (it != elves_.end()) return it->second.get();
+  std::unique_ptr<symbolize::ElfSymbolizer> elf;
+  // Through the process's root first (containers), then the host path.
+  auto opened = symbolize::ElfSymbolizer::Open(StrCat("/proc/", p.pid, "/root", path));
+  if (!opened.ok()) opened = symbolize::ElfSymbolizer::Open(path);
+  if (opened.ok()) elf = std::move(*opened);
+  return elves_.emplace(path, std::move(elf)).first->second.get();
+}
+
+UserFrames ProcessTable::Resolve(ProcessInfo* p, uint64_t addr, bool exact) {
+  UserFrames out;
+  uint64_t lookup = exact || addr == 0 ? addr : addr - 1;
+  const symbolize::MappingInfo* m = FindMapping(p->maps, lookup);
+  if (m == nullptr && !p->maps_reread) {
+    // A library loaded after we first looked.
+    p->maps_reread = true;
+    auto maps = ExecMaps(p->pid);
+    if (!maps.empty()) p->maps = std::move(maps);
+    m = FindMapping(p->maps, lookup);
+  }
+  if (m == nullptr) return out;
+  out.mapping = m;
+  if (m->path.empty() || m->path[0] == '[') return out;
+  symbolize::ElfSymbolizer* elf = Elf(*p, m->path);
+  if (elf == nullptr) return out;
+  out.build_id = elf->build_id();
+  out.frames = elf->Symbolize(symbolize::RuntimeToElfVaddr(*m, *elf, lookup));
+  return out;
+}
+
+void ProcessTable::Expire(int64_t cutoff_ns) {
+  for (auto it = procs_.begin(); it != procs_.end();) {
+    if (it->second->last_seen_ns < cutoff_ns) {
+      it = procs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // ELF files stay cached: they are keyed by path and shared by processes.
+  if (elves_.size() > 4096) elves_.clear();
+}
+
+}  // namespace stackhouse::agent

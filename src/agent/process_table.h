@@ -1,0 +1,64 @@
+// What the agent knows about the processes it saw: name, executable,
+// container, service name and memory maps (read from /proc when a pid is
+// first sampled, so short-lived processes are captured while they live), and
+// the ELF files behind the maps, opened once and cached by path and build
+// id. A process that exits keeps its entry until Expire drops it.
+// Thread-compatible.
+#ifndef STACKHOUSE_AGENT_PROCESS_TABLE_H_
+#define STACKHOUSE_AGENT_PROCESS_TABLE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "symbolize/symbolizer.h"
+
+namespace stackhouse::agent {
+
+struct ProcessInfo {
+  int pid = 0;
+  std::string comm;          // /proc/PID/comm
+  std::string exe;           // the executable's path
+  std::string service;       // service_name: the executable's name by default
+  std::string container_id;  // from the cgroup path, "" when none
+  std::vector<symbolize::MappingInfo> maps;  // executable mappings, sorted
+  int64_t last_seen_ns = 0;
+  bool maps_reread = false;  // maps were re-read once for an unknown address
+};
+
+// One resolved user frame chain for an address.
+struct UserFrames {
+  const symbolize::MappingInfo* mapping = nullptr;  // null when unmapped
+  std::string build_id;
+  std::vector<symbolize::Frame> frames;  // innermost first; empty if unknown
+};
+
+class ProcessTable {
+ public:
+  // The entry for pid, read from /proc the first time; null if the process
+  // is gone and was never seen.
+  ProcessInfo* Get(int pid, int64_t now_ns);
+  // Symbolizes `addr` in process `p` (`exact`: the interrupted pc, not a
+  // return address).
+  UserFrames Resolve(ProcessInfo* p, uint64_t addr, bool exact);
+  // Drops processes not seen since before `cutoff_ns` (exited or idle).
+  void Expire(int64_t cutoff_ns);
+  size_t processes() const { return procs_.size(); }
+  size_t elf_files() const { return elves_.size(); }
+
+ private:
+  symbolize::ElfSymbolizer* Elf(const ProcessInfo& p, const std::string& path);
+  std::unordered_map<int, std::unique_ptr<ProcessInfo>> procs_;
+  std::unordered_map<std::string, std::unique_ptr<symbolize::ElfSymbolizer>> elves_;  // by path
+};
+
+// "0123abcd..." from cgroup lines such as ".../docker-<64 hex>.scope" or
+// ".../kubepods/.../<64 hex>"; "" when the path names no container.
+std::string ContainerIdFromCgroup(std::string_view cgroup_file);
+
+}  // namespace stackhouse::agent
+
+#endif  // STACKHOUSE_AGENT_PROCESS_TABLE_H_
