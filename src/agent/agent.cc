@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <map>
 
 #include "base/gzip.h"
@@ -13,6 +14,7 @@
 #include "base/strings.h"
 #include "profile/builder.h"
 #include "profile/pprof.h"
+#include "sampler/unwind/stack_walk_core.h"
 #include "sampler/uploader.h"
 
 namespace stackhouse::agent {
@@ -59,7 +61,7 @@ StatusOr<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options) {
     if (!re.ok()) return InvalidArgumentError(StrCat("--comm: ", re.error()));
   }
   if (options.upload_interval_ms < 100) return InvalidArgumentError("the upload interval must be at least 100 ms");
-  SH_RETURN_IF_ERROR(a->perf_.Open(options.sample_rate_hz));
+  SH_RETURN_IF_ERROR(a->perf_.Open(options.sample_rate_hz, options.dwarf_unwind ? options.stack_copy_bytes : 0));
   auto k = Kallsyms::Load();
   if (k.ok()) {
     a->kallsyms_ = std::move(*k);
@@ -73,6 +75,7 @@ StatusOr<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options) {
     a->uploader_ = std::make_unique<sampler::Uploader>(uo);
   }
   LogInfo("agent started", {{"engine", "perf"},
+                            {"unwind", options.dwarf_unwind ? "eh_frame+fp" : "fp"},
                             {"cpus", a->perf_.cpus()},
                             {"hz", options.sample_rate_hz},
                             {"kernel_symbols", static_cast<int64_t>(a->kallsyms_ ? a->kallsyms_->size() : 0)}});
@@ -94,7 +97,28 @@ void Agent::OnSample(const RawSample& s, int64_t now_ns) {
   key.kernel_frames = static_cast<uint32_t>(s.kernel.size());
   key.pcs.reserve(s.kernel.size() + s.user.size());
   key.pcs.insert(key.pcs.end(), s.kernel.begin(), s.kernel.end());
-  key.pcs.insert(key.pcs.end(), s.user.begin(), s.user.end());
+  // User frames: unwind the copied stack with .eh_frame (code without frame
+  // pointers); keep the kernel's frame-pointer chain when it went further.
+  size_t dwarf_frames = 0;
+  if (s.has_user_regs && s.stack != nullptr && s.stack_size >= 8) {
+    const uint64_t lo = s.sp, hi = s.sp + s.stack_size;
+    auto load = [&](uintptr_t addr, uintptr_t* out) {
+      if (addr < lo || addr + 8 > hi) return false;
+      memcpy(out, s.stack + (addr - lo), 8);
+      return true;
+    };
+    auto find = [&](uintptr_t pc) { return processes_.FindRow(p, pc); };
+    int64_t t0 = MonotonicNs();
+    dwarf_frames = static_cast<size_t>(sampler::unwind::WalkStackWith(
+        sampler::unwind::Regs{s.ip, s.sp, s.bp}, hi, load, find, unwound_, kMaxUserFrames));
+    dwarf_unwound_++;
+    dwarf_unwind_ns_ += MonotonicNs() - t0;
+  }
+  if (dwarf_frames > s.user.size()) {
+    key.pcs.insert(key.pcs.end(), unwound_, unwound_ + dwarf_frames);
+  } else {
+    key.pcs.insert(key.pcs.end(), s.user.begin(), s.user.end());
+  }
   counts_[std::move(key)]++;
 }
 
@@ -245,6 +269,9 @@ AgentStats Agent::stats() const {
     s.upload_failures = u.failed_attempts;
   }
   s.processes = processes_.processes();
+  s.unwound = dwarf_unwound_;
+  s.unwind_ns = dwarf_unwind_ns_ - processes_.table_build_ns();
+  s.table_build_ns = processes_.table_build_ns();
   return s;
 }
 

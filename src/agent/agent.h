@@ -37,6 +37,10 @@ struct AgentOptions {
   std::string comm_regex;        // only processes whose comm matches (RE2, partial)
   std::string host;              // the host label; default: hostname
   std::string output_dir;        // also write each profile here (.pb.gz)
+  // Unwind user stacks from copies with .eh_frame (code without frame
+  // pointers); costs a stack copy per sample.
+  bool dwarf_unwind = true;
+  uint32_t stack_copy_bytes = 16384;
 };
 
 struct AgentStats {
@@ -46,6 +50,9 @@ struct AgentStats {
   uint64_t uploads_sent = 0;
   uint64_t upload_failures = 0;
   size_t processes = 0;
+  uint64_t unwound = 0;    // samples unwound from stack copies
+  int64_t unwind_ns = 0;   // time spent doing so, table building excluded
+  int64_t table_build_ns = 0;  // building .eh_frame tables (once per ELF file)
 };
 
 class Agent {
@@ -83,6 +90,10 @@ class Agent {
   std::unique_ptr<sampler::Uploader> uploader_;
   std::unordered_map<Key, int64_t, KeyHash> counts_;
   std::unordered_set<int> skipped_;  // pids the filters rejected
+  static constexpr int kMaxUserFrames = 127;
+  uintptr_t unwound_[kMaxUserFrames];
+  uint64_t dwarf_unwound_ = 0;
+  int64_t dwarf_unwind_ns_ = 0;
   uint64_t profiles_ = 0;
 };
 

@@ -34,6 +34,7 @@ class AgentProcess {
     }
     usleep(1500000);  // opens its events and loads kernel symbols
   }
+  pid_t pid() const { return pid_; }
   // Stops it the way an operator would (it sends what it has first).
   int Stop() {
     kill(pid_, SIGTERM);
@@ -86,31 +87,76 @@ TEST(AgentTest, ProfilesAWorkloadWithKernelFramesAndFullStacks) {
   ASSERT_TRUE(server.WaitReady());
   AgentProcess agent({"--server", server.base(), "--upload-interval", "1s", "--sample-rate", "499",
                       "--comm", "sampler_work", "--log-level", "warn"});
-  auto work = stackhouse::testing::RunCommand({sampler::testing::WorkloadPath(true), "work", "30", "0"});
+  auto work = stackhouse::testing::RunCommand({sampler::testing::WorkloadPath(true), "work", "25", "0"});
   ASSERT_EQ(work.exit_code, 0) << work.err;
+  auto nofp = stackhouse::testing::RunCommand({sampler::testing::WorkloadPath(false), "work", "25", "0"});
+  ASSERT_EQ(nofp.exit_code, 0) << nofp.err;
   auto sys = stackhouse::testing::RunCommand({sampler::testing::WorkloadPath(true), "syscalls", "1.5"});
   ASSERT_EQ(sys.exit_code, 0) << sys.err;
   ASSERT_EQ(agent.Stop(), 0);
 
+  // Built with and without frame pointers: the same split, full stacks.
+  for (const char* service : {"sampler_workload", "sampler_workload_nofp"}) {
+    SCOPED_TRACE(service);
+    auto f = Folded(server.base(), service);
+    ASSERT_FALSE(f.empty()) << "no profile for the workload";
+    double a = Sum(f, "BurnA("), b = Sum(f, "BurnB(");
+    ASSERT_GT(a + b, 0);
+    // The workload's own clocks put BurnA at 30% (see cpu_test.cc).
+    EXPECT_NEAR(a / (a + b), 0.30, 0.05);
+    double to_main = 0;  // burner stacks that go all the way down to main
+    for (const auto& [stack, v] : f) {
+      if (stack.find("Burn") != std::string::npos && stack.find("main;") != std::string::npos &&
+          stack.find("WorkCycles") != std::string::npos) {
+        to_main += v;
+      }
+    }
+    EXPECT_GT(to_main / (a + b), 0.95);
+  }
+  // The syscall loop's time is in named kernel functions, under the loop
+  // (found through libc's read/write, which have no frame pointers).
   auto f = Folded(server.base(), "sampler_workload");
-  ASSERT_FALSE(f.empty()) << "no profile for the workload";
-  double a = Sum(f, "BurnA"), b = Sum(f, "BurnB");
-  ASSERT_GT(a + b, 0);
-  // The workload's own clocks put BurnA at 30% (see cpu_test.cc).
-  EXPECT_NEAR(a / (a + b), 0.30, 0.05);
-  // Frame-pointer stacks reach main.
-  EXPECT_GT(Sum(f, "main;") / (a + b), 0.95);
-  // The syscall loop's time is in named kernel functions (below libc's
-  // read/write; libc has no frame pointers, so the frame-pointer chain skips
-  // the loop's own function).
-  double sys_total = 0, in_kernel = 0;
+  double sys_total = Sum(f, "main;Syscalls;"), in_kernel = 0;
   for (const auto& [stack, v] : f) {
-    if (stack.find("libc_read") == std::string::npos && stack.find("libc_write") == std::string::npos) continue;
-    sys_total += v;
-    if (stack.find("do_syscall_64") != std::string::npos) in_kernel += v;
+    if (stack.find("main;Syscalls;") != std::string::npos && stack.find("do_syscall_64") != std::string::npos) {
+      in_kernel += v;
+    }
   }
   ASSERT_GT(sys_total, 0);
   EXPECT_GT(in_kernel / sys_total, 0.5);
+}
+
+int64_t RssKb(pid_t pid) {
+  std::string status = stackhouse::testing::ReadOrDie(StrCat("/proc/", pid, "/status"));
+  size_t at = status.find("VmRSS:");
+  return at == std::string::npos ? -1 : atoll(status.c_str() + at + 6);
+}
+
+void SpawnShortLived(int n) {
+  for (int i = 0; i < n; ++i) {
+    pid_t p = fork();
+    if (p == 0) {
+      execl("/bin/true", "true", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    waitpid(p, nullptr, 0);
+  }
+}
+
+TEST(AgentTest, ShortLivedProcessesDoNotGrowIt) {
+  ASSERT_EQ(geteuid(), 0u) << "the agent tests run as root";
+  std::string out = stackhouse::testing::MakeTempDir();
+  AgentProcess agent({"--output-dir", out, "--upload-interval", "300ms", "--sample-rate", "999",
+                      "--log-level", "warn"});
+  SpawnShortLived(1500);  // hundreds per second
+  usleep(1000000);
+  int64_t before = RssKb(agent.pid());
+  SpawnShortLived(1500);
+  usleep(1000000);
+  int64_t after = RssKb(agent.pid());
+  ASSERT_GT(before, 0);
+  EXPECT_LT(after - before, 8 * 1024) << before << " kB -> " << after << " kB";
+  EXPECT_EQ(agent.Stop(), 0);
 }
 
 TEST(AgentTest, ClearErrors) {

@@ -21,7 +21,13 @@ struct RawSample {
   int pid = 0;
   int tid = 0;
   std::vector<uint64_t> kernel;  // innermost first
-  std::vector<uint64_t> user;    // innermost first
+  std::vector<uint64_t> user;    // innermost first, by frame pointer
+  // With user-stack copies: the user registers and the top of the user
+  // stack at the sample (valid during the callback only).
+  bool has_user_regs = false;
+  uint64_t ip = 0, sp = 0, bp = 0;
+  const char* stack = nullptr;
+  size_t stack_size = 0;
 };
 
 class PerfSampler {
@@ -32,9 +38,11 @@ class PerfSampler {
   PerfSampler& operator=(const PerfSampler&) = delete;
 
   // One event per online CPU, sampling every 1/hz seconds of CPU time.
-  // Permission errors say what is missing (root or CAP_PERFMON, and
-  // kernel.perf_event_paranoid).
-  Status Open(int hz);
+  // With stack_copy_bytes > 0 each sample also carries the user registers
+  // and that many bytes of the user stack, for unwinding code without frame
+  // pointers in user space (as `perf --call-graph dwarf`). Permission errors
+  // say what is missing (root or CAP_PERFMON, kernel.perf_event_paranoid).
+  Status Open(int hz, uint32_t stack_copy_bytes = 0);
   // Waits up to timeout_ms for data and hands every sample to `fn`.
   void Poll(int timeout_ms, const std::function<void(const RawSample&)>& fn);
 

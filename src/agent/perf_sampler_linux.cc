@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -16,7 +17,10 @@
 namespace stackhouse::agent {
 namespace {
 
-constexpr size_t kDataPages = 64;  // 256 KiB per CPU
+constexpr size_t kDataPages = 64;         // 256 KiB per CPU
+constexpr size_t kDataPagesStacks = 512;  // 2 MiB per CPU with stack copies
+// x86_64 perf register numbers (asm/perf_regs.h).
+constexpr int kRegBp = 6, kRegSp = 7, kRegIp = 8;
 
 std::vector<int> OnlineCpus() {
   std::vector<int> cpus;
@@ -48,7 +52,7 @@ PerfSampler::~PerfSampler() {
   }
 }
 
-Status PerfSampler::Open(int hz) {
+Status PerfSampler::Open(int hz, uint32_t stack_copy_bytes) {
   if (hz < 1 || hz > 10000) return InvalidArgumentError(StrCat("sample rate ", hz, " Hz is outside 1..10000"));
   size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   for (int cpu : OnlineCpus()) {
@@ -60,6 +64,12 @@ Status PerfSampler::Open(int hz) {
     attr.sample_period = 1000000000ULL / static_cast<uint64_t>(hz);
     attr.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_CALLCHAIN;
     attr.wakeup_events = 16;
+    if (stack_copy_bytes > 0) {
+      attr.sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+      attr.sample_regs_user = (1ULL << kRegBp) | (1ULL << kRegSp) | (1ULL << kRegIp);
+      attr.sample_stack_user = (stack_copy_bytes + 7) & ~7u;
+      attr.wakeup_events = 4;
+    }
     attr.exclude_hv = 1;
     attr.disabled = 1;
     int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
@@ -75,7 +85,7 @@ Status PerfSampler::Open(int hz) {
     }
     Ring r;
     r.fd = fd;
-    r.size = page * (1 + kDataPages);
+    r.size = page * (1 + (stack_copy_bytes > 0 ? kDataPagesStacks : kDataPages));
     r.base = mmap(nullptr, r.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (r.base == MAP_FAILED) {
       int err = errno;
@@ -137,6 +147,36 @@ void PerfSampler::Drain(Ring& r, const std::function<void(const RawSample&)>& fn
             continue;
           }
           into->push_back(ip);
+        }
+        // PERF_SAMPLE_REGS_USER: abi, then the registers in bit order;
+        // PERF_SAMPLE_STACK_USER: size, the bytes, and the dynamic size.
+        s.has_user_regs = false;
+        s.stack = nullptr;
+        s.stack_size = 0;
+        uint64_t abi = 0;
+        if (end - p >= 8) {
+          memcpy(&abi, p, 8);
+          p += 8;
+          if (abi != PERF_SAMPLE_REGS_ABI_NONE && end - p >= 24) {
+            uint64_t regs[3];
+            memcpy(regs, p, 24);
+            p += 24;
+            s.bp = regs[0];
+            s.sp = regs[1];
+            s.ip = regs[2];
+            s.has_user_regs = true;
+          }
+          uint64_t size = 0;
+          if (end - p >= 8) {
+            memcpy(&size, p, 8);
+            p += 8;
+            if (size > 0 && static_cast<uint64_t>(end - p) >= size + 8) {
+              uint64_t dyn = 0;
+              memcpy(&dyn, p + size, 8);
+              s.stack = p;
+              s.stack_size = static_cast<size_t>(std::min(size, dyn));
+            }
+          }
         }
         samples_++;
         fn(s);

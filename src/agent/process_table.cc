@@ -1,5 +1,6 @@
 #include "agent/process_table.h"
 
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -80,11 +81,15 @@ ProcessInfo* ProcessTable::Get(int pid, int64_t now_ns) {
 symbolize::ElfSymbolizer* ProcessTable::Elf(const ProcessInfo& p, const std::string& path) {
   auto it = elves_.find(path);
   if (it != elves_.end()) return it->second.get();
+  timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   std::unique_ptr<symbolize::ElfSymbolizer> elf;
   // Through the process's root first (containers), then the host path.
   auto opened = symbolize::ElfSymbolizer::Open(StrCat("/proc/", p.pid, "/root", path));
   if (!opened.ok()) opened = symbolize::ElfSymbolizer::Open(path);
   if (opened.ok()) elf = std::move(*opened);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  table_build_ns_ += (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
   return elves_.emplace(path, std::move(elf)).first->second.get();
 }
 
@@ -109,6 +114,27 @@ UserFrames ProcessTable::Resolve(ProcessInfo* p, uint64_t addr, bool exact) {
   return out;
 }
 
+const sampler::unwind::UnwindRow* ProcessTable::FindRow(ProcessInfo* p, uint64_t pc) {
+  const symbolize::MappingInfo* m = FindMapping(p->maps, pc);
+  if (m == nullptr || m->path.empty() || m->path[0] == '[') return nullptr;
+  symbolize::ElfSymbolizer* elf = Elf(*p, m->path);
+  if (elf == nullptr) return nullptr;
+  auto it = tables_.find(m->path);
+  if (it == tables_.end()) {
+    timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    std::unique_ptr<sampler::unwind::UnwindTable> table;
+    auto built = sampler::unwind::UnwindTable::FromFile(StrCat("/proc/", p->pid, "/root", m->path));
+    if (!built.ok()) built = sampler::unwind::UnwindTable::FromFile(m->path);
+    if (built.ok()) table = std::move(*built);
+    it = tables_.emplace(m->path, std::move(table)).first;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    table_build_ns_ += (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
+  }
+  if (it->second == nullptr) return nullptr;
+  return it->second->Find(symbolize::RuntimeToElfVaddr(*m, *elf, pc));
+}
+
 void ProcessTable::Expire(int64_t cutoff_ns) {
   for (auto it = procs_.begin(); it != procs_.end();) {
     if (it->second->last_seen_ns < cutoff_ns) {
@@ -119,6 +145,7 @@ void ProcessTable::Expire(int64_t cutoff_ns) {
   }
   // ELF files stay cached: they are keyed by path and shared by processes.
   if (elves_.size() > 4096) elves_.clear();
+  if (tables_.size() > 4096) tables_.clear();
 }
 
 }  // namespace stackhouse::agent

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sampler/unwind/unwind_table.h"
 #include "symbolize/symbolizer.h"
 
 namespace stackhouse::agent {
@@ -44,15 +45,22 @@ class ProcessTable {
   // Symbolizes `addr` in process `p` (`exact`: the interrupted pc, not a
   // return address).
   UserFrames Resolve(ProcessInfo* p, uint64_t addr, bool exact);
+  // The .eh_frame row covering `pc` in process `p` (tables are built once
+  // per ELF file and cached), or null.
+  const sampler::unwind::UnwindRow* FindRow(ProcessInfo* p, uint64_t pc);
   // Drops processes not seen since before `cutoff_ns` (exited or idle).
   void Expire(int64_t cutoff_ns);
   size_t processes() const { return procs_.size(); }
   size_t elf_files() const { return elves_.size(); }
+  // Time spent opening ELF files and building their unwind tables (once per file).
+  int64_t table_build_ns() const { return table_build_ns_; }
 
  private:
   symbolize::ElfSymbolizer* Elf(const ProcessInfo& p, const std::string& path);
   std::unordered_map<int, std::unique_ptr<ProcessInfo>> procs_;
   std::unordered_map<std::string, std::unique_ptr<symbolize::ElfSymbolizer>> elves_;  // by path
+  std::unordered_map<std::string, std::unique_ptr<sampler::unwind::UnwindTable>> tables_;  // by path
+  int64_t table_build_ns_ = 0;
 };
 
 // "0123abcd..." from cgroup lines such as ".../docker-<64 hex>.scope" or

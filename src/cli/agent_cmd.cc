@@ -85,7 +85,10 @@ int AgentMain(int argc, char** argv, int first) {
   (*a)->Run(&g_stop);
   agent::AgentStats st = (*a)->stats();
   LogInfo("agent stopped", {{"samples", st.samples}, {"lost", st.lost}, {"profiles", st.profiles},
-                            {"uploads_sent", st.uploads_sent}, {"upload_failures", st.upload_failures}});
+                            {"uploads_sent", st.uploads_sent}, {"upload_failures", st.upload_failures},
+                            {"unwound", st.unwound},
+                            {"unwind_us_per_sample", st.unwound ? st.unwind_ns / 1000.0 / st.unwound : 0.0},
+                            {"unwind_table_build_ms", st.table_build_ns / 1000000.0}});
   return 0;
 }
 
