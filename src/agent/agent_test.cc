@@ -2,6 +2,7 @@
 // nothing about and a real server shows their functions with the right
 // split, full stacks and named kernel frames.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <map>
 #include <sstream>
 
+#include "base/file.h"
 #include "base/strings.h"
 #include "sampler/testing/sampler_testing.h"
 #include "server/testing/server_process.h"
@@ -22,17 +24,25 @@ using server::testing::ServerProcess;
 class AgentProcess {
  public:
   AgentProcess(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {stackhouse::testing::BinPath("stackhouse"), "agent"};
+    std::vector<std::string> argv = {stackhouse::testing::BinPath("stackhouse"), "agent", "--log-level", "info"};
     argv.insert(argv.end(), args.begin(), args.end());
+    log_ = stackhouse::testing::MakeTempDir() + "/agent.log";
     pid_ = fork();
     if (pid_ == 0) {
+      int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 2);
       std::vector<char*> c;
       for (auto& a : argv) c.push_back(a.data());
       c.push_back(nullptr);
       execv(c[0], c.data());
       _exit(127);
     }
-    usleep(1500000);  // opens its events and loads kernel symbols
+    // Ready once it has opened its events and loaded the kernel symbols.
+    for (int i = 0; i < 300; ++i) {
+      auto text = ReadFile(log_);
+      if (text.ok() && text->find("agent started") != std::string::npos) break;
+      usleep(100000);
+    }
   }
   pid_t pid() const { return pid_; }
   // Stops it the way an operator would (it sends what it has first).
@@ -52,14 +62,35 @@ class AgentProcess {
 
  private:
   pid_t pid_ = -1;
+  std::string log_;
 };
 
+// Runs a command to completion; returns its pid (the agent labels samples
+// with it, which keeps other tests' processes out of the queries).
+pid_t RunToEnd(const std::vector<std::string>& args) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    std::vector<std::string> a = args;
+    std::vector<char*> c;
+    for (auto& x : a) c.push_back(x.data());
+    c.push_back(nullptr);
+    execv(c[0], c.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << args[0];
+  return pid;
+}
+
 // stack -> value from `stackhouse query --format folded`.
-std::map<std::string, int64_t> Folded(const std::string& base, const std::string& service) {
+std::map<std::string, int64_t> Folded(const std::string& base, const std::string& service, pid_t pid) {
   auto r = stackhouse::testing::RunCommand(
       {stackhouse::testing::BinPath("stackhouse"), "query",
-       "process_cpu:cpu:nanoseconds:cpu:nanoseconds{service_name=\"" + service + "\"}", "--server", base,
-       "--from", "now-15m", "--format", "folded"});
+       StrCat("process_cpu:cpu:nanoseconds:cpu:nanoseconds{service_name=\"", service, "\",pid=\"", pid, "\"}"),
+       "--server", base, "--from", "now-15m", "--format", "folded"});
   std::map<std::string, int64_t> out;
   std::istringstream in(r.out);
   std::string line;
@@ -86,19 +117,17 @@ TEST(AgentTest, ProfilesAWorkloadWithKernelFramesAndFullStacks) {
   ServerProcess server(dir, port);
   ASSERT_TRUE(server.WaitReady());
   AgentProcess agent({"--server", server.base(), "--upload-interval", "1s", "--sample-rate", "499",
-                      "--comm", "sampler_work", "--log-level", "warn"});
-  auto work = stackhouse::testing::RunCommand({sampler::testing::WorkloadPath(true), "work", "25", "0"});
-  ASSERT_EQ(work.exit_code, 0) << work.err;
-  auto nofp = stackhouse::testing::RunCommand({sampler::testing::WorkloadPath(false), "work", "25", "0"});
-  ASSERT_EQ(nofp.exit_code, 0) << nofp.err;
-  auto sys = stackhouse::testing::RunCommand({sampler::testing::WorkloadPath(true), "syscalls", "1.5"});
-  ASSERT_EQ(sys.exit_code, 0) << sys.err;
+                      "--comm", "sampler_work"});
+  pid_t work = RunToEnd({sampler::testing::WorkloadPath(true), "work", "25", "0"});
+  pid_t nofp = RunToEnd({sampler::testing::WorkloadPath(false), "work", "25", "0"});
+  pid_t sys = RunToEnd({sampler::testing::WorkloadPath(true), "syscalls", "1.5"});
   ASSERT_EQ(agent.Stop(), 0);
 
   // Built with and without frame pointers: the same split, full stacks.
-  for (const char* service : {"sampler_workload", "sampler_workload_nofp"}) {
+  for (auto [service, pid] : {std::pair<std::string, pid_t>{"sampler_workload", work},
+                              std::pair<std::string, pid_t>{"sampler_workload_nofp", nofp}}) {
     SCOPED_TRACE(service);
-    auto f = Folded(server.base(), service);
+    auto f = Folded(server.base(), service, pid);
     ASSERT_FALSE(f.empty()) << "no profile for the workload";
     double a = Sum(f, "BurnA("), b = Sum(f, "BurnB(");
     ASSERT_GT(a + b, 0);
@@ -115,7 +144,7 @@ TEST(AgentTest, ProfilesAWorkloadWithKernelFramesAndFullStacks) {
   }
   // The syscall loop's time is in named kernel functions, under the loop
   // (found through libc's read/write, which have no frame pointers).
-  auto f = Folded(server.base(), "sampler_workload");
+  auto f = Folded(server.base(), "sampler_workload", sys);
   double sys_total = Sum(f, "main;Syscalls;"), in_kernel = 0;
   for (const auto& [stack, v] : f) {
     if (stack.find("main;Syscalls;") != std::string::npos && stack.find("do_syscall_64") != std::string::npos) {
@@ -146,8 +175,7 @@ void SpawnShortLived(int n) {
 TEST(AgentTest, ShortLivedProcessesDoNotGrowIt) {
   ASSERT_EQ(geteuid(), 0u) << "the agent tests run as root";
   std::string out = stackhouse::testing::MakeTempDir();
-  AgentProcess agent({"--output-dir", out, "--upload-interval", "300ms", "--sample-rate", "999",
-                      "--log-level", "warn"});
+  AgentProcess agent({"--output-dir", out, "--upload-interval", "300ms", "--sample-rate", "999"});
   SpawnShortLived(1500);  // hundreds per second
   usleep(1000000);
   int64_t before = RssKb(agent.pid());
