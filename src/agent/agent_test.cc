@@ -175,7 +175,8 @@ void SpawnShortLived(int n) {
 TEST(AgentTest, ShortLivedProcessesDoNotGrowIt) {
   ASSERT_EQ(geteuid(), 0u) << "the agent tests run as root";
   std::string out = stackhouse::testing::MakeTempDir();
-  AgentProcess agent({"--output-dir", out, "--upload-interval", "300ms", "--sample-rate", "999"});
+  // Only the short-lived processes (other tests may run on this host).
+  AgentProcess agent({"--output-dir", out, "--upload-interval", "300ms", "--sample-rate", "999", "--comm", "^true$"});
   SpawnShortLived(1500);  // hundreds per second
   usleep(1000000);
   int64_t before = RssKb(agent.pid());

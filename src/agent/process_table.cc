@@ -56,6 +56,7 @@ std::string ContainerIdFromCgroup(std::string_view cgroup_file) {
 }
 
 ProcessInfo* ProcessTable::Get(int pid, int64_t now_ns) {
+  now_ns_ = now_ns;
   auto it = procs_.find(pid);
   if (it != procs_.end()) {
     it->second->last_seen_ns = now_ns;
@@ -78,19 +79,21 @@ ProcessInfo* ProcessTable::Get(int pid, int64_t now_ns) {
   return procs_.emplace(pid, std::move(p)).first->second.get();
 }
 
-symbolize::ElfSymbolizer* ProcessTable::Elf(const ProcessInfo& p, const std::string& path) {
-  auto it = elves_.find(path);
-  if (it != elves_.end()) return it->second.get();
-  timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  std::unique_ptr<symbolize::ElfSymbolizer> elf;
-  // Through the process's root first (containers), then the host path.
-  auto opened = symbolize::ElfSymbolizer::Open(StrCat("/proc/", p.pid, "/root", path));
-  if (!opened.ok()) opened = symbolize::ElfSymbolizer::Open(path);
-  if (opened.ok()) elf = std::move(*opened);
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  table_build_ns_ += (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
-  return elves_.emplace(path, std::move(elf)).first->second.get();
+ProcessTable::ElfEntry& ProcessTable::Entry(const ProcessInfo& p, const std::string& path) {
+  auto [it, inserted] = elves_.try_emplace(path);
+  ElfEntry& e = it->second;
+  e.last_used_ns = now_ns_;
+  if (inserted) {
+    timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    // Through the process's root first (containers), then the host path.
+    auto opened = symbolize::ElfSymbolizer::Open(StrCat("/proc/", p.pid, "/root", path));
+    if (!opened.ok()) opened = symbolize::ElfSymbolizer::Open(path);
+    if (opened.ok()) e.elf = std::move(*opened);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    table_build_ns_ += (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
+  }
+  return e;
 }
 
 UserFrames ProcessTable::Resolve(ProcessInfo* p, uint64_t addr, bool exact) {
@@ -107,7 +110,7 @@ UserFrames ProcessTable::Resolve(ProcessInfo* p, uint64_t addr, bool exact) {
   if (m == nullptr) return out;
   out.mapping = m;
   if (m->path.empty() || m->path[0] == '[') return out;
-  symbolize::ElfSymbolizer* elf = Elf(*p, m->path);
+  symbolize::ElfSymbolizer* elf = Entry(*p, m->path).elf.get();
   if (elf == nullptr) return out;
   out.build_id = elf->build_id();
   out.frames = elf->Symbolize(symbolize::RuntimeToElfVaddr(*m, *elf, lookup));
@@ -117,22 +120,20 @@ UserFrames ProcessTable::Resolve(ProcessInfo* p, uint64_t addr, bool exact) {
 const sampler::unwind::UnwindRow* ProcessTable::FindRow(ProcessInfo* p, uint64_t pc) {
   const symbolize::MappingInfo* m = FindMapping(p->maps, pc);
   if (m == nullptr || m->path.empty() || m->path[0] == '[') return nullptr;
-  symbolize::ElfSymbolizer* elf = Elf(*p, m->path);
-  if (elf == nullptr) return nullptr;
-  auto it = tables_.find(m->path);
-  if (it == tables_.end()) {
+  ElfEntry& e = Entry(*p, m->path);
+  if (e.elf == nullptr) return nullptr;
+  if (!e.table_tried) {
+    e.table_tried = true;
     timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    std::unique_ptr<sampler::unwind::UnwindTable> table;
     auto built = sampler::unwind::UnwindTable::FromFile(StrCat("/proc/", p->pid, "/root", m->path));
     if (!built.ok()) built = sampler::unwind::UnwindTable::FromFile(m->path);
-    if (built.ok()) table = std::move(*built);
-    it = tables_.emplace(m->path, std::move(table)).first;
+    if (built.ok()) e.table = std::move(*built);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     table_build_ns_ += (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
   }
-  if (it->second == nullptr) return nullptr;
-  return it->second->Find(symbolize::RuntimeToElfVaddr(*m, *elf, pc));
+  if (e.table == nullptr) return nullptr;
+  return e.table->Find(symbolize::RuntimeToElfVaddr(*m, *e.elf, pc));
 }
 
 void ProcessTable::Expire(int64_t cutoff_ns) {
@@ -143,9 +144,13 @@ void ProcessTable::Expire(int64_t cutoff_ns) {
       ++it;
     }
   }
-  // ELF files stay cached: they are keyed by path and shared by processes.
-  if (elves_.size() > 4096) elves_.clear();
-  if (tables_.size() > 4096) tables_.clear();
+  for (auto it = elves_.begin(); it != elves_.end();) {
+    if (it->second.last_used_ns < cutoff_ns) {
+      it = elves_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 }  // namespace stackhouse::agent

@@ -48,7 +48,9 @@ class ProcessTable {
   // The .eh_frame row covering `pc` in process `p` (tables are built once
   // per ELF file and cached), or null.
   const sampler::unwind::UnwindRow* FindRow(ProcessInfo* p, uint64_t pc);
-  // Drops processes not seen since before `cutoff_ns` (exited or idle).
+  // Drops processes not seen since before `cutoff_ns` (exited or idle), and
+  // the ELF files and unwind tables no sample used since then, so memory
+  // follows the binaries that are running, not all that ever ran.
   void Expire(int64_t cutoff_ns);
   size_t processes() const { return procs_.size(); }
   size_t elf_files() const { return elves_.size(); }
@@ -56,10 +58,17 @@ class ProcessTable {
   int64_t table_build_ns() const { return table_build_ns_; }
 
  private:
-  symbolize::ElfSymbolizer* Elf(const ProcessInfo& p, const std::string& path);
+
   std::unordered_map<int, std::unique_ptr<ProcessInfo>> procs_;
-  std::unordered_map<std::string, std::unique_ptr<symbolize::ElfSymbolizer>> elves_;  // by path
-  std::unordered_map<std::string, std::unique_ptr<sampler::unwind::UnwindTable>> tables_;  // by path
+  struct ElfEntry {
+    std::unique_ptr<symbolize::ElfSymbolizer> elf;
+    std::unique_ptr<sampler::unwind::UnwindTable> table;
+    bool table_tried = false;
+    int64_t last_used_ns = 0;
+  };
+  ElfEntry& Entry(const ProcessInfo& p, const std::string& path);
+  std::unordered_map<std::string, ElfEntry> elves_;  // by path
+  int64_t now_ns_ = 0;  // of the latest Get
   int64_t table_build_ns_ = 0;
 };
 
