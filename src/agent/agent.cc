@@ -8,6 +8,7 @@
 #include <cstring>
 #include <map>
 
+#include "base/clock.h"
 #include "base/gzip.h"
 #include "base/hash.h"
 #include "base/log.h"
@@ -19,18 +20,6 @@
 
 namespace stackhouse::agent {
 namespace {
-
-int64_t RealtimeNs() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-int64_t MonotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 std::string Hex(uint64_t v) {
   char buf[24];
@@ -108,11 +97,11 @@ void Agent::OnSample(const RawSample& s, int64_t now_ns) {
       return true;
     };
     auto find = [&](uintptr_t pc) { return processes_.FindRow(p, pc); };
-    int64_t t0 = MonotonicNs();
+    int64_t t0 = MonotonicNanos();
     dwarf_frames = static_cast<size_t>(sampler::unwind::WalkStackWith(
         sampler::unwind::Regs{s.ip, s.sp, s.bp}, hi, load, find, unwound_, kMaxUserFrames));
     dwarf_unwound_++;
-    dwarf_unwind_ns_ += MonotonicNs() - t0;
+    dwarf_unwind_ns_ += MonotonicNanos() - t0;
   }
   if (dwarf_frames > s.user.size()) {
     key.pcs.insert(key.pcs.end(), unwound_, unwound_ + dwarf_frames);
@@ -131,7 +120,7 @@ std::vector<std::pair<std::string, profile::Profile>> Agent::Export(int64_t star
   std::map<std::string, PerService> services;
   const int64_t period = 1000000000LL / options_.sample_rate_hz;
   for (const auto& [key, count] : counts_) {
-    ProcessInfo* p = processes_.Get(key.pid, MonotonicNs());
+    ProcessInfo* p = processes_.Get(key.pid, MonotonicNanos());
     if (p == nullptr) continue;
     PerService& ps = services[p->service];
     profile::ProfileBuilder& b = ps.b;
@@ -215,7 +204,7 @@ void Agent::Ship(int64_t start_ns, int64_t end_ns) {
   auto profiles = Export(start_ns, end_ns);
   counts_.clear();
   skipped_.clear();
-  processes_.Expire(MonotonicNs() - 3 * options_.upload_interval_ms * 1000000);
+  processes_.Expire(MonotonicNanos() - 3 * options_.upload_interval_ms * 1000000);
   for (auto& [service, p] : profiles) {
     profiles_++;
     std::string gz = profile::EncodePprofGzip(p);
@@ -240,19 +229,19 @@ void Agent::Ship(int64_t start_ns, int64_t end_ns) {
 
 void Agent::Run(const std::atomic<bool>* stop) {
   int64_t interval_ns = options_.upload_interval_ms * 1000000;
-  int64_t start_real = RealtimeNs();
-  int64_t next = MonotonicNs() + interval_ns;
+  int64_t start_real = RealtimeNanos();
+  int64_t next = MonotonicNanos() + interval_ns;
   while (!stop->load()) {
-    perf_.Poll(100, [&](const RawSample& s) { OnSample(s, MonotonicNs()); });
-    if (MonotonicNs() >= next) {
-      int64_t end_real = RealtimeNs();
+    perf_.Poll(100, [&](const RawSample& s) { OnSample(s, MonotonicNanos()); });
+    if (MonotonicNanos() >= next) {
+      int64_t end_real = RealtimeNanos();
       Ship(start_real, end_real);
       start_real = end_real;
       next += interval_ns;
     }
   }
-  perf_.Poll(0, [&](const RawSample& s) { OnSample(s, MonotonicNs()); });
-  Ship(start_real, RealtimeNs());
+  perf_.Poll(0, [&](const RawSample& s) { OnSample(s, MonotonicNanos()); });
+  Ship(start_real, RealtimeNanos());
   if (uploader_ && !uploader_->Drain(5000)) {
     LogWarn("exiting with unsent profiles", {{"error", uploader_->stats().last_error}});
   }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/clock.h"
 #include "base/file.h"
 #include "base/strings.h"
 
@@ -84,14 +85,12 @@ ProcessTable::ElfEntry& ProcessTable::Entry(const ProcessInfo& p, const std::str
   ElfEntry& e = it->second;
   e.last_used_ns = now_ns_;
   if (inserted) {
-    timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = MonotonicNanos();
     // Through the process's root first (containers), then the host path.
     auto opened = symbolize::ElfSymbolizer::Open(StrCat("/proc/", p.pid, "/root", path));
     if (!opened.ok()) opened = symbolize::ElfSymbolizer::Open(path);
     if (opened.ok()) e.elf = std::move(*opened);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    table_build_ns_ += (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
+    table_build_ns_ += MonotonicNanos() - t0;
   }
   return e;
 }
@@ -124,13 +123,11 @@ const sampler::unwind::UnwindRow* ProcessTable::FindRow(ProcessInfo* p, uint64_t
   if (e.elf == nullptr) return nullptr;
   if (!e.table_tried) {
     e.table_tried = true;
-    timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = MonotonicNanos();
     auto built = sampler::unwind::UnwindTable::FromFile(StrCat("/proc/", p->pid, "/root", m->path));
     if (!built.ok()) built = sampler::unwind::UnwindTable::FromFile(m->path);
     if (built.ok()) e.table = std::move(*built);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    table_build_ns_ += (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
+    table_build_ns_ += MonotonicNanos() - t0;
   }
   if (e.table == nullptr) return nullptr;
   return e.table->Find(symbolize::RuntimeToElfVaddr(*m, *e.elf, pc));

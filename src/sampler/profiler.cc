@@ -78,18 +78,6 @@ std::string JsonNumber(double v) {
 
 }  // namespace
 
-int64_t MonotonicNanos() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-int64_t RealtimeNanos() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 Profiler::Profiler(const Config& config) : config_(config) {}
 
 StatusOr<std::unique_ptr<Profiler>> Profiler::Start(const Config& config) {

@@ -21,6 +21,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/status.h"
 #include "sampler/collector.h"
 #include "sampler/config.h"
@@ -130,10 +131,6 @@ class Profiler {
   std::thread aggregator_;
   std::thread wall_;
 };
-
-// Monotonic and wall-clock nanoseconds.
-int64_t MonotonicNanos();
-int64_t RealtimeNanos();
 
 }  // namespace stackhouse::sampler
 

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "sampler/interpose/real.h"
 #include "sampler/signal_state.h"
 #include "sampler/thread_local.h"
@@ -31,11 +32,7 @@ inline bool LockProfiling() {
   return st != nullptr && st->lock_on.load(std::memory_order_relaxed);
 }
 
-inline int64_t Now() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+inline int64_t Now() { return MonotonicNanos(); }
 
 __attribute__((noinline)) void RecordWait(int64_t delay_ns, void* frame) {
   ThreadLocal& tl = GetThreadLocal();

@@ -45,6 +45,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/clock.h"
 #include "sampler/testing/burn.h"
 #include "stackhouse/stackhouse.h"
 
@@ -58,11 +59,7 @@ int64_t ThreadCpuNs() {
   return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-int64_t MonoNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+int64_t MonoNs() { return stackhouse::MonotonicNanos(); }
 
 int64_t RusageNs(int who) {
   rusage ru;
