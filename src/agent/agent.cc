@@ -45,9 +45,11 @@ StatusOr<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options) {
     gethostname(host, sizeof(host) - 1);
     a->options_.host = host;
   }
-  if (!options.comm_regex.empty()) {
-    RE2 re(options.comm_regex);
-    if (!re.ok()) return InvalidArgumentError(StrCat("--comm: ", re.error()));
+  for (const auto& [flag, pattern] : {std::pair<const char*, const std::string&>{"--comm", options.comm_regex},
+                                       std::pair<const char*, const std::string&>{"--cgroup", options.cgroup_regex}}) {
+    if (pattern.empty()) continue;
+    RE2 re(pattern);
+    if (!re.ok()) return InvalidArgumentError(StrCat(flag, ": ", re.error()));
   }
   if (options.upload_interval_ms < 100) return InvalidArgumentError("the upload interval must be at least 100 ms");
   SH_RETURN_IF_ERROR(a->perf_.Open(options.sample_rate_hz, options.dwarf_unwind ? options.stack_copy_bytes : 0));
@@ -77,7 +79,8 @@ void Agent::OnSample(const RawSample& s, int64_t now_ns) {
   if (skipped_.count(s.pid)) return;
   ProcessInfo* p = processes_.Get(s.pid, now_ns);  // captured while it lives
   if (p == nullptr) return;
-  if (!options_.comm_regex.empty() && !RE2::PartialMatch(p->comm, options_.comm_regex)) {
+  if ((!options_.comm_regex.empty() && !RE2::PartialMatch(p->comm, options_.comm_regex)) ||
+      (!options_.cgroup_regex.empty() && !RE2::PartialMatch(p->cgroup, options_.cgroup_regex))) {
     skipped_.insert(s.pid);
     return;
   }

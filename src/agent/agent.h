@@ -35,6 +35,7 @@ struct AgentOptions {
   int64_t upload_interval_ms = 10000;
   std::unordered_set<int> pids;  // only these processes (empty = all)
   std::string comm_regex;        // only processes whose comm matches (RE2, partial)
+  std::string cgroup_regex;      // only processes whose cgroup path matches (RE2, partial)
   std::string host;              // the host label; default: hostname
   std::string output_dir;        // also write each profile here (.pb.gz)
   // Unwind user stacks from copies with .eh_frame (code without frame

@@ -121,7 +121,9 @@ TEST(AgentTest, ProfilesAWorkloadWithKernelFramesAndFullStacks) {
   pid_t work = RunToEnd({sampler::testing::WorkloadPath(true), "work", "25", "0"});
   pid_t nofp = RunToEnd({sampler::testing::WorkloadPath(false), "work", "25", "0"});
   pid_t sys = RunToEnd({sampler::testing::WorkloadPath(true), "syscalls", "1.5"});
+  pid_t jit = RunToEnd({sampler::testing::WorkloadPath(true), "jit", "1"});
   ASSERT_EQ(agent.Stop(), 0);
+  unlink(StrCat("/tmp/perf-", jit, ".map").c_str());
 
   // Built with and without frame pointers: the same split, full stacks.
   for (auto [service, pid] : {std::pair<std::string, pid_t>{"sampler_workload", work},
@@ -153,6 +155,9 @@ TEST(AgentTest, ProfilesAWorkloadWithKernelFramesAndFullStacks) {
   }
   ASSERT_GT(sys_total, 0);
   EXPECT_GT(in_kernel / sys_total, 0.5);
+  // JIT code is named from /tmp/perf-PID.map.
+  auto j = Folded(server.base(), "sampler_workload", jit);
+  EXPECT_GT(Sum(j, "jit_spin_loop") / std::max<double>(1, Sum(j, "")), 0.8);
 }
 
 int64_t RssKb(pid_t pid) {
@@ -200,6 +205,10 @@ TEST(AgentTest, ClearErrors) {
       {stackhouse::testing::BinPath("stackhouse"), "agent", "--server", "http://x", "--comm", "(("});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("--comm"), std::string::npos) << r.err;
+  r = stackhouse::testing::RunCommand(
+      {stackhouse::testing::BinPath("stackhouse"), "agent", "--server", "http://x", "--cgroup", "[z"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--cgroup"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -13,8 +13,8 @@
 namespace stackhouse::agent {
 namespace {
 
-std::string ReadSmall(const std::string& path) {
-  auto s = ReadFile(path, 1 << 20);
+std::string ReadSmall(const std::string& path, size_t max = 1 << 20) {
+  auto s = ReadFile(path, max);
   return s.ok() ? *s : std::string();
 }
 
@@ -38,6 +38,26 @@ const symbolize::MappingInfo* FindMapping(const std::vector<symbolize::MappingIn
 }
 
 }  // namespace
+
+std::vector<ProcessInfo::JitSymbol> ParsePerfMap(std::string_view text) {
+  std::vector<ProcessInfo::JitSymbol> out;
+  for (std::string_view line : Split(text, '\n')) {
+    size_t a = line.find(' ');
+    if (a == std::string_view::npos) continue;
+    size_t b = line.find(' ', a + 1);
+    if (b == std::string_view::npos) continue;
+    std::string_view start_hex = line.substr(0, a), size_hex = line.substr(a + 1, b - a - 1);
+    if (start_hex.starts_with("0x")) start_hex.remove_prefix(2);
+    if (size_hex.starts_with("0x")) size_hex.remove_prefix(2);
+    auto start = ParseUint64(start_hex, 16);
+    auto size = ParseUint64(size_hex, 16);
+    std::string_view name = TrimRight(line.substr(b + 1));
+    if (!start || !size || *size == 0 || name.empty()) continue;
+    out.push_back({*start, *size, std::string(name)});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.start < y.start; });
+  return out;
+}
 
 std::string ContainerIdFromCgroup(std::string_view cgroup_file) {
   for (std::string_view line : Split(cgroup_file, '\n')) {
@@ -74,7 +94,15 @@ ProcessInfo* ProcessTable::Get(int pid, int64_t now_ns) {
   std::string name = p->exe.empty() ? p->comm : p->exe.substr(p->exe.rfind('/') + 1);
   if (name.ends_with(" (deleted)")) name.resize(name.size() - 10);
   p->service = name.empty() ? "unknown" : name;
-  p->container_id = ContainerIdFromCgroup(ReadSmall(base + "/cgroup"));
+  std::string cgroup = ReadSmall(base + "/cgroup");
+  p->container_id = ContainerIdFromCgroup(cgroup);
+  // "0::/system.slice/nginx.service" -> "/system.slice/nginx.service"
+  for (std::string_view line : Split(cgroup, '\n')) {
+    size_t colon = line.find(':', line.find(':') + 1);
+    if (colon == std::string_view::npos) continue;
+    if (!p->cgroup.empty()) p->cgroup += '\n';
+    p->cgroup.append(line.substr(colon + 1));
+  }
   p->maps = ExecMaps(pid);
   p->last_seen_ns = now_ns;
   return procs_.emplace(pid, std::move(p)).first->second.get();
@@ -106,7 +134,21 @@ UserFrames ProcessTable::Resolve(ProcessInfo* p, uint64_t addr, bool exact) {
     if (!maps.empty()) p->maps = std::move(maps);
     m = FindMapping(p->maps, lookup);
   }
-  if (m == nullptr) return out;
+  if (m == nullptr) {
+    // Not in a file: maybe JIT code with a perf map.
+    if (!p->jit_read) {
+      p->jit_read = true;
+      std::string text = ReadSmall(StrCat("/proc/", p->pid, "/root/tmp/perf-", p->pid, ".map"), 64 << 20);
+      if (text.empty()) text = ReadSmall(StrCat("/tmp/perf-", p->pid, ".map"), 64 << 20);
+      p->jit = ParsePerfMap(text);
+    }
+    auto it = std::upper_bound(p->jit.begin(), p->jit.end(), lookup,
+                               [](uint64_t a, const ProcessInfo::JitSymbol& j) { return a < j.start; });
+    if (it != p->jit.begin() && lookup < (it - 1)->start + (it - 1)->size) {
+      out.frames.push_back({(it - 1)->name, "", 0});
+    }
+    return out;
+  }
   out.mapping = m;
   if (m->path.empty() || m->path[0] == '[') return out;
   symbolize::ElfSymbolizer* elf = Entry(*p, m->path).elf.get();

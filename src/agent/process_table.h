@@ -25,14 +25,28 @@ struct ProcessInfo {
   std::string exe;           // the executable's path
   std::string service;       // service_name: the executable's name by default
   std::string container_id;  // from the cgroup path, "" when none
+  std::string cgroup;        // the cgroup path(s), one per line as in /proc/PID/cgroup
   std::vector<symbolize::MappingInfo> maps;  // executable mappings, sorted
   int64_t last_seen_ns = 0;
   bool maps_reread = false;  // maps were re-read once for an unknown address
+  // JIT symbols from /tmp/perf-PID.map (start, size, name), sorted; read
+  // when an address outside every file mapping is first resolved.
+  struct JitSymbol {
+    uint64_t start, size;
+    std::string name;
+  };
+  std::vector<JitSymbol> jit;
+  bool jit_read = false;
 };
+
+// Parses perf-PID.map text ("START SIZE NAME" per line, hex numbers), the
+// format JIT runtimes (V8, the JVM with perf-map-agent, LuaJIT, ...) write.
+// Malformed lines are skipped. Sorted by start.
+std::vector<ProcessInfo::JitSymbol> ParsePerfMap(std::string_view text);
 
 // One resolved user frame chain for an address.
 struct UserFrames {
-  const symbolize::MappingInfo* mapping = nullptr;  // null when unmapped
+  const symbolize::MappingInfo* mapping = nullptr;  // null when unmapped (or JIT code)
   std::string build_id;
   std::vector<symbolize::Frame> frames;  // innermost first; empty if unknown
 };

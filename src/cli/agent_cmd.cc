@@ -28,6 +28,7 @@ int AgentMain(int argc, char** argv, int first) {
   flags.Value("sample-rate", "19", "Samples per second per CPU");
   flags.Value("upload-interval", "10s", "How often profiles are sent (10s, 1m, 500ms)");
   flags.Value("comm", "", "Only processes whose name matches this regular expression");
+  flags.Value("cgroup", "", "Only processes whose cgroup path matches this regular expression");
   flags.Value("pid", "", "Only these process ids (comma-separated)");
   flags.Value("host", "", "The host label (default: the host name)");
   flags.Value("output-dir", "", "Also write each profile to this folder as .pb.gz");
@@ -64,6 +65,7 @@ int AgentMain(int argc, char** argv, int first) {
   if (!interval.ok()) return Fail("agent", "--upload-interval: " + interval.status().message(), 2);
   o.upload_interval_ms = *interval;
   o.comm_regex = flags.Get("comm");
+  o.cgroup_regex = flags.Get("cgroup");
   for (std::string_view p : Split(flags.Get("pid"), ',')) {
     if (TrimSpace(p).empty()) continue;
     auto pid = ParseInt64(TrimSpace(p));

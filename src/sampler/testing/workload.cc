@@ -18,6 +18,7 @@
 //                           time then varies with the profiler's overhead)
 //   mallocwork OPS THREADS  a fixed number of malloc/free pairs (benchmark)
 //   syscalls SECONDS        a loop of small read/write system calls
+//   jit SECONDS             runs generated machine code named in /tmp/perf-PID.map
 //   sigcost N               the kernel's cost to deliver and return from a
 //                           signal (no profiler needed)
 //   hookcost N              the added cost of a hooked malloc+free pair
@@ -31,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -322,6 +324,32 @@ __attribute__((noinline)) int Syscalls(double seconds) {
   return 0;
 }
 
+// A tiny "JIT": a countdown loop copied into an executable anonymous page,
+// announced in /tmp/perf-PID.map as jit_spin_loop (the file is left for the
+// profiler to read after we exit; the test removes it).
+int Jit(double seconds) {
+  static const unsigned char kCode[] = {
+      0x48, 0x89, 0xf9,  // mov %rdi,%rcx
+      0x48, 0xff, 0xc9,  // 1: dec %rcx
+      0x75, 0xfb,        // jnz 1b
+      0xc3,              // ret
+  };
+  void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (page == MAP_FAILED) return 1;
+  memcpy(page, kCode, sizeof(kCode));
+  char path[64];
+  snprintf(path, sizeof(path), "/tmp/perf-%d.map", getpid());
+  FILE* f = fopen(path, "w");
+  if (f == nullptr) return 1;
+  fprintf(f, "%lx %zx jit_spin_loop\n", reinterpret_cast<unsigned long>(page), sizeof(kCode));
+  fclose(f);
+  auto fn = reinterpret_cast<void (*)(long)>(page);
+  int64_t end = MonoNs() + static_cast<int64_t>(seconds * 1e9);
+  while (MonoNs() < end) fn(1000000);
+  printf("{\"jit_code\":\"%p\"}\n", page);
+  return 0;
+}
+
 int SigCost(long n) {
   struct sigaction sa;
   memset(&sa, 0, sizeof(sa));
@@ -434,6 +462,7 @@ int main(int argc, char** argv) {
   else if (mode == "work") rc = Work(static_cast<long>(arg(2, 50)), static_cast<int>(arg(3, 2)));
   else if (mode == "mallocwork") rc = MallocWork(static_cast<long>(arg(2, 1e7)), static_cast<int>(arg(3, 2)));
   else if (mode == "syscalls") rc = Syscalls(arg(2, 2));
+  else if (mode == "jit") rc = Jit(arg(2, 2));
   else if (mode == "sigcost") rc = SigCost(static_cast<long>(arg(2, 200000)));
   else if (mode == "hookcost") rc = HookCost(static_cast<long>(arg(2, 2000000)));
   else {
