@@ -136,17 +136,21 @@ UserFrames ProcessTable::Resolve(ProcessInfo* p, uint64_t addr, bool exact) {
   }
   if (m == nullptr) {
     // Not in a file: maybe JIT code with a perf map.
-    if (!p->jit_read) {
-      p->jit_read = true;
+    auto find_jit = [&] {
+      auto it = std::upper_bound(p->jit.begin(), p->jit.end(), lookup,
+                                 [](uint64_t a, const ProcessInfo::JitSymbol& j) { return a < j.start; });
+      return it != p->jit.begin() && lookup < (it - 1)->start + (it - 1)->size ? &*(it - 1) : nullptr;
+    };
+    const ProcessInfo::JitSymbol* sym = find_jit();
+    if (sym == nullptr && (p->jit_read_ns < 0 || now_ns_ - p->jit_read_ns >= 500000000)) {
+      // JIT runtimes append to the map as they compile: read it again.
+      p->jit_read_ns = now_ns_;
       std::string text = ReadSmall(StrCat("/proc/", p->pid, "/root/tmp/perf-", p->pid, ".map"), 64 << 20);
       if (text.empty()) text = ReadSmall(StrCat("/tmp/perf-", p->pid, ".map"), 64 << 20);
       p->jit = ParsePerfMap(text);
+      sym = find_jit();
     }
-    auto it = std::upper_bound(p->jit.begin(), p->jit.end(), lookup,
-                               [](uint64_t a, const ProcessInfo::JitSymbol& j) { return a < j.start; });
-    if (it != p->jit.begin() && lookup < (it - 1)->start + (it - 1)->size) {
-      out.frames.push_back({(it - 1)->name, "", 0});
-    }
+    if (sym != nullptr) out.frames.push_back({sym->name, "", 0});
     return out;
   }
   out.mapping = m;

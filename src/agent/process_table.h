@@ -36,7 +36,7 @@ struct ProcessInfo {
     std::string name;
   };
   std::vector<JitSymbol> jit;
-  bool jit_read = false;
+  int64_t jit_read_ns = -1;  // when the map was last read (re-read on a miss, at most twice a second)
 };
 
 // Parses perf-PID.map text ("START SIZE NAME" per line, hex numbers), the

@@ -90,7 +90,8 @@ int AgentMain(int argc, char** argv, int first) {
                             {"uploads_sent", st.uploads_sent}, {"upload_failures", st.upload_failures},
                             {"unwound", st.unwound},
                             {"unwind_us_per_sample", st.unwound ? st.unwind_ns / 1000.0 / st.unwound : 0.0},
-                            {"unwind_table_build_ms", st.table_build_ns / 1000000.0}});
+                            {"unwind_table_build_ms", st.table_build_ns / 1000000.0},
+                            {"processes_tracked", static_cast<int64_t>(st.processes)}});
   return 0;
 }
 
