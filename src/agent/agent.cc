@@ -53,6 +53,13 @@ StatusOr<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options) {
   }
   if (options.upload_interval_ms < 100) return InvalidArgumentError("the upload interval must be at least 100 ms");
   SH_RETURN_IF_ERROR(a->perf_.Open(options.sample_rate_hz, options.dwarf_unwind ? options.stack_copy_bytes : 0));
+  Agent* self = a.get();
+  a->perf_.SetExecCallback([self](int pid) {
+    // Read it afresh (a sample between fork and exec saw the parent).
+    self->processes_.Forget(pid);
+    self->skipped_.erase(pid);
+    self->execs_++;
+  });
   auto k = Kallsyms::Load();
   if (k.ok()) {
     a->kallsyms_ = std::move(*k);
@@ -236,6 +243,11 @@ void Agent::Run(const std::atomic<bool>* stop) {
   int64_t next = MonotonicNanos() + interval_ns;
   while (!stop->load()) {
     perf_.Poll(100, [&](const RawSample& s) { OnSample(s, MonotonicNanos()); });
+    {
+      AgentStats snapshot = Collect();
+      std::lock_guard<std::mutex> lock(stats_mu_);
+      stats_snapshot_ = snapshot;
+    }
     if (MonotonicNanos() >= next) {
       int64_t end_real = RealtimeNanos();
       Ship(start_real, end_real);
@@ -248,9 +260,17 @@ void Agent::Run(const std::atomic<bool>* stop) {
   if (uploader_ && !uploader_->Drain(5000)) {
     LogWarn("exiting with unsent profiles", {{"error", uploader_->stats().last_error}});
   }
+  AgentStats snapshot = Collect();
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  stats_snapshot_ = snapshot;
 }
 
 AgentStats Agent::stats() const {
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  return stats_snapshot_;
+}
+
+AgentStats Agent::Collect() const {
   AgentStats s;
   s.samples = perf_.samples();
   s.lost = perf_.lost();
@@ -261,6 +281,7 @@ AgentStats Agent::stats() const {
     s.upload_failures = u.failed_attempts;
   }
   s.processes = processes_.processes();
+  s.execs = execs_;
   s.unwound = dwarf_unwound_;
   s.unwind_ns = dwarf_unwind_ns_ - processes_.table_build_ns();
   s.table_build_ns = processes_.table_build_ns();

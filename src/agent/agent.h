@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -52,6 +53,7 @@ struct AgentStats {
   uint64_t upload_failures = 0;
   size_t processes = 0;
   uint64_t unwound = 0;    // samples unwound from stack copies
+  uint64_t execs = 0;      // exec notifications seen
   int64_t unwind_ns = 0;   // time spent doing so, table building excluded
   int64_t table_build_ns = 0;  // building .eh_frame tables (once per ELF file)
 };
@@ -64,6 +66,7 @@ class Agent {
   // Samples and uploads until *stop becomes true, then exports and uploads
   // the last interval (waiting up to 5 s).
   void Run(const std::atomic<bool>* stop);
+  // A snapshot, safe to call from any thread (refreshed 10 times a second).
   AgentStats stats() const;
 
   // One interval's profiles by service (for tests and the output folder).
@@ -89,11 +92,15 @@ class Agent {
   std::optional<Kallsyms> kallsyms_;
   ProcessTable processes_;
   std::unique_ptr<sampler::Uploader> uploader_;
+  AgentStats Collect() const;
+  mutable std::mutex stats_mu_;
+  AgentStats stats_snapshot_;  // guarded by stats_mu_
   std::unordered_map<Key, int64_t, KeyHash> counts_;
   std::unordered_set<int> skipped_;  // pids the filters rejected
   static constexpr int kMaxUserFrames = 127;
   uintptr_t unwound_[kMaxUserFrames];
   uint64_t dwarf_unwound_ = 0;
+  uint64_t execs_ = 0;
   int64_t dwarf_unwind_ns_ = 0;
   uint64_t profiles_ = 0;
 };

@@ -120,12 +120,19 @@ TEST(AgentTest, ProfilesAWorkloadWithKernelFramesAndFullStacks) {
   int port = FreePort();
   ServerProcess server(dir, port);
   ASSERT_TRUE(server.WaitReady());
+  int metrics_port = FreePort();
   AgentProcess agent({"--server", server.base(), "--upload-interval", "1s", "--sample-rate", "499",
-                      "--comm", "sampler_work"});
+                      "--comm", "sampler_work", "--metrics-addr", StrCat("127.0.0.1:", metrics_port)});
   pid_t work = RunToEnd({sampler::testing::WorkloadPath(true), "work", "25", "0"});
   pid_t nofp = RunToEnd({sampler::testing::WorkloadPath(false), "work", "25", "0"});
   pid_t sys = RunToEnd({sampler::testing::WorkloadPath(true), "syscalls", "1.5"});
   pid_t jit = RunToEnd({sampler::testing::WorkloadPath(true), "jit", "1"});
+  // Its own metrics.
+  server::HttpClient c(std::chrono::seconds(5));
+  auto m = c.Get(StrCat("http://127.0.0.1:", metrics_port, "/metrics"));
+  ASSERT_TRUE(m.ok());
+  EXPECT_NE(m->body.find("stackhouse_agent_samples_total"), std::string::npos) << m->body;
+  EXPECT_NE(m->body.find("stackhouse_agent_uploads_sent_total"), std::string::npos);
   ASSERT_EQ(agent.Stop(), 0);
   unlink(StrCat("/tmp/perf-", jit, ".map").c_str());
 
@@ -185,7 +192,8 @@ TEST(AgentTest, ShortLivedProcessesAreDroppedAndMemoryStaysBounded) {
   ASSERT_EQ(geteuid(), 0u) << "the agent tests run as root";
   std::string out = stackhouse::testing::MakeTempDir();
   // Only the short-lived processes (other tests may run on this host).
-  AgentProcess agent({"--output-dir", out, "--upload-interval", "300ms", "--sample-rate", "999", "--comm", "^true$"});
+  AgentProcess agent({"--output-dir", out, "--upload-interval", "300ms", "--sample-rate", "999", "--comm", "^true$",
+                      "--metrics-addr", ""});
   // Hundreds per second. Per-process state is dropped a few intervals after
   // a process was last seen, so the table stays small; memory stays bounded
   // (it grows only with the symbol data of the binaries that run).

@@ -46,6 +46,10 @@ class PerfSampler {
   // Waits up to timeout_ms for data and hands every sample to `fn`.
   void Poll(int timeout_ms, const std::function<void(const RawSample&)>& fn);
 
+  // Called with the pid of every process that execs (PERF_RECORD_COMM with
+  // the exec flag): what was known about that pid is stale.
+  void SetExecCallback(std::function<void(int pid)> fn) { on_exec_ = std::move(fn); }
+
   uint64_t samples() const { return samples_; }
   uint64_t lost() const { return lost_; }
   int cpus() const { return static_cast<int>(rings_.size()); }
@@ -60,6 +64,7 @@ class PerfSampler {
 
   std::vector<Ring> rings_;
   std::vector<char> scratch_;
+  std::function<void(int)> on_exec_;
   uint64_t samples_ = 0;
   uint64_t lost_ = 0;
 };

@@ -72,6 +72,9 @@ Status PerfSampler::Open(int hz, uint32_t stack_copy_bytes) {
     }
     attr.exclude_hv = 1;
     attr.disabled = 1;
+    // exec notifications (each reaches the event of the CPU it happened on).
+    attr.comm = 1;
+    attr.comm_exec = 1;
     int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
     if (fd < 0) {
       int err = errno;
@@ -180,6 +183,12 @@ void PerfSampler::Drain(Ring& r, const std::function<void(const RawSample&)>& fn
         }
         samples_++;
         fn(s);
+      }
+    } else if (h.type == PERF_RECORD_COMM && (h.misc & PERF_RECORD_MISC_COMM_EXEC) && on_exec_) {
+      uint32_t pid_tid[2];
+      if (h.size >= sizeof(h) + 8) {
+        copy(tail + sizeof(h), pid_tid, 8);
+        on_exec_(static_cast<int>(pid_tid[0]));
       }
     } else if (h.type == PERF_RECORD_LOST) {
       uint64_t lost[3];  // id, lost count (+ sample_id)

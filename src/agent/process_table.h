@@ -56,6 +56,8 @@ class ProcessTable {
   // The entry for pid, read from /proc the first time; null if the process
   // is gone and was never seen.
   ProcessInfo* Get(int pid, int64_t now_ns);
+  // Forgets what was read about pid (it exec'd another program).
+  void Forget(int pid) { procs_.erase(pid); }
   // Symbolizes `addr` in process `p` (`exact`: the interrupted pc, not a
   // return address).
   UserFrames Resolve(ProcessInfo* p, uint64_t addr, bool exact);

@@ -2,6 +2,8 @@
 #include <signal.h>
 
 #include <atomic>
+#include <functional>
+#include <memory>
 #include <cstdio>
 
 #include "agent/agent.h"
@@ -11,6 +13,9 @@
 #include "cli/common.h"
 #include "cli/flags.h"
 #include "sampler/config.h"
+#include "server/config.h"
+#include "server/http.h"
+#include "server/metrics.h"
 
 namespace stackhouse::cli {
 namespace {
@@ -33,6 +38,7 @@ int AgentMain(int argc, char** argv, int first) {
   flags.Value("host", "", "The host label (default: the host name)");
   flags.Value("output-dir", "", "Also write each profile to this folder as .pb.gz");
   flags.Value("log-level", "info", "debug, info, warn or error");
+  flags.Value("metrics-addr", "127.0.0.1:4041", "Serve the agent's /metrics here (\"\" = off)");
   Status s = flags.Parse(argc, argv, first);
   if (flags.help()) {
     std::printf(
@@ -80,18 +86,62 @@ int AgentMain(int argc, char** argv, int first) {
 
   auto a = agent::Agent::Create(o);
   if (!a.ok()) return Fail("agent", a.status().message());
+  // The agent's own metrics, read from its stats snapshot.
+  server::MetricsRegistry metrics;
+  std::unique_ptr<server::HttpServer> http;
+  if (!flags.Get("metrics-addr").empty()) {
+    agent::Agent* ag = a->get();
+    auto gauge = [&](const char* name, const char* help, std::function<double(const agent::AgentStats&)> f) {
+      metrics.AddGaugeCallback(name, help, [ag, f] { return f(ag->stats()); });
+    };
+    gauge("stackhouse_agent_samples_total", "CPU samples read", [](const auto& s) { return s.samples; });
+    gauge("stackhouse_agent_lost_samples_total", "Samples the kernel dropped (full ring)",
+          [](const auto& s) { return s.lost; });
+    gauge("stackhouse_agent_profiles_total", "Profiles made (one per service per interval)",
+          [](const auto& s) { return s.profiles; });
+    gauge("stackhouse_agent_uploads_sent_total", "Profiles the server accepted", [](const auto& s) { return s.uploads_sent; });
+    gauge("stackhouse_agent_upload_failures_total", "Failed upload attempts (retried)",
+          [](const auto& s) { return s.upload_failures; });
+    gauge("stackhouse_agent_processes", "Processes tracked", [](const auto& s) { return s.processes; });
+    gauge("stackhouse_agent_unwound_samples_total", "Samples unwound from stack copies",
+          [](const auto& s) { return s.unwound; });
+    std::string host;
+    int port = 0;
+    Status hp = server::SplitHostPort(flags.Get("metrics-addr"), &host, &port);
+    if (!hp.ok()) return Fail("agent", "--metrics-addr: " + hp.message(), 2);
+    server::HttpServerOptions ho;
+    ho.address = host.empty() ? "0.0.0.0" : host;
+    ho.port = port;
+    ho.io_threads = 1;
+    ho.worker_threads = 1;
+    ho.max_connections = 16;
+    http = std::make_unique<server::HttpServer>(ho);
+    http->Handle("/metrics", [&metrics](const server::HttpRequest&, server::HttpResponse* r) {
+      r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r->body = metrics.Render();
+    });
+    Status started = http->Start();
+    if (!started.ok()) {
+      // Profiling matters more than its metrics: go on without them.
+      LogWarn("no /metrics", {{"addr", flags.Get("metrics-addr")}, {"error", started.message()}});
+      http.reset();
+    } else {
+      LogInfo("metrics", {{"addr", StrCat(ho.address, ":", http->port())}});
+    }
+  }
   struct sigaction sa = {};
   sa.sa_handler = OnStop;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
   (*a)->Run(&g_stop);
+  if (http) http->Stop(std::chrono::milliseconds(100));
   agent::AgentStats st = (*a)->stats();
   LogInfo("agent stopped", {{"samples", st.samples}, {"lost", st.lost}, {"profiles", st.profiles},
                             {"uploads_sent", st.uploads_sent}, {"upload_failures", st.upload_failures},
                             {"unwound", st.unwound},
                             {"unwind_us_per_sample", st.unwound ? st.unwind_ns / 1000.0 / st.unwound : 0.0},
                             {"unwind_table_build_ms", st.table_build_ns / 1000000.0},
-                            {"processes_tracked", static_cast<int64_t>(st.processes)}});
+                            {"processes_tracked", static_cast<int64_t>(st.processes)}, {"execs", st.execs}});
   return 0;
 }
 
