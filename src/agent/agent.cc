@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <random>
 
 #include "base/clock.h"
 #include "base/gzip.h"
@@ -240,8 +241,26 @@ void Agent::Ship(int64_t start_ns, int64_t end_ns) {
 void Agent::Run(const std::atomic<bool>* stop) {
   int64_t interval_ns = options_.upload_interval_ms * 1000000;
   int64_t start_real = RealtimeNanos();
-  int64_t next = MonotonicNanos() + interval_ns;
+  const int64_t started = MonotonicNanos();
+  int64_t next = started + interval_ns;
+  std::mt19937_64 rng(std::random_device{}());
+  bool interval_selected = true;
+  bool sampling = true;
+  auto decide = [&] {
+    interval_selected = options_.host_fraction >= 1.0 ||
+                        std::uniform_real_distribution<double>(0, 1)(rng) < options_.host_fraction;
+  };
+  decide();
   while (!stop->load()) {
+    int64_t now = MonotonicNanos();
+    bool want = interval_selected;
+    if (want && options_.duty_period_ms > 0) {
+      want = ((now - started) / 1000000) % options_.duty_period_ms < options_.duty_on_ms;
+    }
+    if (want != sampling) {
+      perf_.SetEnabled(want);
+      sampling = want;
+    }
     perf_.Poll(100, [&](const RawSample& s) { OnSample(s, MonotonicNanos()); });
     {
       AgentStats snapshot = Collect();
@@ -253,6 +272,7 @@ void Agent::Run(const std::atomic<bool>* stop) {
       Ship(start_real, end_real);
       start_real = end_real;
       next += interval_ns;
+      decide();
     }
   }
   perf_.Poll(0, [&](const RawSample& s) { OnSample(s, MonotonicNanos()); });

@@ -42,6 +42,12 @@ struct AgentOptions {
   // Unwind user stacks from copies with .eh_frame (code without frame
   // pointers); costs a stack copy per sample.
   bool dwarf_unwind = true;
+  // Duty cycling: sample duty_on_ms of every duty_period_ms (0 = always);
+  // host_fraction: sample in an interval only with this probability, as
+  // Google-Wide Profiling and the OTel eBPF profiler's probabilistic mode.
+  int64_t duty_on_ms = 0;
+  int64_t duty_period_ms = 0;
+  double host_fraction = 1.0;
   uint32_t stack_copy_bytes = 16384;
 };
 

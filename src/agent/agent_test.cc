@@ -2,8 +2,10 @@
 // nothing about and a real server shows their functions with the right
 // split, full stacks and named kernel frames.
 #include <gtest/gtest.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include <sstream>
 
 #include "base/file.h"
+#include "profile/pprof.h"
 #include "base/strings.h"
 #include "sampler/testing/sampler_testing.h"
 #include "server/testing/server_process.h"
@@ -209,6 +212,40 @@ TEST(AgentTest, ShortLivedProcessesAreDroppedAndMemoryStaysBounded) {
   EXPECT_LT(atoi(log.c_str() + at + 20), 300) << "expired process entries were kept";
 }
 
+TEST(AgentTest, DutyCycleSamplesPartOfTheTime) {
+  ASSERT_EQ(geteuid(), 0u) << "the agent tests run as root";
+  std::string out = stackhouse::testing::MakeTempDir();
+  AgentProcess agent({"--output-dir", out, "--upload-interval", "10s", "--sample-rate", "199", "--comm",
+                      "sampler_work", "--metrics-addr", "", "--duty-cycle", "500ms/2s"});
+  rusage before, after;
+  getrusage(RUSAGE_CHILDREN, &before);
+  pid_t work = RunToEnd({sampler::testing::WorkloadPath(true), "cpu", "4", "1"});
+  getrusage(RUSAGE_CHILDREN, &after);
+  auto ns = [](const rusage& r) {
+    return (r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1e9 + (r.ru_utime.tv_usec + r.ru_stime.tv_usec) * 1e3;
+  };
+  double work_cpu_ns = ns(after) - ns(before);
+  ASSERT_EQ(agent.Stop(), 0);
+  int64_t cpu_ns = 0;
+  DIR* d = opendir(out.c_str());
+  ASSERT_NE(d, nullptr);
+  while (dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (!name.ends_with(".pb.gz")) continue;
+    auto p = profile::DecodePprof(stackhouse::testing::ReadOrDie(out + "/" + name));
+    ASSERT_TRUE(p.ok());
+    int t = p->FindSampleType("cpu");
+    for (size_t i = 0; i < p->samples.size(); ++i) {
+      for (const profile::Label& l : p->sample_labels(i)) {
+        if (p->str(l.key) == "pid" && p->str(l.str) == std::to_string(work)) cpu_ns += p->sample_values(i)[t];
+      }
+    }
+  }
+  closedir(d);
+  // Two whole periods of one burning thread, sampled a quarter of the time.
+  EXPECT_NEAR(cpu_ns / work_cpu_ns, 0.25, 0.1) << cpu_ns << " of " << work_cpu_ns;
+}
+
 TEST(AgentTest, ClearErrors) {
   auto r = stackhouse::testing::RunCommand({stackhouse::testing::BinPath("stackhouse"), "agent"});
   EXPECT_EQ(r.exit_code, 2);
@@ -225,6 +262,10 @@ TEST(AgentTest, ClearErrors) {
       {stackhouse::testing::BinPath("stackhouse"), "agent", "--server", "http://x", "--cgroup", "[z"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("--cgroup"), std::string::npos) << r.err;
+  r = stackhouse::testing::RunCommand(
+      {stackhouse::testing::BinPath("stackhouse"), "agent", "--server", "http://x", "--duty-cycle", "60s/10s"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--duty-cycle"), std::string::npos) << r.err;
 }
 
 }  // namespace

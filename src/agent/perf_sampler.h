@@ -43,6 +43,8 @@ class PerfSampler {
   // pointers in user space (as `perf --call-graph dwarf`). Permission errors
   // say what is missing (root or CAP_PERFMON, kernel.perf_event_paranoid).
   Status Open(int hz, uint32_t stack_copy_bytes = 0);
+  // Pauses or resumes sampling on every CPU (duty cycling).
+  void SetEnabled(bool enabled);
   // Waits up to timeout_ms for data and hands every sample to `fn`.
   void Poll(int timeout_ms, const std::function<void(const RawSample&)>& fn);
 

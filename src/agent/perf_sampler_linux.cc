@@ -101,6 +101,10 @@ Status PerfSampler::Open(int hz, uint32_t stack_copy_bytes) {
   return OkStatus();
 }
 
+void PerfSampler::SetEnabled(bool enabled) {
+  for (Ring& r : rings_) ioctl(r.fd, enabled ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0);
+}
+
 void PerfSampler::Poll(int timeout_ms, const std::function<void(const RawSample&)>& fn) {
   std::vector<pollfd> fds;
   for (const Ring& r : rings_) fds.push_back({r.fd, POLLIN, 0});

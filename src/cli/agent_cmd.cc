@@ -38,6 +38,8 @@ int AgentMain(int argc, char** argv, int first) {
   flags.Value("host", "", "The host label (default: the host name)");
   flags.Value("output-dir", "", "Also write each profile to this folder as .pb.gz");
   flags.Value("log-level", "info", "debug, info, warn or error");
+  flags.Value("duty-cycle", "", "Sample only part of the time: ON/PERIOD, e.g. 10s/60s");
+  flags.Value("host-fraction", "1", "Sample in each interval with this probability (fleets)");
   flags.Value("metrics-addr", "127.0.0.1:4041", "Serve the agent's /metrics here (\"\" = off)");
   Status s = flags.Parse(argc, argv, first);
   if (flags.help()) {
@@ -79,6 +81,20 @@ int AgentMain(int argc, char** argv, int first) {
     o.pids.insert(static_cast<int>(*pid));
   }
   o.host = flags.Get("host");
+  if (!flags.Get("duty-cycle").empty()) {
+    std::string_view d = flags.Get("duty-cycle");
+    size_t slash = d.find('/');
+    auto on = sampler::ParseDurationMs(d.substr(0, slash));
+    auto period = slash == std::string_view::npos ? on : sampler::ParseDurationMs(d.substr(slash + 1));
+    if (slash == std::string_view::npos || !on.ok() || !period.ok() || *on == 0 || *on > *period) {
+      return Fail("agent", StrCat("--duty-cycle: want ON/PERIOD with ON <= PERIOD, like 10s/60s, got ", Quote(d)), 2);
+    }
+    o.duty_on_ms = *on;
+    o.duty_period_ms = *period;
+  }
+  auto fraction = ParseDouble(flags.Get("host-fraction"));
+  if (!fraction || !(*fraction > 0 && *fraction <= 1)) return Fail("agent", "--host-fraction must be in (0, 1]", 2);
+  o.host_fraction = *fraction;
   o.output_dir = flags.Get("output-dir");
   LogLevel level = LogLevel::kInfo;
   if (!ParseLogLevel(flags.Get("log-level"), &level)) return Fail("agent", "unknown --log-level", 2);
