@@ -52,6 +52,9 @@ StatusOr<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options) {
     RE2 re(pattern);
     if (!re.ok()) return InvalidArgumentError(StrCat(flag, ": ", re.error()));
   }
+  auto rules = ParseServiceRules(options.service_rules);
+  if (!rules.ok()) return rules.status().WithPrefix("--service-rules");
+  a->processes_.SetServiceRules(std::move(*rules));
   if (options.upload_interval_ms < 100) return InvalidArgumentError("the upload interval must be at least 100 ms");
   SH_RETURN_IF_ERROR(a->perf_.Open(options.sample_rate_hz, options.dwarf_unwind ? options.stack_copy_bytes : 0));
   Agent* self = a.get();

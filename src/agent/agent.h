@@ -37,6 +37,7 @@ struct AgentOptions {
   std::unordered_set<int> pids;  // only these processes (empty = all)
   std::string comm_regex;        // only processes whose comm matches (RE2, partial)
   std::string cgroup_regex;      // only processes whose cgroup path matches (RE2, partial)
+  std::string service_rules;     // see ParseServiceRules (process_table.h)
   std::string host;              // the host label; default: hostname
   std::string output_dir;        // also write each profile here (.pb.gz)
   // Unwind user stacks from copies with .eh_frame (code without frame

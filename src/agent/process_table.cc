@@ -8,6 +8,7 @@
 
 #include "base/clock.h"
 #include "base/file.h"
+#include <re2/re2.h>
 #include "base/strings.h"
 
 namespace stackhouse::agent {
@@ -76,6 +77,42 @@ std::string ContainerIdFromCgroup(std::string_view cgroup_file) {
   return "";
 }
 
+StatusOr<std::vector<ServiceRule>> ParseServiceRules(std::string_view text) {
+  std::vector<ServiceRule> out;
+  for (std::string_view part : Split(text, ';')) {
+    part = TrimSpace(part);
+    if (part.empty()) continue;
+    size_t colon = part.find(':');
+    size_t eq = part.rfind('=');
+    if (colon == std::string_view::npos || eq == std::string_view::npos || eq < colon) {
+      return InvalidArgumentError(StrCat("service rule ", Quote(part), " is not FIELD:REGEX=NAME"));
+    }
+    ServiceRule r;
+    r.field = std::string(part.substr(0, colon));
+    if (r.field != "comm" && r.field != "exe" && r.field != "cgroup") {
+      return InvalidArgumentError(StrCat("service rule ", Quote(part), ": field must be comm, exe or cgroup"));
+    }
+    auto re = std::make_shared<RE2>(std::string(part.substr(colon + 1, eq - colon - 1)));
+    if (!re->ok()) return InvalidArgumentError(StrCat("service rule ", Quote(part), ": ", re->error()));
+    r.pattern = std::move(re);
+    r.name = std::string(part.substr(eq + 1));
+    if (r.name.empty()) return InvalidArgumentError(StrCat("service rule ", Quote(part), ": empty name"));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::string ProcessTable::ServiceFor(const ProcessInfo& p) const {
+  for (const ServiceRule& r : rules_) {
+    const std::string& value = r.field == "comm" ? p.comm : r.field == "exe" ? p.exe : p.cgroup;
+    std::string name = r.name;
+    if (RE2::Extract(value, *r.pattern, r.name, &name) && !name.empty()) return name;
+  }
+  std::string name = p.exe.empty() ? p.comm : p.exe.substr(p.exe.rfind('/') + 1);
+  if (name.ends_with(" (deleted)")) name.resize(name.size() - 10);
+  return name.empty() ? "unknown" : name;
+}
+
 ProcessInfo* ProcessTable::Get(int pid, int64_t now_ns) {
   now_ns_ = now_ns;
   auto it = procs_.find(pid);
@@ -91,9 +128,6 @@ ProcessInfo* ProcessTable::Get(int pid, int64_t now_ns) {
   ssize_t n = readlink((base + "/exe").c_str(), buf, sizeof(buf) - 1);
   if (n > 0) p->exe.assign(buf, static_cast<size_t>(n));
   if (p->comm.empty() && p->exe.empty()) return nullptr;  // gone before we looked
-  std::string name = p->exe.empty() ? p->comm : p->exe.substr(p->exe.rfind('/') + 1);
-  if (name.ends_with(" (deleted)")) name.resize(name.size() - 10);
-  p->service = name.empty() ? "unknown" : name;
   std::string cgroup = ReadSmall(base + "/cgroup");
   p->container_id = ContainerIdFromCgroup(cgroup);
   // "0::/system.slice/nginx.service" -> "/system.slice/nginx.service"
@@ -103,6 +137,7 @@ ProcessInfo* ProcessTable::Get(int pid, int64_t now_ns) {
     if (!p->cgroup.empty()) p->cgroup += '\n';
     p->cgroup.append(line.substr(colon + 1));
   }
+  p->service = ServiceFor(*p);
   p->maps = ExecMaps(pid);
   p->last_seen_ns = now_ns;
   return procs_.emplace(pid, std::move(p)).first->second.get();

@@ -14,8 +14,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/status.h"
 #include "sampler/unwind/unwind_table.h"
 #include "symbolize/symbolizer.h"
+
+namespace re2 {
+class RE2;
+}
 
 namespace stackhouse::agent {
 
@@ -51,8 +56,22 @@ struct UserFrames {
   std::vector<symbolize::Frame> frames;  // innermost first; empty if unknown
 };
 
+// A service-name rule: when `field` ("comm", "exe" or "cgroup") matches
+// `pattern` (RE2, partial), the service name is `name` with \1.. replaced
+// by the pattern's groups.
+struct ServiceRule {
+  std::string field;
+  std::shared_ptr<const re2::RE2> pattern;
+  std::string name;
+};
+// "exe:^/opt/(\w+)/=\1;cgroup:docker-=containers": rules separated by ';'.
+StatusOr<std::vector<ServiceRule>> ParseServiceRules(std::string_view text);
+
 class ProcessTable {
  public:
+  // The first matching rule names a process's service; without a match it
+  // is the executable's name.
+  void SetServiceRules(std::vector<ServiceRule> rules) { rules_ = std::move(rules); }
   // The entry for pid, read from /proc the first time; null if the process
   // is gone and was never seen.
   ProcessInfo* Get(int pid, int64_t now_ns);
@@ -75,6 +94,8 @@ class ProcessTable {
 
  private:
 
+  std::string ServiceFor(const ProcessInfo& p) const;
+  std::vector<ServiceRule> rules_;
   std::unordered_map<int, std::unique_ptr<ProcessInfo>> procs_;
   struct ElfEntry {
     std::unique_ptr<symbolize::ElfSymbolizer> elf;

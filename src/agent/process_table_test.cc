@@ -43,5 +43,19 @@ TEST(ProcessTableTest, SelfIsReadFromProc) {
   EXPECT_EQ(t.processes(), 0u);
 }
 
+TEST(ProcessTableTest, ServiceRulesNameServices) {
+  auto rules = ParseServiceRules("comm:^nomatch$=x; exe:/([a-z_]+)_test$=svc-\\1");
+  ASSERT_TRUE(rules.ok()) << rules.status().ToString();
+  ProcessTable t;
+  t.SetServiceRules(*rules);
+  ProcessInfo* p = t.Get(getpid(), 1);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->service, "svc-agent_process_table");
+  EXPECT_FALSE(ParseServiceRules("exe=x").ok());
+  EXPECT_FALSE(ParseServiceRules("pid:1=x").ok());
+  EXPECT_FALSE(ParseServiceRules("exe:((=x").ok());
+  EXPECT_FALSE(ParseServiceRules("exe:a=").ok());
+}
+
 }  // namespace
 }  // namespace stackhouse::agent

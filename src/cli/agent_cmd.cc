@@ -35,6 +35,9 @@ int AgentMain(int argc, char** argv, int first) {
   flags.Value("comm", "", "Only processes whose name matches this regular expression");
   flags.Value("cgroup", "", "Only processes whose cgroup path matches this regular expression");
   flags.Value("pid", "", "Only these process ids (comma-separated)");
+  flags.Value("service-rules", "",
+              "How to name services: FIELD:REGEX=NAME;... with FIELD comm, exe or cgroup and \\1.. "
+              "for groups (default: the executable's name)");
   flags.Value("host", "", "The host label (default: the host name)");
   flags.Value("output-dir", "", "Also write each profile to this folder as .pb.gz");
   flags.Value("log-level", "info", "debug, info, warn or error");
@@ -74,6 +77,7 @@ int AgentMain(int argc, char** argv, int first) {
   o.upload_interval_ms = *interval;
   o.comm_regex = flags.Get("comm");
   o.cgroup_regex = flags.Get("cgroup");
+  o.service_rules = flags.Get("service-rules");
   for (std::string_view p : Split(flags.Get("pid"), ',')) {
     if (TrimSpace(p).empty()) continue;
     auto pid = ParseInt64(TrimSpace(p));
