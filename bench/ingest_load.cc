@@ -39,6 +39,7 @@
 #include "bench/profile_gen.h"
 #include "profile/pprof.h"
 #include "server/http_client.h"
+#include "server/testing/raw_conn.h"
 
 namespace {
 
@@ -46,17 +47,11 @@ using Clock = std::chrono::steady_clock;
 constexpr int64_t kSec = 1000000000;
 
 int Connect(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr = {};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+  int fd = stackhouse::server::testing::ConnectLoopback(port);
+  if (fd < 0) {
     std::perror("connect");
     std::exit(1);
   }
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   return fd;
 }
 

@@ -88,7 +88,6 @@ class ProcessTable {
   // follows the binaries that are running, not all that ever ran.
   void Expire(int64_t cutoff_ns);
   size_t processes() const { return procs_.size(); }
-  size_t elf_files() const { return elves_.size(); }
   // Time spent opening ELF files and building their unwind tables (once per file).
   int64_t table_build_ns() const { return table_build_ns_; }
 

@@ -95,8 +95,6 @@ int StartWithConfig(const Config& config) {
   return 0;
 }
 
-Profiler* ActiveProfilerForTest() { return g_profiler; }
-
 void NoteThreadStart() {
   ThreadLocal& tl = GetThreadLocal();
   tl.tid = static_cast<int>(gettid());

@@ -7,14 +7,10 @@
 
 namespace stackhouse::sampler {
 
-class Profiler;
-
 // Starts the process's profiler; 0 or -1 with stackhouse_last_error().
 int StartWithConfig(const Config& config);
 // Records the calling thread's tid and stack bounds in its ThreadLocal.
 void NoteThreadStart();
-// The running profiler, for tests (null when stopped).
-Profiler* ActiveProfilerForTest();
 
 }  // namespace stackhouse::sampler
 

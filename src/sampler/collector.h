@@ -66,7 +66,6 @@ class Collector {
   // Closes the current interval at `now_ns` and starts the next.
   Interval Cut(int64_t now_ns, int64_t covered_ns, uint64_t dropped_total);
   void Start(int64_t now_ns) { current_.start_ns = now_ns; }
-  size_t live_allocations() const { return live_.size(); }
   uint64_t records() const { return records_.load(std::memory_order_relaxed); }
 
  private:

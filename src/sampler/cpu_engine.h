@@ -41,7 +41,6 @@ class CpuEngine {
   virtual void SetEnabled(bool enabled) = 0;
   // Disarms everything; afterwards no more signals are generated.
   virtual void Stop() = 0;
-  virtual size_t threads() const = 0;
   // In a forked child: releases the inherited descriptors without
   // disarming anything of the parent's.
   virtual void Abandon() = 0;

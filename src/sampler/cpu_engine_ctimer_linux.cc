@@ -59,7 +59,6 @@ class CtimerEngine : public CpuEngine {
     timers_.clear();
   }
 
-  size_t threads() const override { return timers_.size(); }
   void Abandon() override { timers_.clear(); }  // POSIX timers are not inherited
 
  private:

@@ -38,7 +38,6 @@ class ItimerEngine : public CpuEngine {
     if (started_) (void)Arm(false);
     started_ = false;
   }
-  size_t threads() const override { return 0; }
   void Abandon() override { started_ = false; }  // fork resets the child's itimers
 
  private:

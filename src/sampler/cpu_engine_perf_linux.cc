@@ -61,7 +61,6 @@ class PerfEngine : public CpuEngine {
     fds_.clear();
   }
 
-  size_t threads() const override { return fds_.size(); }
   void Abandon() override {
     for (auto& [tid, fd] : fds_) close(fd);
     fds_.clear();

@@ -80,6 +80,23 @@ class Builder {
   std::string head_, body_;
 };
 
+// What each profile kind's pprof declares, indexed by ProfileKind.
+struct KindSpec {
+  const char* name;
+  std::pair<const char*, const char*> sample_types[4];  // (type, unit); unused entries null
+  const char* period_type;
+  const char* period_unit;
+  const char* default_type;
+};
+constexpr KindSpec kKinds[kNumProfileKinds] = {
+    {"cpu", {{"samples", "count"}, {"cpu", "nanoseconds"}}, "cpu", "nanoseconds", nullptr},
+    {"wall", {{"samples", "count"}, {"wall", "nanoseconds"}}, "wall", "nanoseconds", nullptr},
+    {"heap",
+     {{"alloc_objects", "count"}, {"alloc_space", "bytes"}, {"inuse_objects", "count"}, {"inuse_space", "bytes"}},
+     "space", "bytes", "inuse_space"},
+    {"lock", {{"contentions", "count"}, {"delay", "nanoseconds"}}, "contentions", "count", nullptr},
+};
+
 std::string Hex(uint64_t v) {
   char buf[24];
   snprintf(buf, sizeof(buf), "0x%llx", static_cast<unsigned long long>(v));
@@ -143,8 +160,10 @@ const PprofExporter::Resolved& PprofExporter::Resolve(uintptr_t addr) {
   if (mappings_stale_) RefreshMappings();
   Resolved r;
   r.mapping = FindMapping(addr);
-  if (r.mapping == nullptr && !mappings_.empty()) {
-    // Maybe a library loaded since the last look.
+  if (r.mapping == nullptr && !mappings_.empty() && !refreshed_for_miss_) {
+    // Maybe a library loaded since the last look (once per batch: garbage
+    // or JIT addresses must not re-read the maps each time).
+    refreshed_for_miss_ = true;
     RefreshMappings();
     r.mapping = FindMapping(addr);
   }
@@ -157,11 +176,13 @@ const PprofExporter::Resolved& PprofExporter::Resolve(uintptr_t addr) {
 
 void PprofExporter::Prefetch(const std::vector<uintptr_t>& exact_pcs,
                              const std::vector<uintptr_t>& return_addresses) {
+  refreshed_for_miss_ = false;
   for (uintptr_t pc : exact_pcs) Resolve(pc);
   for (uintptr_t pc : return_addresses) Resolve(pc == 0 ? 0 : pc - 1);
 }
 
 std::vector<EncodedProfile> PprofExporter::Export(const Interval& iv, const ExportOptions& opt) {
+  refreshed_for_miss_ = false;
   std::vector<EncodedProfile> out;
   int64_t duration = iv.end_ns - iv.start_ns;
   std::string comment;
@@ -171,38 +192,14 @@ std::vector<EncodedProfile> PprofExporter::Export(const Interval& iv, const Expo
   for (int kind = 0; kind < kNumProfileKinds; ++kind) {
     const auto& samples = iv.samples[kind];
     if (samples.empty() && !(kind == kAllocProfile && !iv.inuse.empty())) continue;
+    const KindSpec& spec = kKinds[kind];
     Builder b;
-    const char* name = "";
-    const char* default_type = nullptr;
-    switch (kind) {
-      case kCpuProfile:
-        name = "cpu";
-        b.SampleType("samples", "count");
-        b.SampleType("cpu", "nanoseconds");
-        b.PeriodType("cpu", "nanoseconds", opt.cpu_period_ns);
-        break;
-      case kWallProfile:
-        name = "wall";
-        b.SampleType("samples", "count");
-        b.SampleType("wall", "nanoseconds");
-        b.PeriodType("wall", "nanoseconds", opt.wall_period_ns);
-        break;
-      case kAllocProfile:
-        name = "heap";
-        b.SampleType("alloc_objects", "count");
-        b.SampleType("alloc_space", "bytes");
-        b.SampleType("inuse_objects", "count");
-        b.SampleType("inuse_space", "bytes");
-        b.PeriodType("space", "bytes", opt.heap_sample_bytes);
-        default_type = "inuse_space";
-        break;
-      case kLockProfile:
-        name = "lock";
-        b.SampleType("contentions", "count");
-        b.SampleType("delay", "nanoseconds");
-        b.PeriodType("contentions", "count", opt.lock_sample_rate);
-        break;
+    for (const auto& [type, unit] : spec.sample_types) {
+      if (type != nullptr) b.SampleType(type, unit);
     }
+    const int64_t periods[kNumProfileKinds] = {opt.cpu_period_ns, opt.wall_period_ns, opt.heap_sample_bytes,
+                                               opt.lock_sample_rate};
+    b.PeriodType(spec.period_type, spec.period_unit, periods[kind]);
     std::map<const Mapping*, uint64_t> mapping_ids;
     std::map<uintptr_t, uint64_t> location_ids;  // address -> id
     std::map<std::pair<std::string, std::string>, uint64_t> function_ids;
@@ -292,8 +289,8 @@ std::vector<EncodedProfile> PprofExporter::Export(const Interval& iv, const Expo
     } else {
       for (const auto& [key, v] : samples) emit(key, {std::llround(v.a), std::llround(v.b)});
     }
-    out.push_back({static_cast<ProfileKind>(kind), name,
-                   b.Finish(iv.start_ns, iv.covered_ns > 0 ? iv.covered_ns : duration, comment, default_type)});
+    out.push_back({static_cast<ProfileKind>(kind), spec.name,
+                   b.Finish(iv.start_ns, iv.covered_ns > 0 ? iv.covered_ns : duration, comment, spec.default_type)});
   }
   if (clear_after_export_) {
     locations_.clear();

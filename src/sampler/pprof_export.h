@@ -43,7 +43,6 @@ class PprofExporter {
   // Libraries were loaded or unloaded: re-read /proc/self/maps before the
   // next lookup, and drop cached symbols after the next export.
   void MappingsChanged() { mappings_stale_ = true; }
-  size_t cached_locations() const { return locations_.size(); }
 
  private:
   struct Mapping {
@@ -62,6 +61,7 @@ class PprofExporter {
   std::vector<std::shared_ptr<const Mapping>> mappings_;  // sorted by start
   bool mappings_stale_ = true;
   bool clear_after_export_ = false;
+  bool refreshed_for_miss_ = false;  // the maps were re-read for an unknown address in this batch
   std::unordered_map<std::string, std::unique_ptr<symbolize::ElfSymbolizer>> elves_;
   std::unordered_map<uintptr_t, Resolved> locations_;
 };

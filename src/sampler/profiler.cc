@@ -70,12 +70,6 @@ void MarkProfilerThread(const char* name, std::mutex* mu, std::vector<clockid_t>
   }
 }
 
-std::string JsonNumber(double v) {
-  char buf[32];
-  snprintf(buf, sizeof(buf), "%.6g", v);
-  return buf;
-}
-
 }  // namespace
 
 Profiler::Profiler(const Config& config) : config_(config) {}
@@ -271,26 +265,33 @@ void Profiler::ScanThreads() {
     }
     closedir(d);
   }
-  std::unordered_set<int> own;
-  // Our own threads mark themselves; find them by name.
-  for (int tid : seen) {
-    char path[64], name[32] = {0};
-    snprintf(path, sizeof(path), "/proc/self/task/%d/comm", tid);
-    if (FILE* f = fopen(path, "r")) {
-      if (fgets(name, sizeof(name), f) != nullptr && strncmp(name, "stackhouse-", 11) == 0) own.insert(tid);
-      fclose(f);
-    }
-  }
-  std::vector<int> gone;
+  std::vector<int> gone, fresh;
   {
     std::lock_guard<std::mutex> lock(threads_mu_);
     for (int tid : tids_) {
       if (!seen.count(tid)) gone.push_back(tid);
     }
+    std::erase_if(own_tids_, [&](int tid) { return !seen.count(tid); });
+    for (int tid : seen) {
+      if (!tids_.count(tid) && !own_tids_.count(tid)) fresh.push_back(tid);
+    }
   }
   for (int tid : gone) ThreadExited(tid);
-  for (int tid : seen) {
-    if (!own.count(tid)) ThreadStarted(tid);
+  // Only threads not seen before: our own ones are told apart by name.
+  for (int tid : fresh) {
+    char path[64], name[32] = {0};
+    snprintf(path, sizeof(path), "/proc/self/task/%d/comm", tid);
+    bool own = false;
+    if (FILE* f = fopen(path, "r")) {
+      own = fgets(name, sizeof(name), f) != nullptr && strncmp(name, "stackhouse-", 11) == 0;
+      fclose(f);
+    }
+    if (own) {
+      std::lock_guard<std::mutex> lock(threads_mu_);
+      own_tids_.insert(tid);
+    } else {
+      ThreadStarted(tid);
+    }
   }
 }
 
@@ -420,15 +421,6 @@ void Profiler::ExportInterval(const Interval& iv) {
       }
     }
   }
-  if (keep_exports_) {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& p : profiles) exports_.push_back(std::move(p));
-  }
-}
-
-std::vector<EncodedProfile> Profiler::TakeExports() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return std::move(exports_);
 }
 
 void Profiler::AggregatorLoop() {
@@ -492,7 +484,7 @@ void Profiler::AggregatorLoop() {
         }
         return 1;
       }, &c);
-      if (libraries_changed_.exchange(false) || c.adds != dl_adds || c.subs != dl_subs) {
+      if (c.adds != dl_adds || c.subs != dl_subs) {
         if (dl_adds >= 0) {
           mappings_changed = true;
           dl_activity = true;
@@ -578,7 +570,7 @@ std::string Profiler::StatsJson() {
                 tables_ ? "dwarf" : "fp", "\",\"threads\":", threads);
   auto hist = [&](const char* name, const CostHistogram& h) {
     out += StrCat(",\"", name, "\":{\"count\":", h.count(), ",\"total_ns\":", h.total_ns(),
-                  ",\"p50_ns\":", JsonNumber(h.QuantileNs(0.5)), ",\"p99_ns\":", JsonNumber(h.QuantileNs(0.99)),
+                  ",\"p50_ns\":", h.QuantileNs(0.5), ",\"p99_ns\":", h.QuantileNs(0.99),
                   "}");
   };
   hist("cpu_handler", st->cpu_cost);
@@ -588,7 +580,7 @@ std::string Profiler::StatsJson() {
   rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   double process_cpu_ns = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e9 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e3;
-  out += StrCat(",\"process_cpu_ns\":", JsonNumber(process_cpu_ns), ",\"own_threads_cpu_ns\":", JsonNumber(own_cpu_ns),
+  out += StrCat(",\"process_cpu_ns\":", process_cpu_ns, ",\"own_threads_cpu_ns\":", own_cpu_ns,
                 ",\"ring_dropped\":", ring_->dropped(), ",\"truncated_stacks\":", st->truncated_stacks.load(),
                 ",\"records\":", collector_.records(), ",\"intervals\":", intervals_.load(),
                 ",\"profiles_exported\":", profiles_exported_.load(),

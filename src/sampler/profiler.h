@@ -48,23 +48,14 @@ class Profiler {
   // /proc scan (on the aggregation thread).
   void ThreadStarted(int tid);
   void ThreadExited(int tid);
-  void LibrariesChanged() {
-    libraries_changed_ = true;
-    Wake();
-  }
 
   // Diagnostics as one JSON object (samples, self cost, engine, uploads).
   std::string StatsJson();
   const char* engine_name() const { return engine_ ? engine_->name() : "none"; }
-  const Config& config() const { return config_; }
 
   // After fork, in the child: forgets every resource without touching the
   // parent's threads (they do not exist here). The object is leaked.
   void AbandonInChild();
-
-  // For tests: the last profiles exported (kept when keep_last_export()).
-  void set_keep_exports(bool keep) { keep_exports_ = keep; }
-  std::vector<EncodedProfile> TakeExports();
 
  private:
   explicit Profiler(const Config& config);
@@ -102,6 +93,7 @@ class Profiler {
 
   std::mutex threads_mu_;  // guards tids_ and engine_'s thread set
   std::unordered_set<int> tids_;
+  std::unordered_set<int> own_tids_;  // our threads, found by name once
   bool cpu_disabled_ = false;  // the program took our signal over
   std::vector<clockid_t> own_clocks_;  // CPU clocks of our own threads
 
@@ -110,11 +102,8 @@ class Profiler {
   bool stopping_ = false;
   uint64_t flush_requested_ = 0;
   uint64_t flush_done_ = 0;
-  bool keep_exports_ = false;
-  std::vector<EncodedProfile> exports_;
   std::string last_error_;
 
-  std::atomic<bool> libraries_changed_{false};
   bool sampling_on_ = true;
   int64_t covered_ns_ = 0;       // sampling-on time in the current interval
   int64_t on_since_ns_ = 0;

@@ -72,14 +72,6 @@ class SampleRing {
   bool ok() const { return cells_ != nullptr; }
   size_t memory_bytes() const { return bytes_; }
 
-  // Starts loading the lines the next Claim will touch, so that their cache
-  // misses overlap with the caller's other work. Signal-safe.
-  void PrefetchClaim() const {
-    __builtin_prefetch(&tail_, 1);
-    uint64_t pos = tail_.load(std::memory_order_relaxed);
-    __builtin_prefetch(&cells_[pos & mask_], 1);
-  }
-
   // Claims a cell; returns nullptr when the ring is full (counted in
   // dropped()). The caller fills the record and calls Publish(). Signal-safe.
   SampleRecord* Claim(uint64_t* ticket) {

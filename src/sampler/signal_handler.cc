@@ -29,7 +29,6 @@ void OnSignal(int signo, siginfo_t* info, void* ucontext) {
     SignalState* st = in_flight.state();
     ThreadLocal& tl = GetThreadLocal();
     if (st != nullptr && !tl.profiler_thread) {
-      st->ring->PrefetchClaim();
       unwind::Regs regs = unwind::RegsFromUcontext(ucontext);
       if (signo == st->cpu_signal && st->cpu_on.load(std::memory_order_relaxed)) {
         RecordSample(st, SampleKind::kCpu, regs, st->cpu_period_ns, 0, 0);

@@ -60,7 +60,6 @@ struct SignalState {
   CostHistogram wall_cost;  // wall signal handler
   CostHistogram heap_cost;  // sampled allocations (the unsampled fast path is not timed)
   CostHistogram lock_cost;  // recorded contentions
-  std::atomic<uint64_t> foreign_signals{0};  // signals not from our engines
   std::atomic<uint64_t> truncated_stacks{0};
 };
 

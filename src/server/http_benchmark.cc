@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "server/http.h"
+#include "server/testing/raw_conn.h"
 
 namespace {
 
@@ -33,17 +34,11 @@ using stackhouse::server::HttpServer;
 using stackhouse::server::HttpServerOptions;
 
 int Connect(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr = {};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+  int fd = stackhouse::server::testing::ConnectLoopback(port);
+  if (fd < 0) {
     std::perror("connect");
     std::exit(1);
   }
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   return fd;
 }
 

@@ -24,6 +24,7 @@ struct StartSlot {
   std::atomic<bool> used{false};
   void* (*fn)(void*) = nullptr;
   void* arg = nullptr;
+  bool profiler_thread = false;  // created by the profiler itself
 };
 
 constexpr int kSlots = 1024;
@@ -57,6 +58,7 @@ void* Trampoline(void* p) {
   auto* slot = static_cast<StartSlot*>(p);
   void* (*fn)(void*) = slot->fn;
   void* arg = slot->arg;
+  bool profiler_thread = slot->profiler_thread;
   slot->used.store(false, std::memory_order_release);
   ThreadLocal& tl = GetThreadLocal();
   tl.tid = static_cast<int>(syscall(SYS_gettid));
@@ -65,8 +67,12 @@ void* Trampoline(void* p) {
   uintptr_t frame = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   tl.stack_hi = (frame + 8192) & ~uintptr_t{4095};
   tl.stack_lo = 0;
-  pthread_setspecific(g_exit_key, reinterpret_cast<void*>(1));
-  PushThreadEvent(tl.tid, /*started=*/true);
+  if (profiler_thread) {
+    tl.profiler_thread = true;  // never sampled, never registered
+  } else {
+    pthread_setspecific(g_exit_key, reinterpret_cast<void*>(1));
+    PushThreadEvent(tl.tid, /*started=*/true);
+  }
   return fn(arg);
 }
 
@@ -83,6 +89,7 @@ extern "C" __attribute__((visibility("default"))) int pthread_create(pthread_t* 
   if (slot == nullptr) return STACKHOUSE_REAL(pthread_create)(thread, attr, fn, arg);  // found by the scan
   slot->fn = fn;
   slot->arg = arg;
+  slot->profiler_thread = stackhouse::sampler::GetThreadLocal().internal > 0;
   int rc = STACKHOUSE_REAL(pthread_create)(thread, attr, Trampoline, slot);
   if (rc != 0) slot->used.store(false, std::memory_order_release);
   return rc;

@@ -13,7 +13,6 @@
 //   fork                    forks a burning child that then execs /bin/true
 //   dlopen LIB ROUNDS       dlopen LIB, burn in its function, dlclose, repeat
 //   sigprof SECONDS         the program's own SIGPROF handler and ITIMER_PROF
-//   malloc SECONDS THREADS  malloc/free-heavy loop (benchmark)
 //   work CYCLES THREADS     a fixed amount of BurnA/BurnB work (benchmark: CPU
 //                           time then varies with the profiler's overhead)
 //   mallocwork OPS THREADS  a fixed number of malloc/free pairs (benchmark)
@@ -398,34 +397,6 @@ int HookCost(long n) {
   return 0;
 }
 
-int Malloc(double seconds, int threads) {
-  int64_t end = MonoNs() + static_cast<int64_t>(seconds * 1e9);
-  std::atomic<long> ops{0};
-  std::vector<std::thread> ts;
-  for (int t = 0; t < threads; ++t) {
-    ts.emplace_back([&, t] {
-      std::vector<void*> slots(1024, nullptr);
-      unsigned r = 12345u + t;
-      long n = 0;
-      while (MonoNs() < end) {
-        for (int i = 0; i < 1000; ++i) {
-          r = r * 1103515245u + 12345u;
-          size_t slot = (r >> 8) % slots.size();
-          free(slots[slot]);
-          slots[slot] = malloc(16 + (r >> 20) % 2048);
-        }
-        n += 1000;
-      }
-      for (void* p : slots) free(p);
-      ops += n;
-    });
-  }
-  for (auto& t : ts) t.join();
-  printf("{\"ops\":%ld,\"process_cpu_ns\":%lld}\n", ops.load(),
-         static_cast<long long>(RusageNs(RUSAGE_SELF)));
-  return 0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -458,7 +429,6 @@ int main(int argc, char** argv) {
   else if (mode == "fork") rc = Fork();
   else if (mode == "dlopen") rc = argc > 2 ? Dlopen(argv[2], static_cast<int>(arg(3, 5))) : 2;
   else if (mode == "sigprof") rc = Sigprof(arg(2, 2));
-  else if (mode == "malloc") rc = Malloc(arg(2, 2), static_cast<int>(arg(3, 2)));
   else if (mode == "work") rc = Work(static_cast<long>(arg(2, 50)), static_cast<int>(arg(3, 2)));
   else if (mode == "mallocwork") rc = MallocWork(static_cast<long>(arg(2, 1e7)), static_cast<int>(arg(3, 2)));
   else if (mode == "syscalls") rc = Syscalls(arg(2, 2));

@@ -1,5 +1,6 @@
-// RawConn: a plain blocking TCP connection to 127.0.0.1 for tests that need
-// to misbehave (half requests, garbage, many idle sockets). Tests only.
+// RawConn: a plain blocking TCP connection to 127.0.0.1 for tests and load
+// generators that need to misbehave (half requests, garbage, many idle
+// sockets) or drive raw HTTP themselves.
 #ifndef STACKHOUSE_SERVER_TESTING_RAW_CONN_H_
 #define STACKHOUSE_SERVER_TESTING_RAW_CONN_H_
 
@@ -18,21 +19,26 @@
 
 namespace stackhouse::server::testing {
 
+// A blocking TCP_NODELAY connection to 127.0.0.1:port, or -1.
+inline int ConnectLoopback(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  return fd;
+}
+
 class RawConn {
  public:
-  explicit RawConn(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr = {};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-      close(fd_);
-      fd_ = -1;
-    }
-    int one = 1;
-    if (fd_ >= 0) setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  }
+  explicit RawConn(int port) : fd_(ConnectLoopback(port)) {}
   ~RawConn() {
     if (fd_ >= 0) close(fd_);
   }
