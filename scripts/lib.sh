@@ -33,7 +33,7 @@ BUILD_PACKAGES=(
   libgtest-dev libgmock-dev
   libprotobuf-dev protobuf-compiler
   libmicrohttpd-dev libcurl4-openssl-dev libyaml-cpp-dev libjemalloc-dev
-  libelf-dev libdw-dev
+  libelf-dev libdw-dev libbpf-dev bpftool
   golang-go
 )
 

@@ -9,6 +9,8 @@
 #include <map>
 #include <random>
 
+#include "agent/bpf_sampler.h"
+#include "agent/perf_sampler.h"
 #include "base/clock.h"
 #include "base/gzip.h"
 #include "base/hash.h"
@@ -32,7 +34,7 @@ std::string Hex(uint64_t v) {
 
 size_t Agent::KeyHash::operator()(const Key& k) const {
   uint64_t h = HashBytes(k.pcs.data(), k.pcs.size() * sizeof(uint64_t));
-  return static_cast<size_t>(HashMix(h, (uint64_t(k.pid) << 8) ^ k.kernel_frames));
+  return static_cast<size_t>(HashMix(h, (uint64_t(k.pid) << 9) ^ (uint64_t(k.off_cpu) << 8) ^ k.kernel_frames));
 }
 
 Agent::Agent(const AgentOptions& options) : options_(options) {}
@@ -56,9 +58,46 @@ StatusOr<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options) {
   if (!rules.ok()) return rules.status().WithPrefix("--service-rules");
   a->processes_.SetServiceRules(std::move(*rules));
   if (options.upload_interval_ms < 100) return InvalidArgumentError("the upload interval must be at least 100 ms");
-  SH_RETURN_IF_ERROR(a->perf_.Open(options.sample_rate_hz, options.dwarf_unwind ? options.stack_copy_bytes : 0));
+  // The BPF engine first; plain perf events when it cannot be loaded.
+  Status bpf_status = OkStatus();
+  if (options.engine == "auto" || options.engine == "bpf") {
+    if (options.simulate_no_bpf) {
+      bpf_status = UnavailableError("BPF disabled by --simulate-no-bpf");
+    } else {
+      BpfOptions bo;
+      bo.hz = options.sample_rate_hz;
+      bo.off_cpu = options.off_cpu;
+      bo.off_cpu_min_ns = options.off_cpu_min_ns;
+      bo.frame_pointers_only = !options.dwarf_unwind;
+      auto bpf = BpfSampler::Open(bo);
+      if (bpf.ok()) {
+        a->engine_ = std::move(*bpf);
+      } else {
+        bpf_status = bpf.status();
+      }
+    }
+    if (a->engine_ == nullptr) {
+      if (options.engine == "bpf") return bpf_status.WithPrefix("the BPF engine");
+      LogWarn("BPF engine unavailable; falling back to perf_event ring buffers", {{"reason", bpf_status.message()}});
+    }
+  } else if (options.engine != "perf") {
+    return InvalidArgumentError(StrCat("unknown engine ", Quote(options.engine), " (auto, bpf or perf)"));
+  }
+  if (a->engine_ == nullptr) {
+    if (options.off_cpu) LogWarn("off-CPU profiling needs the BPF engine; profiling CPU time only");
+    auto perf = std::make_unique<PerfSampler>();
+    Status opened = perf->Open(options.sample_rate_hz, options.dwarf_unwind ? options.stack_copy_bytes : 0);
+    if (!opened.ok()) {
+      // Both lacked permission: say everything that is missing.
+      if (opened.code() == StatusCode::kPermissionDenied && bpf_status.code() == StatusCode::kPermissionDenied) {
+        return bpf_status;
+      }
+      return opened;
+    }
+    a->engine_ = std::move(perf);
+  }
   Agent* self = a.get();
-  a->perf_.SetExecCallback([self](int pid) {
+  a->engine_->SetExecCallback([self](int pid) {
     // Read it afresh (a sample between fork and exec saw the parent).
     self->processes_.Forget(pid);
     self->skipped_.erase(pid);
@@ -76,9 +115,10 @@ StatusOr<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options) {
     uo.max_queued = 64;  // one profile per service per interval
     a->uploader_ = std::make_unique<sampler::Uploader>(uo);
   }
-  LogInfo("agent started", {{"engine", "perf"},
+  LogInfo("agent started", {{"engine", a->engine_->name()},
                             {"unwind", options.dwarf_unwind ? "eh_frame+fp" : "fp"},
-                            {"cpus", a->perf_.cpus()},
+                            {"off_cpu", options.off_cpu && std::string_view(a->engine_->name()) == "bpf" ? "on" : "off"},
+                            {"cpus", a->engine_->cpus()},
                             {"hz", options.sample_rate_hz},
                             {"kernel_symbols", static_cast<int64_t>(a->kallsyms_ ? a->kallsyms_->size() : 0)}});
   return a;
@@ -86,17 +126,28 @@ StatusOr<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options) {
 
 void Agent::OnSample(const RawSample& s, int64_t now_ns) {
   if (s.pid <= 0) return;  // the idle task
-  if (!options_.pids.empty() && !options_.pids.count(s.pid)) return;
+  if (!options_.pids.empty() && !options_.pids.count(s.pid)) {
+    if (s.classify) engine_->SetMode(s.pid, ProcessMode::kSkip);
+    return;
+  }
   if (skipped_.count(s.pid)) return;
   ProcessInfo* p = processes_.Get(s.pid, now_ns);  // captured while it lives
   if (p == nullptr) return;
   if ((!options_.comm_regex.empty() && !RE2::PartialMatch(p->comm, options_.comm_regex)) ||
       (!options_.cgroup_regex.empty() && !RE2::PartialMatch(p->cgroup, options_.cgroup_regex))) {
     skipped_.insert(s.pid);
+    engine_->SetMode(s.pid, ProcessMode::kSkip);
     return;
+  }
+  if (s.classify) {
+    // Frame pointers are walked in the kernel; code without them needs
+    // stack copies.
+    bool fp = !options_.dwarf_unwind || processes_.HasFramePointers(p);
+    engine_->SetMode(s.pid, fp ? ProcessMode::kFramePointers : ProcessMode::kStackCopy);
   }
   Key key;
   key.pid = s.pid;
+  key.off_cpu = s.off_cpu;
   key.kernel_frames = static_cast<uint32_t>(s.kernel.size());
   key.pcs.reserve(s.kernel.size() + s.user.size());
   key.pcs.insert(key.pcs.end(), s.kernel.begin(), s.kernel.end());
@@ -111,18 +162,35 @@ void Agent::OnSample(const RawSample& s, int64_t now_ns) {
       return true;
     };
     auto find = [&](uintptr_t pc) { return processes_.FindRow(p, pc); };
-    int64_t t0 = MonotonicNanos();
+    int64_t t0 = MonotonicNanos() - processes_.table_build_ns();
     dwarf_frames = static_cast<size_t>(sampler::unwind::WalkStackWith(
         sampler::unwind::Regs{s.ip, s.sp, s.bp}, hi, load, find, unwound_, kMaxUserFrames));
     dwarf_unwound_++;
-    dwarf_unwind_ns_ += MonotonicNanos() - t0;
+    dwarf_unwind_ns_ += MonotonicNanos() - processes_.table_build_ns() - t0;  // tables excluded
   }
   if (dwarf_frames > s.user.size()) {
     key.pcs.insert(key.pcs.end(), unwound_, unwound_ + dwarf_frames);
+    if (!s.user.empty() && p->roots.size() < 64) {
+      // Remember how the stack goes on where frame-pointer walks stop.
+      uint64_t outer = s.user.back();
+      for (size_t i = 0; i + 1 < dwarf_frames; ++i) {
+        if (unwound_[i] == outer) {
+          p->roots.try_emplace(outer, unwound_ + i + 1, unwound_ + dwarf_frames);
+          break;
+        }
+      }
+    }
   } else {
     key.pcs.insert(key.pcs.end(), s.user.begin(), s.user.end());
+    if (!s.user.empty()) {
+      // A frame-pointer walk: complete its root as an .eh_frame walk did.
+      auto it = p->roots.find(s.user.back());
+      if (it != p->roots.end()) key.pcs.insert(key.pcs.end(), it->second.begin(), it->second.end());
+    }
   }
-  counts_[std::move(key)]++;
+  Value& v = counts_[std::move(key)];
+  v.count += s.count;
+  v.off_cpu_ns += s.off_cpu_ns;
 }
 
 std::vector<std::pair<std::string, profile::Profile>> Agent::Export(int64_t start_ns, int64_t end_ns) {
@@ -131,18 +199,25 @@ std::vector<std::pair<std::string, profile::Profile>> Agent::Export(int64_t star
     std::map<std::pair<int, uint64_t>, uint32_t> locations;  // (pid or -1 for kernel, addr) -> location
     std::map<std::string, uint32_t> mappings;                // path -> mapping
   };
-  std::map<std::string, PerService> services;
+  // By (service, off-CPU): CPU and off-CPU time are separate profiles.
+  std::map<std::pair<std::string, bool>, PerService> services;
   const int64_t period = 1000000000LL / options_.sample_rate_hz;
-  for (const auto& [key, count] : counts_) {
+  for (const auto& [key, value] : counts_) {
     ProcessInfo* p = processes_.Get(key.pid, MonotonicNanos());
     if (p == nullptr) continue;
-    PerService& ps = services[p->service];
+    PerService& ps = services[{p->service, key.off_cpu}];
     profile::ProfileBuilder& b = ps.b;
     if (b.profile().sample_types.empty()) {
       profile::Profile& pr = b.profile();
-      pr.sample_types = {{b.String("samples"), b.String("count")}, {b.String("cpu"), b.String("nanoseconds")}};
-      pr.period_type = {b.String("cpu"), b.String("nanoseconds")};
-      pr.period = period;
+      if (key.off_cpu) {
+        pr.sample_types = {{b.String("off_cpu"), b.String("nanoseconds")}, {b.String("events"), b.String("count")}};
+        pr.period_type = {b.String("off_cpu"), b.String("nanoseconds")};
+        pr.period = 1;
+      } else {
+        pr.sample_types = {{b.String("samples"), b.String("count")}, {b.String("cpu"), b.String("nanoseconds")}};
+        pr.period_type = {b.String("cpu"), b.String("nanoseconds")};
+        pr.period = period;
+      }
       pr.time_nanos = start_ns;
       pr.duration_nanos = end_ns - start_ns;
     }
@@ -206,11 +281,12 @@ std::vector<std::pair<std::string, profile::Profile>> Agent::Export(int64_t star
         {b.String("exe"), b.String(p->exe), 0, 0},
     };
     if (!p->container_id.empty()) labels.push_back({b.String("container_id"), b.String(p->container_id), 0, 0});
-    int64_t values[2] = {count, count * period};
-    b.AddSample(stack, values, labels);
+    int64_t cpu_values[2] = {value.count, value.count * period};
+    int64_t off_values[2] = {value.off_cpu_ns, value.count};
+    b.AddSample(stack, key.off_cpu ? off_values : cpu_values, labels);
   }
   std::vector<std::pair<std::string, profile::Profile>> out;
-  for (auto& [service, ps] : services) out.emplace_back(service, ps.b.Finish());
+  for (auto& [service, ps] : services) out.emplace_back(service.first, ps.b.Finish());
   return out;
 }
 
@@ -223,7 +299,8 @@ void Agent::Ship(int64_t start_ns, int64_t end_ns) {
     profiles_++;
     std::string gz = profile::EncodePprofGzip(p);
     if (!options_.output_dir.empty()) {
-      std::string path = StrCat(options_.output_dir, "/", service, ".", end_ns, ".pb.gz");
+      bool off_cpu = !p.sample_types.empty() && p.str(p.sample_types[0].type) == "off_cpu";
+      std::string path = StrCat(options_.output_dir, "/", service, off_cpu ? ".off_cpu." : ".", end_ns, ".pb.gz");
       if (FILE* f = fopen(path.c_str(), "wb")) {
         fwrite(gz.data(), 1, gz.size(), f);
         fclose(f);
@@ -254,6 +331,7 @@ void Agent::Run(const std::atomic<bool>* stop) {
                         std::uniform_real_distribution<double>(0, 1)(rng) < options_.host_fraction;
   };
   decide();
+  const SampleFn on_sample = [this](const RawSample& s) { OnSample(s, MonotonicNanos()); };
   while (!stop->load()) {
     int64_t now = MonotonicNanos();
     bool want = interval_selected;
@@ -261,16 +339,17 @@ void Agent::Run(const std::atomic<bool>* stop) {
       want = ((now - started) / 1000000) % options_.duty_period_ms < options_.duty_on_ms;
     }
     if (want != sampling) {
-      perf_.SetEnabled(want);
+      engine_->SetEnabled(want);
       sampling = want;
     }
-    perf_.Poll(100, [&](const RawSample& s) { OnSample(s, MonotonicNanos()); });
+    engine_->Poll(100, on_sample);
     {
       AgentStats snapshot = Collect();
       std::lock_guard<std::mutex> lock(stats_mu_);
       stats_snapshot_ = snapshot;
     }
     if (MonotonicNanos() >= next) {
+      engine_->Drain(on_sample);
       int64_t end_real = RealtimeNanos();
       Ship(start_real, end_real);
       start_real = end_real;
@@ -278,7 +357,8 @@ void Agent::Run(const std::atomic<bool>* stop) {
       decide();
     }
   }
-  perf_.Poll(0, [&](const RawSample& s) { OnSample(s, MonotonicNanos()); });
+  engine_->Poll(0, on_sample);
+  engine_->Drain(on_sample);
   Ship(start_real, RealtimeNanos());
   if (uploader_ && !uploader_->Drain(5000)) {
     LogWarn("exiting with unsent profiles", {{"error", uploader_->stats().last_error}});
@@ -295,8 +375,9 @@ AgentStats Agent::stats() const {
 
 AgentStats Agent::Collect() const {
   AgentStats s;
-  s.samples = perf_.samples();
-  s.lost = perf_.lost();
+  s.samples = engine_->samples();
+  s.lost = engine_->lost();
+  s.engine = engine_->name();
   s.profiles = profiles_;
   if (uploader_) {
     auto u = uploader_->stats();
@@ -306,7 +387,7 @@ AgentStats Agent::Collect() const {
   s.processes = processes_.processes();
   s.execs = execs_;
   s.unwound = dwarf_unwound_;
-  s.unwind_ns = dwarf_unwind_ns_ - processes_.table_build_ns();
+  s.unwind_ns = dwarf_unwind_ns_;
   s.table_build_ns = processes_.table_build_ns();
   return s;
 }

@@ -1,9 +1,11 @@
 // Agent: the whole-host profiler behind `stackhouse agent`. It samples
-// every CPU (PerfSampler), aggregates identical (process, stack) samples,
-// and every upload interval turns them into one pprof CPU profile per
-// service, with kernel frames (kallsyms) and symbolized user frames, and
-// labels pid, comm, exe, container_id and host, which it uploads to the
-// server's /ingest through a bounded queue with backoff.
+// every CPU (the BPF engine, or perf_event ring buffers when BPF cannot be
+// loaded), aggregates identical (process, stack) samples, and every upload
+// interval turns them into one pprof CPU profile per service (and an
+// off-CPU profile with --off-cpu), with kernel frames (kallsyms) and
+// symbolized user frames, and labels pid, comm, exe, container_id and host,
+// which it uploads to the server's /ingest through a bounded queue with
+// backoff.
 #ifndef STACKHOUSE_AGENT_AGENT_H_
 #define STACKHOUSE_AGENT_AGENT_H_
 
@@ -18,7 +20,7 @@
 #include <vector>
 
 #include "agent/kallsyms.h"
-#include "agent/perf_sampler.h"
+#include "agent/engine.h"
 #include "agent/process_table.h"
 #include "base/status.h"
 #include "profile/profile.h"
@@ -40,9 +42,18 @@ struct AgentOptions {
   std::string service_rules;     // see ParseServiceRules (process_table.h)
   std::string host;              // the host label; default: hostname
   std::string output_dir;        // also write each profile here (.pb.gz)
+  // "auto": BPF, or perf when BPF cannot be loaded (the reason is logged);
+  // "bpf" or "perf": only that one.
+  std::string engine = "auto";
+  bool simulate_no_bpf = false;  // behave as if BPF could not be loaded (tests)
   // Unwind user stacks from copies with .eh_frame (code without frame
-  // pointers); costs a stack copy per sample.
+  // pointers); costs a stack copy per sample. With the BPF engine only the
+  // processes whose executable has no frame pointers pay it.
   bool dwarf_unwind = true;
+  // Also profile time spent blocked (BPF engine only), ignoring blocked
+  // periods shorter than off_cpu_min_ns.
+  bool off_cpu = false;
+  int64_t off_cpu_min_ns = 0;
   // Duty cycling: sample duty_on_ms of every duty_period_ms (0 = always);
   // host_fraction: sample in an interval only with this probability, as
   // Google-Wide Profiling and the OTel eBPF profiler's probabilistic mode.
@@ -63,6 +74,7 @@ struct AgentStats {
   uint64_t execs = 0;      // exec notifications seen
   int64_t unwind_ns = 0;   // time spent doing so, table building excluded
   int64_t table_build_ns = 0;  // building .eh_frame tables (once per ELF file)
+  std::string engine;          // "bpf" or "perf"
 };
 
 class Agent {
@@ -86,6 +98,7 @@ class Agent {
 
   struct Key {
     int pid;
+    bool off_cpu;
     uint32_t kernel_frames;
     std::vector<uint64_t> pcs;  // kernel frames then user frames, innermost first
     bool operator==(const Key&) const = default;
@@ -95,14 +108,18 @@ class Agent {
   };
 
   AgentOptions options_;
-  PerfSampler perf_;
+  std::unique_ptr<Engine> engine_;
   std::optional<Kallsyms> kallsyms_;
   ProcessTable processes_;
   std::unique_ptr<sampler::Uploader> uploader_;
   AgentStats Collect() const;
   mutable std::mutex stats_mu_;
   AgentStats stats_snapshot_;  // guarded by stats_mu_
-  std::unordered_map<Key, int64_t, KeyHash> counts_;
+  struct Value {
+    int64_t count = 0;
+    int64_t off_cpu_ns = 0;
+  };
+  std::unordered_map<Key, Value, KeyHash> counts_;
   std::unordered_set<int> skipped_;  // pids the filters rejected
   static constexpr int kMaxUserFrames = 127;
   uintptr_t unwound_[kMaxUserFrames];

@@ -13,27 +13,15 @@
 #include <string>
 #include <vector>
 
+#include "agent/engine.h"
 #include "base/status.h"
 
 namespace stackhouse::agent {
 
-struct RawSample {
-  int pid = 0;
-  int tid = 0;
-  std::vector<uint64_t> kernel;  // innermost first
-  std::vector<uint64_t> user;    // innermost first, by frame pointer
-  // With user-stack copies: the user registers and the top of the user
-  // stack at the sample (valid during the callback only).
-  bool has_user_regs = false;
-  uint64_t ip = 0, sp = 0, bp = 0;
-  const char* stack = nullptr;
-  size_t stack_size = 0;
-};
-
-class PerfSampler {
+class PerfSampler : public Engine {
  public:
   PerfSampler() = default;
-  ~PerfSampler();
+  ~PerfSampler() override;
   PerfSampler(const PerfSampler&) = delete;
   PerfSampler& operator=(const PerfSampler&) = delete;
 
@@ -43,18 +31,13 @@ class PerfSampler {
   // pointers in user space (as `perf --call-graph dwarf`). Permission errors
   // say what is missing (root or CAP_PERFMON, kernel.perf_event_paranoid).
   Status Open(int hz, uint32_t stack_copy_bytes = 0);
-  // Pauses or resumes sampling on every CPU (duty cycling).
-  void SetEnabled(bool enabled);
-  // Waits up to timeout_ms for data and hands every sample to `fn`.
-  void Poll(int timeout_ms, const std::function<void(const RawSample&)>& fn);
-
-  // Called with the pid of every process that execs (PERF_RECORD_COMM with
-  // the exec flag): what was known about that pid is stale.
-  void SetExecCallback(std::function<void(int pid)> fn) { on_exec_ = std::move(fn); }
-
-  uint64_t samples() const { return samples_; }
-  uint64_t lost() const { return lost_; }
-  int cpus() const { return static_cast<int>(rings_.size()); }
+  const char* name() const override { return "perf"; }
+  void SetEnabled(bool enabled) override;
+  // Exec notifications come from PERF_RECORD_COMM with the exec flag.
+  void Poll(int timeout_ms, const SampleFn& fn) override;
+  uint64_t samples() const override { return samples_; }
+  uint64_t lost() const override { return lost_; }
+  int cpus() const override { return static_cast<int>(rings_.size()); }
 
  private:
   struct Ring {
@@ -62,11 +45,10 @@ class PerfSampler {
     void* base = nullptr;
     size_t size = 0;  // bytes mapped (1 + data pages)
   };
-  void Drain(Ring& r, const std::function<void(const RawSample&)>& fn);
+  void DrainRing(Ring& r, const SampleFn& fn);
 
   std::vector<Ring> rings_;
   std::vector<char> scratch_;
-  std::function<void(int)> on_exec_;
   uint64_t samples_ = 0;
   uint64_t lost_ = 0;
 };

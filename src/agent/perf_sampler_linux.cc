@@ -105,14 +105,14 @@ void PerfSampler::SetEnabled(bool enabled) {
   for (Ring& r : rings_) ioctl(r.fd, enabled ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0);
 }
 
-void PerfSampler::Poll(int timeout_ms, const std::function<void(const RawSample&)>& fn) {
+void PerfSampler::Poll(int timeout_ms, const SampleFn& fn) {
   std::vector<pollfd> fds;
   for (const Ring& r : rings_) fds.push_back({r.fd, POLLIN, 0});
   poll(fds.data(), fds.size(), timeout_ms);
-  for (Ring& r : rings_) Drain(r, fn);
+  for (Ring& r : rings_) DrainRing(r, fn);
 }
 
-void PerfSampler::Drain(Ring& r, const std::function<void(const RawSample&)>& fn) {
+void PerfSampler::DrainRing(Ring& r, const SampleFn& fn) {
   auto* meta = static_cast<perf_event_mmap_page*>(r.base);
   char* data = static_cast<char*>(r.base) + meta->data_offset;
   uint64_t size = meta->data_size;

@@ -197,21 +197,54 @@ UserFrames ProcessTable::Resolve(ProcessInfo* p, uint64_t addr, bool exact) {
   return out;
 }
 
-const sampler::unwind::UnwindRow* ProcessTable::FindRow(ProcessInfo* p, uint64_t pc) {
-  const symbolize::MappingInfo* m = FindMapping(p->maps, pc);
-  if (m == nullptr || m->path.empty() || m->path[0] == '[') return nullptr;
-  ElfEntry& e = Entry(*p, m->path);
+ProcessTable::ElfEntry* ProcessTable::EntryWithTable(const ProcessInfo& p, const symbolize::MappingInfo& m) {
+  if (m.path.empty() || m.path[0] == '[') return nullptr;
+  ElfEntry& e = Entry(p, m.path);
   if (e.elf == nullptr) return nullptr;
   if (!e.table_tried) {
     e.table_tried = true;
     int64_t t0 = MonotonicNanos();
-    auto built = sampler::unwind::UnwindTable::FromFile(StrCat("/proc/", p->pid, "/root", m->path));
-    if (!built.ok()) built = sampler::unwind::UnwindTable::FromFile(m->path);
+    auto built = sampler::unwind::UnwindTable::FromFile(StrCat("/proc/", p.pid, "/root", m.path));
+    if (!built.ok()) built = sampler::unwind::UnwindTable::FromFile(m.path);
     if (built.ok()) e.table = std::move(*built);
     table_build_ns_ += MonotonicNanos() - t0;
   }
-  if (e.table == nullptr) return nullptr;
-  return e.table->Find(symbolize::RuntimeToElfVaddr(*m, *e.elf, pc));
+  return &e;
+}
+
+const sampler::unwind::UnwindRow* ProcessTable::FindRow(ProcessInfo* p, uint64_t pc) {
+  const symbolize::MappingInfo* m = FindMapping(p->maps, pc);
+  if (m == nullptr) return nullptr;
+  ElfEntry* e = EntryWithTable(*p, *m);
+  if (e == nullptr || e->table == nullptr) return nullptr;
+  return e->table->Find(symbolize::RuntimeToElfVaddr(*m, *e->elf, pc));
+}
+
+bool ProcessTable::HasFramePointers(ProcessInfo* p) {
+  const symbolize::MappingInfo* exe = nullptr;
+  for (const symbolize::MappingInfo& m : p->maps) {
+    if (m.path == p->exe) {
+      exe = &m;
+      break;
+    }
+  }
+  if (exe == nullptr) return false;  // unknown: copying the stack is always right
+  ElfEntry* e = EntryWithTable(*p, *exe);
+  if (e == nullptr || e->table == nullptr) return false;
+  if (e->frame_pointers < 0) {
+    size_t rows = 0, rbp = 0;
+    for (size_t i = 0; i < e->table->rows(); ++i) {
+      sampler::unwind::CfaRule c = e->table->row(i).cfa;
+      if (c == sampler::unwind::CfaRule::kGap) continue;
+      rows++;
+      rbp += c == sampler::unwind::CfaRule::kRbpOffset;
+    }
+    // Built with frame pointers, about a third of the rows are rbp-based
+    // (prologue, body, epilogue); built without, a few functions with
+    // variable-sized frames are.
+    e->frame_pointers = rows > 0 && rbp * 5 >= rows ? 1 : 0;
+  }
+  return e->frame_pointers == 1;
 }
 
 void ProcessTable::Expire(int64_t cutoff_ns) {

@@ -42,6 +42,10 @@ struct ProcessInfo {
   };
   std::vector<JitSymbol> jit;
   int64_t jit_read_ns = -1;  // when the map was last read (re-read on a miss, at most twice a second)
+  // Where frame-pointer walks end early (in code without frame pointers,
+  // such as libc's __libc_start_call_main): outermost pc -> the frames an
+  // .eh_frame walk of the same process found beyond it (at most 64).
+  std::unordered_map<uint64_t, std::vector<uint64_t>> roots;
 };
 
 // Parses perf-PID.map text ("START SIZE NAME" per line, hex numbers), the
@@ -83,6 +87,10 @@ class ProcessTable {
   // The .eh_frame row covering `pc` in process `p` (tables are built once
   // per ELF file and cached), or null.
   const sampler::unwind::UnwindRow* FindRow(ProcessInfo* p, uint64_t pc);
+  // Whether the process's executable keeps frame pointers, judged from its
+  // .eh_frame: in code built with them most functions define their frame
+  // address from rbp; in code built without them almost none do.
+  bool HasFramePointers(ProcessInfo* p);
   // Drops processes not seen since before `cutoff_ns` (exited or idle), and
   // the ELF files and unwind tables no sample used since then, so memory
   // follows the binaries that are running, not all that ever ran.
@@ -100,9 +108,12 @@ class ProcessTable {
     std::unique_ptr<symbolize::ElfSymbolizer> elf;
     std::unique_ptr<sampler::unwind::UnwindTable> table;
     bool table_tried = false;
+    int8_t frame_pointers = -1;  // HasFramePointers, once known
     int64_t last_used_ns = 0;
   };
   ElfEntry& Entry(const ProcessInfo& p, const std::string& path);
+  // The entry with its unwind table built (once), or null without an ELF file.
+  ElfEntry* EntryWithTable(const ProcessInfo& p, const symbolize::MappingInfo& m);
   std::unordered_map<std::string, ElfEntry> elves_;  // by path
   int64_t now_ns_ = 0;  // of the latest Get
   int64_t table_build_ns_ = 0;

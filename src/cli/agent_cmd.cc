@@ -8,6 +8,7 @@
 
 #include "agent/agent.h"
 #include "base/log.h"
+#include "base/time_parse.h"
 #include "base/strings.h"
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -44,16 +45,26 @@ int AgentMain(int argc, char** argv, int first) {
   flags.Value("duty-cycle", "", "Sample only part of the time: ON/PERIOD, e.g. 10s/60s");
   flags.Value("host-fraction", "1", "Sample in each interval with this probability (fleets)");
   flags.Value("metrics-addr", "127.0.0.1:4041", "Serve the agent's /metrics here (\"\" = off)");
+  flags.Value("engine", "auto", "auto (BPF, else perf events), bpf or perf");
+  flags.Switch("simulate-no-bpf", "Behave as if BPF could not be loaded (to test the fallback)");
+  flags.Value("unwind", "auto",
+              "auto (frame pointers, or .eh_frame from stack copies for programs built without them) "
+              "or fp (frame pointers only: cheaper, shorter stacks for such programs)");
+  flags.Switch("off-cpu", "Also profile time spent blocked, on the stack that blocked (BPF engine)");
+  flags.Value("off-cpu-min", "0", "With --off-cpu: ignore blocked periods shorter than this (e.g. 100us)");
   Status s = flags.Parse(argc, argv, first);
   if (flags.help()) {
     std::printf(
         "usage: stackhouse agent --server URL [options]\n\n"
-        "Samples the CPU time of every process on this host (perf events on every\n"
-        "CPU, kernel and user stacks), symbolizes the stacks (kernel symbols, ELF and\n"
+        "Samples the CPU time of every process on this host (a BPF program on a CPU\n"
+        "clock on every CPU, or plain perf events without BPF; kernel and user\n"
+        "stacks, with or without frame pointers), symbolizes the stacks (kernel symbols, ELF and\n"
         "DWARF of each process's files) and sends one CPU profile per service every\n"
         "upload interval, labelled with pid, comm, exe, container_id and host. The\n"
-        "service is the executable's name. Needs root (or CAP_PERFMON). Stops on\n"
-        "SIGTERM or SIGINT after sending what it has. See docs/agent.md.\n\n"
+        "service is the executable's name. Needs root (or CAP_BPF and CAP_PERFMON).\n"
+        "Stops on\n"
+        "SIGTERM or SIGINT after sending what it has. With --off-cpu it also sends\n"
+        "an off_cpu profile: where threads block, and for how long. See docs/agent.md.\n\n"
         "Options:\n%s",
         flags.Usage().c_str());
     return 0;
@@ -100,6 +111,21 @@ int AgentMain(int argc, char** argv, int first) {
   if (!fraction || !(*fraction > 0 && *fraction <= 1)) return Fail("agent", "--host-fraction must be in (0, 1]", 2);
   o.host_fraction = *fraction;
   o.output_dir = flags.Get("output-dir");
+  o.engine = flags.Get("engine");
+  if (o.engine != "auto" && o.engine != "bpf" && o.engine != "perf") {
+    return Fail("agent", StrCat("--engine must be auto, bpf or perf, not ", Quote(o.engine)), 2);
+  }
+  o.simulate_no_bpf = flags.On("simulate-no-bpf");
+  if (flags.Get("unwind") != "auto" && flags.Get("unwind") != "fp") {
+    return Fail("agent", StrCat("--unwind must be auto or fp, not ", Quote(flags.Get("unwind"))), 2);
+  }
+  o.dwarf_unwind = flags.Get("unwind") == "auto";
+  o.off_cpu = flags.On("off-cpu");
+  if (flags.Get("off-cpu-min") != "0") {
+    auto off_min = ParseDuration(flags.Get("off-cpu-min"));
+    if (!off_min.ok() || *off_min < 0) return Fail("agent", "--off-cpu-min: want a duration like 100us or 1ms", 2);
+    o.off_cpu_min_ns = *off_min;
+  }
   LogLevel level = LogLevel::kInfo;
   if (!ParseLogLevel(flags.Get("log-level"), &level)) return Fail("agent", "unknown --log-level", 2);
   SetLogLevel(level);
