@@ -103,6 +103,15 @@ StatusOr<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options) {
     self->skipped_.erase(pid);
     self->execs_++;
   });
+  a->engine_->SetLeafResolver([self](int pid, uint64_t pc) -> int {
+    ProcessInfo* p = self->processes_.Get(pid, MonotonicNanos());
+    if (p == nullptr) return -1;
+    const sampler::unwind::UnwindRow* row = self->processes_.FindRow(p, pc);
+    if (row == nullptr) return -1;
+    if (row->cfa == sampler::unwind::CfaRule::kRbpOffset) return 0;  // it has a frame
+    if (row->cfa != sampler::unwind::CfaRule::kRspOffset || row->cfa_offset < 8) return -1;
+    return row->cfa_offset - 8;  // the return address is just below the frame's address
+  });
   auto k = Kallsyms::Load();
   if (k.ok()) {
     a->kallsyms_ = std::move(*k);
@@ -144,6 +153,10 @@ void Agent::OnSample(const RawSample& s, int64_t now_ns) {
     // stack copies.
     bool fp = !options_.dwarf_unwind || processes_.HasFramePointers(p);
     engine_->SetMode(s.pid, fp ? ProcessMode::kFramePointers : ProcessMode::kStackCopy);
+  }
+  if (s.off_cpu) {
+    OnOffCpu(s, p);
+    return;
   }
   Key key;
   key.pid = s.pid;
@@ -193,6 +206,34 @@ void Agent::OnSample(const RawSample& s, int64_t now_ns) {
   v.off_cpu_ns += s.off_cpu_ns;
 }
 
+void Agent::OnOffCpu(const RawSample& s, ProcessInfo* p) {
+  Key key;
+  key.pid = s.pid;
+  key.off_cpu = true;
+  // The kernel stack, without the frames of the BPF program that took it.
+  size_t skip = 0;
+  while (kallsyms_ && skip < s.kernel.size() && kallsyms_->Lookup(s.kernel[skip]).starts_with("bpf_")) ++skip;
+  key.pcs.assign(s.kernel.begin() + static_cast<ptrdiff_t>(skip), s.kernel.end());
+  key.kernel_frames = static_cast<uint32_t>(key.pcs.size());
+  bool fp = !s.user.empty() && (!options_.dwarf_unwind || processes_.HasFramePointers(p));
+  if (fp) {
+    // A frame-pointer walk, with the caller it skips when the function that
+    // blocked has no frame, and the root an .eh_frame walk found.
+    key.pcs.push_back(s.user[0]);
+    if (s.blocked_caller != 0) key.pcs.push_back(s.blocked_caller);
+    key.pcs.insert(key.pcs.end(), s.user.begin() + 1, s.user.end());
+    auto it = p->roots.find(s.user.back());
+    if (it != p->roots.end()) key.pcs.insert(key.pcs.end(), it->second.begin(), it->second.end());
+  } else if (s.blocked_pc != 0) {
+    // Without frame pointers only these two are sure.
+    key.pcs.push_back(s.blocked_pc);
+    if (s.blocked_caller != 0) key.pcs.push_back(s.blocked_caller);
+  }
+  Value& v = counts_[std::move(key)];
+  v.count += s.count;
+  v.off_cpu_ns += s.off_cpu_ns;
+}
+
 std::vector<std::pair<std::string, profile::Profile>> Agent::Export(int64_t start_ns, int64_t end_ns) {
   struct PerService {
     profile::ProfileBuilder b;
@@ -210,7 +251,7 @@ std::vector<std::pair<std::string, profile::Profile>> Agent::Export(int64_t star
     if (b.profile().sample_types.empty()) {
       profile::Profile& pr = b.profile();
       if (key.off_cpu) {
-        pr.sample_types = {{b.String("off_cpu"), b.String("nanoseconds")}, {b.String("events"), b.String("count")}};
+        pr.sample_types = {{b.String("events"), b.String("count")}, {b.String("off_cpu"), b.String("nanoseconds")}};
         pr.period_type = {b.String("off_cpu"), b.String("nanoseconds")};
         pr.period = 1;
       } else {
@@ -282,7 +323,7 @@ std::vector<std::pair<std::string, profile::Profile>> Agent::Export(int64_t star
     };
     if (!p->container_id.empty()) labels.push_back({b.String("container_id"), b.String(p->container_id), 0, 0});
     int64_t cpu_values[2] = {value.count, value.count * period};
-    int64_t off_values[2] = {value.off_cpu_ns, value.count};
+    int64_t off_values[2] = {value.count, value.off_cpu_ns};
     b.AddSample(stack, key.off_cpu ? off_values : cpu_values, labels);
   }
   std::vector<std::pair<std::string, profile::Profile>> out;
@@ -299,7 +340,7 @@ void Agent::Ship(int64_t start_ns, int64_t end_ns) {
     profiles_++;
     std::string gz = profile::EncodePprofGzip(p);
     if (!options_.output_dir.empty()) {
-      bool off_cpu = !p.sample_types.empty() && p.str(p.sample_types[0].type) == "off_cpu";
+      bool off_cpu = p.sample_types.size() == 2 && p.str(p.sample_types[1].type) == "off_cpu";
       std::string path = StrCat(options_.output_dir, "/", service, off_cpu ? ".off_cpu." : ".", end_ns, ".pb.gz");
       if (FILE* f = fopen(path.c_str(), "wb")) {
         fwrite(gz.data(), 1, gz.size(), f);

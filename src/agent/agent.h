@@ -94,6 +94,7 @@ class Agent {
  private:
   explicit Agent(const AgentOptions& options);
   void OnSample(const RawSample& s, int64_t now_ns);
+  void OnOffCpu(const RawSample& s, ProcessInfo* p);
   void Ship(int64_t start_ns, int64_t end_ns);
 
   struct Key {

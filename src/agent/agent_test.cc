@@ -93,10 +93,11 @@ pid_t RunToEnd(const std::vector<std::string>& args) {
 }
 
 // stack -> value from `stackhouse query --format folded`.
-std::map<std::string, int64_t> Folded(const std::string& base, const std::string& service, pid_t pid) {
+std::map<std::string, int64_t> Folded(const std::string& base, const std::string& service, pid_t pid,
+                                     const std::string& type = "process_cpu:cpu:nanoseconds:cpu:nanoseconds") {
   auto r = stackhouse::testing::RunCommand(
       {stackhouse::testing::BinPath("stackhouse"), "query",
-       StrCat("process_cpu:cpu:nanoseconds:cpu:nanoseconds{service_name=\"", service, "\",pid=\"", pid, "\"}"),
+       StrCat(type, "{service_name=\"", service, "\",pid=\"", pid, "\"}"),
        "--server", base, "--from", "now-15m", "--format", "folded"});
   std::map<std::string, int64_t> out;
   std::istringstream in(r.out);
@@ -117,15 +118,21 @@ int64_t Sum(const std::map<std::string, int64_t>& f, const std::string& frame) {
   return s;
 }
 
-TEST(AgentTest, ProfilesAWorkloadWithKernelFramesAndFullStacks) {
+// The BPF engine, and the perf fallback when BPF cannot be loaded.
+class AgentEngineTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(AgentEngineTest, ProfilesAWorkloadWithKernelFramesAndFullStacks) {
   ASSERT_EQ(geteuid(), 0u) << "the agent tests run as root";
+  const bool fallback = GetParam() == "fallback";
   std::string dir = stackhouse::testing::MakeTempDir();
   int port = FreePort();
   ServerProcess server(dir, port);
   ASSERT_TRUE(server.WaitReady());
   int metrics_port = FreePort();
-  AgentProcess agent({"--server", server.base(), "--upload-interval", "1s", "--sample-rate", "499",
-                      "--comm", "sampler_work", "--metrics-addr", StrCat("127.0.0.1:", metrics_port)});
+  std::vector<std::string> args = {"--server", server.base(), "--upload-interval", "1s", "--sample-rate", "499",
+                                   "--comm", "sampler_work", "--metrics-addr", StrCat("127.0.0.1:", metrics_port)};
+  if (fallback) args.push_back("--simulate-no-bpf");
+  AgentProcess agent(args);
   pid_t work = RunToEnd({sampler::testing::WorkloadPath(true), "work", "25", "0"});
   pid_t nofp = RunToEnd({sampler::testing::WorkloadPath(false), "work", "25", "0"});
   pid_t sys = RunToEnd({sampler::testing::WorkloadPath(true), "syscalls", "1.5"});
@@ -138,6 +145,13 @@ TEST(AgentTest, ProfilesAWorkloadWithKernelFramesAndFullStacks) {
   EXPECT_NE(m->body.find("stackhouse_agent_uploads_sent_total"), std::string::npos);
   ASSERT_EQ(agent.Stop(), 0);
   unlink(StrCat("/tmp/perf-", jit, ".map").c_str());
+  std::string log = agent.Log();
+  if (fallback) {
+    EXPECT_NE(log.find("falling back to perf_event ring buffers"), std::string::npos) << log;
+    EXPECT_NE(log.find("\"engine\":\"perf\""), std::string::npos) << log;
+  } else {
+    EXPECT_NE(log.find("\"engine\":\"bpf\""), std::string::npos) << log;
+  }
 
   // Built with and without frame pointers: the same split, full stacks.
   for (auto [service, pid] : {std::pair<std::string, pid_t>{"sampler_workload", work},
@@ -172,6 +186,63 @@ TEST(AgentTest, ProfilesAWorkloadWithKernelFramesAndFullStacks) {
   // JIT code is named from /tmp/perf-PID.map.
   auto j = Folded(server.base(), "sampler_workload", jit);
   EXPECT_GT(Sum(j, "jit_spin_loop") / std::max<double>(1, Sum(j, "")), 0.8);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, AgentEngineTest, ::testing::Values("bpf", "fallback"));
+
+TEST(AgentTest, OffCpuTimeOnTheBlockedStack) {
+  ASSERT_EQ(geteuid(), 0u) << "the agent tests run as root";
+  std::string dir = stackhouse::testing::MakeTempDir();
+  int port = FreePort();
+  ServerProcess server(dir, port);
+  ASSERT_TRUE(server.WaitReady());
+  AgentProcess agent({"--server", server.base(), "--upload-interval", "1s", "--comm", "sampler_work",
+                      "--metrics-addr", "", "--off-cpu"});
+  // One thread sleeps 2 s in nanosleep while another burns and the main
+  // thread waits to join them: built with and without frame pointers.
+  pid_t fp = RunToEnd({sampler::testing::WorkloadPath(true), "wall", "2"});
+  pid_t nofp = RunToEnd({sampler::testing::WorkloadPath(false), "wall", "2"});
+  ASSERT_EQ(agent.Stop(), 0);
+  for (auto [service, pid] : {std::pair<std::string, pid_t>{"sampler_workload", fp},
+                              std::pair<std::string, pid_t>{"sampler_workload_nofp", nofp}}) {
+    SCOPED_TRACE(service);
+    auto f = Folded(server.base(), service, pid, "off_cpu:off_cpu:nanoseconds:off_cpu:nanoseconds");
+    ASSERT_FALSE(f.empty()) << "no off-CPU profile";
+    // The sleeper's 2 s are on the nanosleep stack, kernel frames included,
+    // and nothing of the BPF program's own frames is left in them.
+    double sleep_ns = 0;
+    for (const auto& [stack, v] : f) {
+      if (stack.find("nanosleep;") != std::string::npos && stack.find("do_nanosleep") != std::string::npos) {
+        sleep_ns += v;
+      }
+      EXPECT_EQ(stack.find("bpf_"), std::string::npos) << stack;
+    }
+    EXPECT_NEAR(sleep_ns / 1e9, 2.0, 0.2);
+    // The main thread blocks in pthread_join for about as long.
+    EXPECT_NEAR(Sum(f, "futex_wait") / 1e9, 2.0, 0.3);
+  }
+}
+
+TEST(AgentTest, SaysWhatIsMissingWithoutPrivileges) {
+  ASSERT_EQ(geteuid(), 0u) << "the agent tests run as root";
+  std::string log = stackhouse::testing::MakeTempDir() + "/agent.log";
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    dup2(fd, 2);
+    // An ordinary user: no CAP_BPF, no CAP_PERFMON.
+    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(126);
+    execl(stackhouse::testing::BinPath("stackhouse").c_str(), "stackhouse", "agent", "--output-dir", "/tmp",
+          "--metrics-addr", "", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  std::string err = stackhouse::testing::ReadOrDie(log);
+  EXPECT_NE(err.find("CAP_BPF"), std::string::npos) << err;
+  EXPECT_NE(err.find("CAP_PERFMON"), std::string::npos) << err;
 }
 
 int64_t RssKb(pid_t pid) {
@@ -266,6 +337,14 @@ TEST(AgentTest, ClearErrors) {
       {stackhouse::testing::BinPath("stackhouse"), "agent", "--server", "http://x", "--duty-cycle", "60s/10s"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--duty-cycle"), std::string::npos) << r.err;
+  r = stackhouse::testing::RunCommand(
+      {stackhouse::testing::BinPath("stackhouse"), "agent", "--server", "http://x", "--engine", "ebpf"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--engine"), std::string::npos) << r.err;
+  r = stackhouse::testing::RunCommand(
+      {stackhouse::testing::BinPath("stackhouse"), "agent", "--server", "http://x", "--off-cpu-min", "soon"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--off-cpu-min"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -95,6 +95,7 @@ struct BpfSampler::Impl {
   ring_buffer* ring = nullptr;
   const SampleFn* poll_fn = nullptr;  // during Poll
   std::function<void(int)>* on_exec = nullptr;
+  std::function<int(int, uint64_t)>* leaf_resolver = nullptr;
   RawSample scratch;
   uint32_t gen = 0;
   uint64_t user_lost = 0;  // counted stacks that could not be read back
@@ -117,6 +118,20 @@ struct BpfSampler::Impl {
       uint32_t pid = h->pid;
       bpf_map_delete_elem(bpf_map__fd(self->skel->maps.modes), &pid);
       if (self->on_exec != nullptr && *self->on_exec) (*self->on_exec)(static_cast<int>(h->pid));
+      return 0;
+    }
+    if (h->type == SH_EVENT_LEAF && size >= sizeof(sh_leaf_event)) {
+      auto* e = static_cast<const sh_leaf_event*>(data);
+      int off = SH_LEAF_UNKNOWN;
+      if (self->leaf_resolver != nullptr && *self->leaf_resolver) {
+        off = (*self->leaf_resolver)(static_cast<int>(h->pid), e->ip);
+        if (off < 0) off = SH_LEAF_UNKNOWN;
+      }
+      sh_leaf_key key = {};
+      key.pid = h->pid;
+      key.ip = e->ip;
+      int32_t value = off;
+      bpf_map_update_elem(bpf_map__fd(self->skel->maps.leaf_offsets), &key, &value, BPF_ANY);
       return 0;
     }
     if (size < sizeof(sh_sample_event) || self->poll_fn == nullptr) return 0;
@@ -169,6 +184,7 @@ bool BpfSampler::Built() { return true; }
 
 BpfSampler::BpfSampler(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
   impl_->on_exec = &on_exec_;
+  impl_->leaf_resolver = &leaf_resolver_;
 }
 
 BpfSampler::~BpfSampler() = default;
@@ -293,6 +309,18 @@ void BpfSampler::Drain(const SampleFn& fn) {
     s.tid = static_cast<int>(k.tid);
     s.kernel = kn != nullptr ? *kn : std::vector<uint64_t>();
     s.user = u != nullptr ? *u : std::vector<uint64_t>();
+    s.blocked_pc = k.ip;
+    s.blocked_caller = k.leaf_caller;
+    if (s.blocked_caller == 0 && k.ip != 0 && im.leaf_resolver != nullptr && *im.leaf_resolver) {
+      // Blocked before user space told where the return address is: find
+      // it in the top of the stack kept for this.
+      bool kept = false;
+      for (uint64_t w : k.top) kept |= w != 0;
+      if (kept) {
+        int off = (*im.leaf_resolver)(static_cast<int>(k.pid), k.ip);
+        if (off > 0 && off % 8 == 0 && off / 8 < SH_TOP_WORDS) s.blocked_caller = k.top[off / 8];
+      }
+    }
     s.count = static_cast<int64_t>(c.count);
     s.off_cpu = k.kind == SH_KIND_OFFCPU;
     s.off_cpu_ns = s.off_cpu ? static_cast<int64_t>(c.ns) : 0;

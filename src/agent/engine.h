@@ -31,6 +31,11 @@ struct RawSample {
   // An off-CPU record: `count` blocked periods that lasted off_cpu_ns in all.
   bool off_cpu = false;
   int64_t off_cpu_ns = 0;
+  // Off-CPU: the user pc where the thread blocked and, when known, the
+  // caller of the function it blocked in (`user` is then a frame-pointer
+  // walk, meaningful only for programs with frame pointers).
+  uint64_t blocked_pc = 0;
+  uint64_t blocked_caller = 0;
   // The engine does not know how to treat this process yet: the agent
   // should call SetMode for it.
   bool classify = false;
@@ -62,12 +67,18 @@ class Engine {
   // Called with the pid of every process that execs: what was known about
   // that pid is stale.
   void SetExecCallback(std::function<void(int pid)> fn) { on_exec_ = std::move(fn); }
+  // Asked where the return address is when a thread of `pid` is stopped at
+  // `pc`: its offset from the stack pointer (> 0), 0 if the function has a
+  // frame, < 0 if unknown. Off-CPU stacks use it to name the caller of a
+  // function without a frame (which a frame-pointer walk skips).
+  void SetLeafResolver(std::function<int(int pid, uint64_t pc)> fn) { leaf_resolver_ = std::move(fn); }
   virtual uint64_t samples() const = 0;  // CPU samples taken
   virtual uint64_t lost() const = 0;     // samples dropped (full buffers or maps)
   virtual int cpus() const = 0;
 
  protected:
   std::function<void(int)> on_exec_;
+  std::function<int(int, uint64_t)> leaf_resolver_;
 };
 
 }  // namespace stackhouse::agent

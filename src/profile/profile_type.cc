@@ -58,6 +58,7 @@ std::string DeriveProfileName(const Profile& p) {
   for (const ValueType& vt : p.sample_types) {
     std::string_view t = p.str(vt.type);
     if (t == "wall") return "wall";
+    if (t == "off_cpu") return "off_cpu";
     if (t == "cpu") cpu = true;
     if (t == "samples" && p.str(p.period_type.type) == "cpu") cpu = true;
     if (t.starts_with("alloc_") || t.starts_with("inuse_")) memory = true;

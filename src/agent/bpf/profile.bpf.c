@@ -73,6 +73,25 @@ struct {
 } offcpu_starts SEC(".maps");
 
 struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __type(key, struct sh_leaf_key);
+  __type(value, __s32);
+  __uint(max_entries, 65536);
+} leaf_offsets SEC(".maps");
+
+// Per-CPU scratch space for records too big for the BPF stack.
+struct offcpu_scratch {
+  struct sh_offcpu_start start;
+  struct sh_count_key key;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __type(key, __u32);
+  __type(value, struct offcpu_scratch);
+  __uint(max_entries, 1);
+} scratch SEC(".maps");
+
+struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __type(key, __u32);
   __type(value, struct sh_stats);
@@ -204,36 +223,92 @@ int on_cpu_sample(struct bpf_perf_event_data* ctx) {
   return 0;
 }
 
+// The caller of the function a thread blocked in, when that function has
+// no frame (most system-call wrappers): user space tells the offset of its
+// return address from the stack pointer, once per (process, pc).
+static __always_inline __u64 leaf_caller(__u32 pid, __u64 ip, __u64 sp, __u64* top) {
+  struct sh_leaf_key lk = {};
+  lk.pid = pid;
+  lk.ip = ip;
+  __s32* off = bpf_map_lookup_elem(&leaf_offsets, &lk);
+  if (!off) {
+    __s32 pending = SH_LEAF_PENDING;
+    bpf_probe_read_user(top, SH_TOP_WORDS * sizeof(__u64), (void*)sp);
+    if (bpf_map_update_elem(&leaf_offsets, &lk, &pending, BPF_NOEXIST) != 0) return 0;
+    struct sh_leaf_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) {
+      bpf_map_delete_elem(&leaf_offsets, &lk);
+      return 0;
+    }
+    e->h.type = SH_EVENT_LEAF;
+    e->h.pid = pid;
+    e->h.tid = 0;
+    e->h.mode = 0;
+    e->ip = ip;
+    bpf_ringbuf_submit(e, 0);
+    return 0;
+  }
+  __s32 o = *off;
+  if (o == SH_LEAF_PENDING) {
+    // Keep the top of the stack: user space finds the caller in it later.
+    if (bpf_probe_read_user(top, SH_TOP_WORDS * sizeof(__u64), (void*)sp)) return 0;
+    return 0;
+  }
+  if (o <= 0 || o > 4096) return 0;
+  __u64 ret = 0;
+  if (bpf_probe_read_user(&ret, sizeof(ret), (void*)(sp + o))) return 0;
+  return ret;
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_switch, bool preempt, struct task_struct* prev, struct task_struct* next, unsigned int prev_state) {
   __u64 now = bpf_ktime_get_ns();
+  __u32 zero = 0;
+  struct offcpu_scratch* sc = bpf_map_lookup_elem(&scratch, &zero);
+  if (!sc) return 0;
   __u32 prev_pid = prev->tgid;
   // prev is the current task: its stacks are the ones it blocks on.
-  if (prev_pid != 0 && prev_state != TASK_RUNNING && mode_of(prev_pid) != SH_MODE_SKIP) {
-    struct sh_offcpu_start s = {};
-    s.ts = now;
-    s.pid = prev_pid;
+  __u32 mode = prev_pid != 0 ? mode_of(prev_pid) : SH_MODE_SKIP;
+  if (prev_state != TASK_RUNNING && mode != SH_MODE_SKIP) {
+    struct sh_offcpu_start* s = &sc->start;
+    __builtin_memset(s, 0, sizeof(*s));
+    s->ts = now;
+    s->pid = prev_pid;
     long k = bpf_get_stackid(ctx, &stacks, 0);
-    long u = prev->mm ? bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK) : -1;
-    s.kernel_stack = k < 0 ? -1 : k;
-    s.user_stack = u < 0 ? -1 : u;
+    s->kernel_stack = k < 0 ? -1 : k;
+    s->user_stack = -1;
+    if (prev->mm) {
+      struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(prev);
+      s->ip = BPF_CORE_READ(regs, ip);
+      // Without frame pointers rbp holds anything: user space keeps this
+      // walk only for processes with frame pointers.
+      if (mode != SH_MODE_COPY) {
+        long u = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+        s->user_stack = u < 0 ? -1 : u;
+      }
+      s->leaf_caller = leaf_caller(prev_pid, s->ip, BPF_CORE_READ(regs, sp), s->top);
+    }
     __u32 prev_tid = prev->pid;
-    bpf_map_update_elem(&offcpu_starts, &prev_tid, &s, BPF_ANY);
+    bpf_map_update_elem(&offcpu_starts, &prev_tid, s, BPF_ANY);
   }
   __u32 next_tid = next->pid;
   struct sh_offcpu_start* s = bpf_map_lookup_elem(&offcpu_starts, &next_tid);
   if (!s) return 0;
   __u64 delta = now - s->ts;
-  struct sh_count_key key = {};
-  key.pid = s->pid;
-  key.tid = per_thread ? next_tid : 0;
-  key.user_stack = s->user_stack;
-  key.kernel_stack = s->kernel_stack;
-  key.kind = SH_KIND_OFFCPU;
+  struct sh_count_key* key = &sc->key;
+  key->pid = s->pid;
+  key->tid = per_thread ? next_tid : 0;
+  key->user_stack = s->user_stack;
+  key->kernel_stack = s->kernel_stack;
+  key->kind = SH_KIND_OFFCPU;
+  key->pad = 0;
+  key->ip = s->ip;
+  key->leaf_caller = s->leaf_caller;
+  __builtin_memcpy(key->top, s->top, sizeof(key->top));
   bpf_map_delete_elem(&offcpu_starts, &next_tid);
   if (delta < offcpu_min_ns) return 0;
   struct sh_stats* st = my_stats();
-  if (add_count(&key, 1, delta) != 0) {
+  if (add_count(key, 1, delta) != 0) {
     if (st) st->offcpu_lost++;
     return 0;
   }

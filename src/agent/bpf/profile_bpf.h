@@ -8,6 +8,7 @@
 #define SH_MAX_FRAMES 127     // frames per stack (PERF_MAX_STACK_DEPTH)
 #define SH_STACK_COPY 16384   // bytes of user stack copied for eh_frame unwinding
 #define SH_COPY_CHUNK 512     // copied in chunks: the copy stops at the first unmapped one
+#define SH_TOP_WORDS 16       // words of user stack kept with an unresolved off-CPU leaf
 
 // How the BPF program treats a process (the `modes` map, by tgid).
 enum sh_mode {
@@ -30,6 +31,14 @@ struct sh_count_key {
   __s32 kernel_stack;  // id in the `stacks` map, or < 0: none
   __u32 kind;          // enum sh_kind
   __u32 pad;
+  // Off-CPU: the user pc where the thread blocked; the return address of
+  // the function it blocked in when that function has no frame of its own
+  // (a frame-pointer walk skips that caller), or 0; and, while user space
+  // has not yet told where that return address is, the top of the user
+  // stack to find it in afterwards (zeros otherwise).
+  __u64 ip;
+  __u64 leaf_caller;
+  __u64 top[SH_TOP_WORDS];
 };
 
 struct sh_count {
@@ -41,6 +50,19 @@ enum sh_event_type {
   SH_EVENT_SAMPLE = 1,  // struct sh_sample_event (with stack_len == 0)
   SH_EVENT_COPY = 2,    // struct sh_copy_event
   SH_EVENT_EXEC = 3,    // struct sh_event_header: pid exec'd a new program
+  SH_EVENT_LEAF = 4,    // struct sh_leaf_event: where is the return address at this pc?
+};
+
+// Off-CPU stacks: for a (process, pc) where threads block, the offset from
+// the stack pointer of the return address (> 0), 0 if the function has a
+// frame (nothing to fix), SH_LEAF_PENDING while user space is asked,
+// SH_LEAF_UNKNOWN if it could not tell (the `leaf_offsets` map).
+#define SH_LEAF_PENDING (-1)
+#define SH_LEAF_UNKNOWN (-2)
+struct sh_leaf_key {
+  __u32 pid;
+  __u32 pad;
+  __u64 ip;
 };
 
 struct sh_event_header {
@@ -75,6 +97,14 @@ struct sh_offcpu_start {
   __s32 user_stack;
   __s32 kernel_stack;
   __u32 pad;
+  __u64 ip;                  // as in sh_count_key
+  __u64 leaf_caller;         // as in sh_count_key
+  __u64 top[SH_TOP_WORDS];   // as in sh_count_key
+};
+
+struct sh_leaf_event {
+  struct sh_event_header h;
+  __u64 ip;
 };
 
 // Per-CPU counters (the `stats` map, index 0).
