@@ -1,6 +1,7 @@
 #include "agent/agent.h"
 
 #include <re2/re2.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +44,12 @@ Agent::~Agent() = default;
 
 StatusOr<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options) {
   std::unique_ptr<Agent> a(new Agent(options));
+  // One descriptor per ELF file in use is kept open (see ProcessTable).
+  rlimit nofile;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   if (a->options_.host.empty()) {
     char host[256] = {0};
     gethostname(host, sizeof(host) - 1);
@@ -68,7 +75,6 @@ StatusOr<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options) {
       bo.hz = options.sample_rate_hz;
       bo.off_cpu = options.off_cpu;
       bo.off_cpu_min_ns = options.off_cpu_min_ns;
-      bo.frame_pointers_only = !options.dwarf_unwind;
       auto bpf = BpfSampler::Open(bo);
       if (bpf.ok()) {
         a->engine_ = std::move(*bpf);

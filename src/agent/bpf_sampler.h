@@ -5,7 +5,9 @@
 // kernel stack) and sends the samples of unclassified processes and of
 // processes without frame pointers to a ring buffer with their user
 // registers and a copy of the top of the user stack, for .eh_frame
-// unwinding in user space. With off_cpu it also counts the time threads
+// unwinding in user space. A process's first sample always goes to user
+// space, which reads what it needs from /proc while the process lives and
+// classifies it (SetMode). With off_cpu it also counts the time threads
 // spend blocked, on the stack they blocked on (scheduler tracepoint).
 //
 // Drain flips the live counts map (two generations) and reads and clears
@@ -26,10 +28,6 @@ struct BpfOptions {
   bool off_cpu = false;        // also count time spent blocked
   int64_t off_cpu_min_ns = 0;  // ignore shorter blocked periods
   bool per_thread = false;     // count by thread as well as by process
-  // How processes are treated before SetMode classifies them: false = send
-  // their samples (with a stack copy) so that the agent can classify them;
-  // true = count them by frame pointers in the kernel straight away.
-  bool frame_pointers_only = false;
 };
 
 class BpfSampler : public Engine {

@@ -204,7 +204,6 @@ StatusOr<std::unique_ptr<BpfSampler>> BpfSampler::Open(const BpfOptions& options
   if (impl->skel == nullptr) return BpfError("opening the BPF program", errno);
   profile_bpf* skel = impl->skel;
   skel->rodata->per_thread = options.per_thread ? 1 : 0;
-  skel->rodata->unknown_mode = options.frame_pointers_only ? SH_MODE_FP : SH_MODE_UNKNOWN;
   skel->rodata->offcpu_min_ns = static_cast<uint32_t>(std::min<int64_t>(options.off_cpu_min_ns, UINT32_MAX));
   if (!options.off_cpu) bpf_program__set_autoload(skel->progs.on_switch, false);
   if (int err = profile_bpf__load(skel); err != 0) return BpfError("loading the BPF program", err);

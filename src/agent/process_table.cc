@@ -1,5 +1,7 @@
 #include "agent/process_table.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -140,34 +142,97 @@ ProcessInfo* ProcessTable::Get(int pid, int64_t now_ns) {
   p->service = ServiceFor(*p);
   p->maps = ExecMaps(pid);
   p->last_seen_ns = now_ns;
+  OpenElves(p.get());  // now, while its files can be reached through it
   return procs_.emplace(pid, std::move(p)).first->second.get();
 }
 
-ProcessTable::ElfEntry& ProcessTable::Entry(const ProcessInfo& p, const std::string& path) {
-  auto [it, inserted] = elves_.try_emplace(path);
-  ElfEntry& e = it->second;
-  e.last_used_ns = now_ns_;
-  if (inserted) {
-    int64_t t0 = MonotonicNanos();
-    // Through the process's root first (containers), then the host path.
-    auto opened = symbolize::ElfSymbolizer::Open(StrCat("/proc/", p.pid, "/root", path));
-    if (!opened.ok()) opened = symbolize::ElfSymbolizer::Open(path);
-    if (opened.ok()) e.elf = std::move(*opened);
-    table_build_ns_ += MonotonicNanos() - t0;
+ElfEntry::~ElfEntry() {
+  if (fd >= 0) close(fd);
+}
+
+void ProcessTable::OpenElves(ProcessInfo* p) {
+  p->elves.resize(p->maps.size());
+  for (size_t i = 0; i < p->maps.size(); ++i) {
+    if (p->elves[i] == nullptr) p->elves[i] = OpenElf(*p, p->maps[i]);
   }
-  return e;
+}
+
+std::shared_ptr<ElfEntry> ProcessTable::OpenElf(const ProcessInfo& p, const symbolize::MappingInfo& m) {
+  if (m.path.empty() || m.path[0] == '[') return nullptr;
+  // The file as the process sees it (its root: containers), unless that
+  // path now names another file (upgraded or deleted): then the mapped file
+  // itself. For a process already gone, the host path if it is the same file.
+  std::string path = m.path;
+  if (path.ends_with(" (deleted)")) path.resize(path.size() - 10);
+  char range[48];
+  snprintf(range, sizeof(range), "%llx-%llx", static_cast<unsigned long long>(m.start),
+           static_cast<unsigned long long>(m.limit));
+  const std::string candidates[] = {StrCat("/proc/", p.pid, "/root", path), StrCat("/proc/", p.pid, "/map_files/", range),
+                                    path};
+  for (const std::string& c : candidates) {
+    struct stat st;
+    if (stat(c.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (m.inode != 0 && st.st_ino != m.inode) continue;  // another file now
+    std::string key = StrCat(st.st_dev, ":", st.st_ino, ":", st.st_size, ":", st.st_mtim.tv_sec, ".",
+                             st.st_mtim.tv_nsec);
+    auto found = by_file_.find(key);
+    if (found != by_file_.end()) {
+      found->second->last_used_ns = now_ns_;
+      return found->second;
+    }
+    int64_t t0 = MonotonicNanos();
+    auto opened = symbolize::ElfSymbolizer::Open(c);
+    table_build_ns_ += MonotonicNanos() - t0;
+    if (!opened.ok()) continue;
+    std::shared_ptr<ElfEntry> e;
+    const std::string bid = (*opened)->build_id();
+    if (!bid.empty()) {
+      auto same = by_build_id_.find(bid);
+      if (same != by_build_id_.end()) {
+        e = same->second;  // the same build elsewhere (another container, a copy)
+        shared_by_build_id_++;
+      }
+    }
+    if (e == nullptr) {
+      e = std::make_shared<ElfEntry>();
+      e->fd = open(c.c_str(), O_RDONLY | O_CLOEXEC);
+      e->elf = std::move(*opened);
+      if (!bid.empty()) by_build_id_[bid] = e;
+    }
+    e->last_used_ns = now_ns_;
+    by_file_[key] = e;
+    return e;
+  }
+  return nullptr;
+}
+
+const symbolize::MappingInfo* ProcessTable::Find(ProcessInfo* p, uint64_t addr, ElfEntry** elf) {
+  *elf = nullptr;
+  const symbolize::MappingInfo* m = FindMapping(p->maps, addr);
+  if (m == nullptr) return nullptr;
+  size_t i = static_cast<size_t>(m - p->maps.data());
+  if (i < p->elves.size() && p->elves[i] != nullptr) {
+    *elf = p->elves[i].get();
+    (*elf)->last_used_ns = now_ns_;
+  }
+  return m;
 }
 
 UserFrames ProcessTable::Resolve(ProcessInfo* p, uint64_t addr, bool exact) {
   UserFrames out;
   uint64_t lookup = exact || addr == 0 ? addr : addr - 1;
-  const symbolize::MappingInfo* m = FindMapping(p->maps, lookup);
+  ElfEntry* e = nullptr;
+  const symbolize::MappingInfo* m = Find(p, lookup, &e);
   if (m == nullptr && !p->maps_reread) {
     // A library loaded after we first looked.
     p->maps_reread = true;
     auto maps = ExecMaps(p->pid);
-    if (!maps.empty()) p->maps = std::move(maps);
-    m = FindMapping(p->maps, lookup);
+    if (!maps.empty()) {
+      p->maps = std::move(maps);
+      p->elves.clear();
+      OpenElves(p);
+    }
+    m = Find(p, lookup, &e);
   }
   if (m == nullptr) {
     // Not in a file: maybe JIT code with a perf map.
@@ -189,48 +254,42 @@ UserFrames ProcessTable::Resolve(ProcessInfo* p, uint64_t addr, bool exact) {
     return out;
   }
   out.mapping = m;
-  if (m->path.empty() || m->path[0] == '[') return out;
-  symbolize::ElfSymbolizer* elf = Entry(*p, m->path).elf.get();
-  if (elf == nullptr) return out;
-  out.build_id = elf->build_id();
-  out.frames = elf->Symbolize(symbolize::RuntimeToElfVaddr(*m, *elf, lookup));
+  if (e == nullptr) return out;
+  out.build_id = e->elf->build_id();
+  out.frames = e->elf->Symbolize(symbolize::RuntimeToElfVaddr(*m, *e->elf, lookup));
   return out;
 }
 
-ProcessTable::ElfEntry* ProcessTable::EntryWithTable(const ProcessInfo& p, const symbolize::MappingInfo& m) {
-  if (m.path.empty() || m.path[0] == '[') return nullptr;
-  ElfEntry& e = Entry(p, m.path);
-  if (e.elf == nullptr) return nullptr;
-  if (!e.table_tried) {
-    e.table_tried = true;
-    int64_t t0 = MonotonicNanos();
-    auto built = sampler::unwind::UnwindTable::FromFile(StrCat("/proc/", p.pid, "/root", m.path));
-    if (!built.ok()) built = sampler::unwind::UnwindTable::FromFile(m.path);
-    if (built.ok()) e.table = std::move(*built);
-    table_build_ns_ += MonotonicNanos() - t0;
-  }
-  return &e;
+void ProcessTable::BuildTable(ElfEntry* e) {
+  if (e->table_tried) return;
+  e->table_tried = true;
+  int64_t t0 = MonotonicNanos();
+  if (e->fd < 0) return;
+  auto built = sampler::unwind::UnwindTable::FromFile(StrCat("/proc/self/fd/", e->fd));
+  if (built.ok()) e->table = std::move(*built);
+  table_build_ns_ += MonotonicNanos() - t0;
 }
 
 const sampler::unwind::UnwindRow* ProcessTable::FindRow(ProcessInfo* p, uint64_t pc) {
-  const symbolize::MappingInfo* m = FindMapping(p->maps, pc);
-  if (m == nullptr) return nullptr;
-  ElfEntry* e = EntryWithTable(*p, *m);
-  if (e == nullptr || e->table == nullptr) return nullptr;
+  ElfEntry* e = nullptr;
+  const symbolize::MappingInfo* m = Find(p, pc, &e);
+  if (m == nullptr || e == nullptr) return nullptr;
+  BuildTable(e);
+  if (e->table == nullptr) return nullptr;
   return e->table->Find(symbolize::RuntimeToElfVaddr(*m, *e->elf, pc));
 }
 
 bool ProcessTable::HasFramePointers(ProcessInfo* p) {
-  const symbolize::MappingInfo* exe = nullptr;
-  for (const symbolize::MappingInfo& m : p->maps) {
-    if (m.path == p->exe) {
-      exe = &m;
+  ElfEntry* e = nullptr;
+  for (size_t i = 0; i < p->maps.size() && i < p->elves.size(); ++i) {
+    if (p->maps[i].path == p->exe) {
+      e = p->elves[i].get();
       break;
     }
   }
-  if (exe == nullptr) return false;  // unknown: copying the stack is always right
-  ElfEntry* e = EntryWithTable(*p, *exe);
-  if (e == nullptr || e->table == nullptr) return false;
+  if (e == nullptr) return false;  // unknown: copying the stack is always right
+  BuildTable(e);
+  if (e->table == nullptr) return false;
   if (e->frame_pointers < 0) {
     size_t rows = 0, rbp = 0;
     for (size_t i = 0; i < e->table->rows(); ++i) {
@@ -255,11 +314,14 @@ void ProcessTable::Expire(int64_t cutoff_ns) {
       ++it;
     }
   }
-  for (auto it = elves_.begin(); it != elves_.end();) {
-    if (it->second.last_used_ns < cutoff_ns) {
-      it = elves_.erase(it);
-    } else {
-      ++it;
+  // Files no process uses any more (processes hold their own references).
+  for (auto* cache : {&by_file_, &by_build_id_}) {
+    for (auto it = cache->begin(); it != cache->end();) {
+      if (it->second->last_used_ns < cutoff_ns) {
+        it = cache->erase(it);
+      } else {
+        ++it;
+      }
     }
   }
 }

@@ -1,9 +1,12 @@
 // What the agent knows about the processes it saw: name, executable,
-// container, service name and memory maps (read from /proc when a pid is
-// first sampled, so short-lived processes are captured while they live), and
-// the ELF files behind the maps, opened once and cached by path and build
-// id. A process that exits keeps its entry until Expire drops it.
-// Thread-compatible.
+// container, service name and memory maps, and the ELF files behind the
+// maps, all read from /proc when a pid is first sampled, so a process that
+// exits before its samples are symbolized is still named and symbolized.
+// ELF files are opened through the process (/proc/PID/root, or
+// /proc/PID/map_files when the path now names another file), and their
+// symbol and unwind tables are cached by file identity and shared by build
+// id (the same library in many containers is loaded once). A process that
+// exits keeps its entry until Expire drops it. Thread-compatible.
 #ifndef STACKHOUSE_AGENT_PROCESS_TABLE_H_
 #define STACKHOUSE_AGENT_PROCESS_TABLE_H_
 
@@ -24,6 +27,22 @@ class RE2;
 
 namespace stackhouse::agent {
 
+// One ELF file's symbols and unwind table (shared by every process that maps it).
+struct ElfEntry {
+  ElfEntry() = default;
+  ElfEntry(const ElfEntry&) = delete;
+  ElfEntry& operator=(const ElfEntry&) = delete;
+  ~ElfEntry();
+  // Kept open so that the unwind table can be built later, even after the
+  // process exited and the file was deleted.
+  int fd = -1;
+  std::unique_ptr<symbolize::ElfSymbolizer> elf;
+  std::unique_ptr<sampler::unwind::UnwindTable> table;
+  bool table_tried = false;
+  int8_t frame_pointers = -1;  // ProcessTable::HasFramePointers, once known
+  int64_t last_used_ns = 0;
+};
+
 struct ProcessInfo {
   int pid = 0;
   std::string comm;          // /proc/PID/comm
@@ -32,6 +51,9 @@ struct ProcessInfo {
   std::string container_id;  // from the cgroup path, "" when none
   std::string cgroup;        // the cgroup path(s), one per line as in /proc/PID/cgroup
   std::vector<symbolize::MappingInfo> maps;  // executable mappings, sorted
+  // The ELF file of each mapping (null: none or not found), opened while the
+  // process lives.
+  std::vector<std::shared_ptr<ElfEntry>> elves;
   int64_t last_seen_ns = 0;
   bool maps_reread = false;  // maps were re-read once for an unknown address
   // JIT symbols from /tmp/perf-PID.map (start, size, name), sorted; read
@@ -91,6 +113,9 @@ class ProcessTable {
   // .eh_frame: in code built with them most functions define their frame
   // address from rbp; in code built without them almost none do.
   bool HasFramePointers(ProcessInfo* p);
+  // ELF files opened, and the opens saved by sharing a file by build id.
+  size_t elf_files() const { return by_file_.size(); }
+  uint64_t shared_by_build_id() const { return shared_by_build_id_; }
   // Drops processes not seen since before `cutoff_ns` (exited or idle), and
   // the ELF files and unwind tables no sample used since then, so memory
   // follows the binaries that are running, not all that ever ran.
@@ -104,17 +129,17 @@ class ProcessTable {
   std::string ServiceFor(const ProcessInfo& p) const;
   std::vector<ServiceRule> rules_;
   std::unordered_map<int, std::unique_ptr<ProcessInfo>> procs_;
-  struct ElfEntry {
-    std::unique_ptr<symbolize::ElfSymbolizer> elf;
-    std::unique_ptr<sampler::unwind::UnwindTable> table;
-    bool table_tried = false;
-    int8_t frame_pointers = -1;  // HasFramePointers, once known
-    int64_t last_used_ns = 0;
-  };
-  ElfEntry& Entry(const ProcessInfo& p, const std::string& path);
-  // The entry with its unwind table built (once), or null without an ELF file.
-  ElfEntry* EntryWithTable(const ProcessInfo& p, const symbolize::MappingInfo& m);
-  std::unordered_map<std::string, ElfEntry> elves_;  // by path
+  // Opens the ELF files of p's mappings (cached).
+  void OpenElves(ProcessInfo* p);
+  std::shared_ptr<ElfEntry> OpenElf(const ProcessInfo& p, const symbolize::MappingInfo& m);
+  // The mapping covering addr and its ELF entry (null if none).
+  const symbolize::MappingInfo* Find(ProcessInfo* p, uint64_t addr, ElfEntry** elf);
+  // The entry with its unwind table built (once).
+  void BuildTable(ElfEntry* e);
+  // "dev:inode:size:mtime" -> entry, and build id -> entry.
+  std::unordered_map<std::string, std::shared_ptr<ElfEntry>> by_file_;
+  std::unordered_map<std::string, std::shared_ptr<ElfEntry>> by_build_id_;
+  uint64_t shared_by_build_id_ = 0;
   int64_t now_ns_ = 0;  // of the latest Get
   int64_t table_build_ns_ = 0;
 };

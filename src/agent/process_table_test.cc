@@ -1,7 +1,15 @@
 #include "agent/process_table.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include "base/file.h"
+#include "base/strings.h"
+#include "sampler/testing/sampler_testing.h"
+#include "symbolize/symbolizer.h"
 
 namespace stackhouse::agent {
 namespace {
@@ -55,6 +63,68 @@ TEST(ProcessTableTest, ServiceRulesNameServices) {
   EXPECT_FALSE(ParseServiceRules("pid:1=x").ok());
   EXPECT_FALSE(ParseServiceRules("exe:((=x").ok());
   EXPECT_FALSE(ParseServiceRules("exe:a=").ok());
+}
+
+// Starts `path` (a copy of the workload) sleeping; returns its pid.
+pid_t StartSleeper(const std::string& path) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(path.c_str(), path.c_str(), "wall", "30", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  usleep(300000);  // loaded and running
+  return pid;
+}
+
+TEST(ProcessTableTest, ElfFilesAreSharedByBuildIdAndOutliveTheirProcess) {
+  // Two copies of one program: two files, one build id, one symbol table.
+  std::string dir = stackhouse::testing::MakeTempDir();
+  std::string bytes = stackhouse::testing::ReadOrDie(sampler::testing::WorkloadPath(true));
+  std::string a = dir + "/copy_a", b = dir + "/copy_b";
+  for (const std::string& path : {a, b}) {
+    ASSERT_TRUE(WriteFile(path, bytes).ok());
+    chmod(path.c_str(), 0755);
+  }
+  pid_t pa = StartSleeper(a), pb = StartSleeper(b);
+  ProcessTable t;
+  ProcessInfo* p1 = t.Get(pa, 1);
+  ProcessInfo* p2 = t.Get(pb, 1);
+  ASSERT_NE(p1, nullptr);
+  ASSERT_NE(p2, nullptr);
+  EXPECT_GE(t.shared_by_build_id(), 1u);
+  const symbolize::MappingInfo* exe = nullptr;
+  for (const auto& m : p1->maps) {
+    if (m.path == a) exe = &m;
+  }
+  ASSERT_NE(exe, nullptr);
+  // The process exits and its file is deleted before its samples are
+  // symbolized: frames still carry the build id, and names.
+  kill(pa, SIGKILL);
+  waitpid(pa, nullptr, 0);
+  unlink(a.c_str());
+  UserFrames f = t.Resolve(p1, exe->start + 16, true);
+  ASSERT_NE(f.mapping, nullptr);
+  EXPECT_EQ(f.mapping->path, a);
+  auto elf = symbolize::ElfSymbolizer::Open(b);
+  ASSERT_TRUE(elf.ok());
+  EXPECT_EQ(f.build_id, (*elf)->build_id());
+  EXPECT_FALSE(f.build_id.empty());
+  kill(pb, SIGKILL);
+  waitpid(pb, nullptr, 0);
+  // Its frame-pointer verdict comes from the same tables.
+  EXPECT_TRUE(t.HasFramePointers(p2));
+}
+
+TEST(ProcessTableTest, TellsFramePointerBuildsApart) {
+  for (bool fp : {true, false}) {
+    pid_t pid = StartSleeper(sampler::testing::WorkloadPath(fp));
+    ProcessTable t;
+    ProcessInfo* p = t.Get(pid, 1);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(t.HasFramePointers(p), fp);
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
 }
 
 }  // namespace

@@ -50,6 +50,7 @@ std::optional<MappingInfo> ParseMapsLine(std::string_view line) {
   m.file_offset = *off;
   m.path = std::string(path);
   m.exec = perms[2] == 'x';
+  m.inode = ParseUint64(inode, 10).value_or(0);
   return m;
 }
 

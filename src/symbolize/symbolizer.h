@@ -118,6 +118,7 @@ struct MappingInfo {
   uint64_t file_offset = 0;  // offset of `start` in the file
   std::string path;          // file path as the kernel prints it, or "[vdso]"
   bool exec = false;         // mapped executable
+  uint64_t inode = 0;        // the file's inode number (0 for [vdso])
 };
 
 // Parses /proc/<pid>/maps (pid 0 = self). Keeps file-backed mappings (path

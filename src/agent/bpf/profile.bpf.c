@@ -31,7 +31,6 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 // Set by user space before loading.
 const volatile __u32 per_thread = 0;      // key counts by thread too
-const volatile __u32 unknown_mode = SH_MODE_UNKNOWN;  // the mode of unclassified processes
 const volatile __u32 offcpu_min_ns = 0;   // ignore shorter blocked periods
 
 // Flipped by user space: which counts map is live.
@@ -105,7 +104,7 @@ static __always_inline struct sh_stats* my_stats(void) {
 
 static __always_inline __u32 mode_of(__u32 pid) {
   __u32* m = bpf_map_lookup_elem(&modes, &pid);
-  return m ? *m : unknown_mode;
+  return m ? *m : SH_MODE_UNKNOWN;
 }
 
 static __always_inline int stack_failed(long id) {
