@@ -171,8 +171,10 @@ void Agent::OnSample(const RawSample& s, int64_t now_ns) {
   key.pcs.reserve(s.kernel.size() + s.user.size());
   key.pcs.insert(key.pcs.end(), s.kernel.begin(), s.kernel.end());
   // User frames: unwind the copied stack with .eh_frame (code without frame
-  // pointers); keep the kernel's frame-pointer chain when it went further.
+  // pointers); keep a frame-pointer walk when it went further.
   size_t dwarf_frames = 0;
+  std::vector<uint64_t> fp_in_copy;
+  const std::vector<uint64_t>* fp = &s.user;  // the kernel's walk, if any
   if (s.has_user_regs && s.stack != nullptr && s.stack_size >= 8) {
     const uint64_t lo = s.sp, hi = s.sp + s.stack_size;
     auto load = [&](uintptr_t addr, uintptr_t* out) {
@@ -186,12 +188,24 @@ void Agent::OnSample(const RawSample& s, int64_t now_ns) {
         sampler::unwind::Regs{s.ip, s.sp, s.bp}, hi, load, find, unwound_, kMaxUserFrames));
     dwarf_unwound_++;
     dwarf_unwind_ns_ += MonotonicNanos() - processes_.table_build_ns() - t0;  // tables excluded
+    if (s.user.empty()) {
+      // The frame-pointer walk the kernel would have made, in the copy.
+      fp_in_copy.push_back(s.ip);
+      uintptr_t frame = s.bp, next = 0, ret = 0;
+      while (fp_in_copy.size() < kMaxUserFrames && frame % 8 == 0 && load(frame, &next) && load(frame + 8, &ret) &&
+             ret != 0) {
+        fp_in_copy.push_back(ret);
+        if (next <= frame) break;
+        frame = next;
+      }
+      fp = &fp_in_copy;
+    }
   }
-  if (dwarf_frames > s.user.size()) {
+  if (dwarf_frames > fp->size()) {
     key.pcs.insert(key.pcs.end(), unwound_, unwound_ + dwarf_frames);
-    if (!s.user.empty() && p->roots.size() < 64) {
+    if (!fp->empty() && p->roots.size() < 64) {
       // Remember how the stack goes on where frame-pointer walks stop.
-      uint64_t outer = s.user.back();
+      uint64_t outer = fp->back();
       for (size_t i = 0; i + 1 < dwarf_frames; ++i) {
         if (unwound_[i] == outer) {
           p->roots.try_emplace(outer, unwound_ + i + 1, unwound_ + dwarf_frames);
@@ -200,10 +214,10 @@ void Agent::OnSample(const RawSample& s, int64_t now_ns) {
       }
     }
   } else {
-    key.pcs.insert(key.pcs.end(), s.user.begin(), s.user.end());
-    if (!s.user.empty()) {
+    key.pcs.insert(key.pcs.end(), fp->begin(), fp->end());
+    if (!fp->empty()) {
       // A frame-pointer walk: complete its root as an .eh_frame walk did.
-      auto it = p->roots.find(s.user.back());
+      auto it = p->roots.find(fp->back());
       if (it != p->roots.end()) key.pcs.insert(key.pcs.end(), it->second.begin(), it->second.end());
     }
   }

@@ -206,6 +206,13 @@ StatusOr<std::unique_ptr<BpfSampler>> BpfSampler::Open(const BpfOptions& options
   skel->rodata->per_thread = options.per_thread ? 1 : 0;
   skel->rodata->offcpu_min_ns = static_cast<uint32_t>(std::min<int64_t>(options.off_cpu_min_ns, UINT32_MAX));
   if (!options.off_cpu) bpf_program__set_autoload(skel->progs.on_switch, false);
+  // Room for about 100 ms of stack copies from every CPU at 99 Hz (the
+  // agent reads the ring 10 times a second); a power of two.
+  {
+    uint32_t ring = 1u << 20;
+    while (ring < static_cast<uint64_t>(OnlineCpus().size()) * (256u << 10) && ring < (256u << 20)) ring <<= 1;
+    bpf_map__set_max_entries(skel->maps.events, ring);
+  }
   if (int err = profile_bpf__load(skel); err != 0) return BpfError("loading the BPF program", err);
   // Exec and exit tracepoints (and the scheduler's, for off-CPU time).
   for (bpf_program* prog : {skel->progs.on_exec, skel->progs.on_exit, skel->progs.on_switch}) {

@@ -180,25 +180,11 @@ std::shared_ptr<ElfEntry> ProcessTable::OpenElf(const ProcessInfo& p, const symb
       found->second->last_used_ns = now_ns_;
       return found->second;
     }
-    int64_t t0 = MonotonicNanos();
-    auto opened = symbolize::ElfSymbolizer::Open(c);
-    table_build_ns_ += MonotonicNanos() - t0;
-    if (!opened.ok()) continue;
-    std::shared_ptr<ElfEntry> e;
-    const std::string bid = (*opened)->build_id();
-    if (!bid.empty()) {
-      auto same = by_build_id_.find(bid);
-      if (same != by_build_id_.end()) {
-        e = same->second;  // the same build elsewhere (another container, a copy)
-        shared_by_build_id_++;
-      }
-    }
-    if (e == nullptr) {
-      e = std::make_shared<ElfEntry>();
-      e->fd = open(c.c_str(), O_RDONLY | O_CLOEXEC);
-      e->elf = std::move(*opened);
-      if (!bid.empty()) by_build_id_[bid] = e;
-    }
+    // Only identified and held open now; read when a frame needs it.
+    auto e = std::make_shared<ElfEntry>();
+    e->fd = open(c.c_str(), O_RDONLY | O_CLOEXEC);
+    if (e->fd < 0) continue;
+    e->path = c;
     e->last_used_ns = now_ns_;
     by_file_[key] = e;
     return e;
@@ -206,14 +192,42 @@ std::shared_ptr<ElfEntry> ProcessTable::OpenElf(const ProcessInfo& p, const symb
   return nullptr;
 }
 
-const symbolize::MappingInfo* ProcessTable::Find(ProcessInfo* p, uint64_t addr, ElfEntry** elf) {
+ElfData* ProcessTable::Read(ElfEntry* e) {
+  if (!e->read) {
+    e->read = true;
+    int64_t t0 = MonotonicNanos();
+    // By its path while that is still the same file (debug links are found
+    // next to it), else through the descriptor.
+    std::string fd_path = StrCat("/proc/self/fd/", e->fd);
+    struct stat a, b;
+    bool same = stat(e->path.c_str(), &a) == 0 && fstat(e->fd, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+    auto opened = symbolize::ElfSymbolizer::Open(same ? e->path : fd_path);
+    table_build_ns_ += MonotonicNanos() - t0;
+    if (opened.ok()) {
+      const std::string bid = (*opened)->build_id();
+      auto shared = bid.empty() ? by_build_id_.end() : by_build_id_.find(bid);
+      if (shared != by_build_id_.end()) {
+        e->data = shared->second;  // the same build elsewhere (another container, a copy)
+        shared_by_build_id_++;
+      } else {
+        e->data = std::make_shared<ElfData>();
+        e->data->elf = std::move(*opened);
+        if (!bid.empty()) by_build_id_[bid] = e->data;
+      }
+    }
+  }
+  if (e->data != nullptr) e->data->last_used_ns = now_ns_;
+  return e->data.get();
+}
+
+const symbolize::MappingInfo* ProcessTable::Find(ProcessInfo* p, uint64_t addr, ElfData** elf) {
   *elf = nullptr;
   const symbolize::MappingInfo* m = FindMapping(p->maps, addr);
   if (m == nullptr) return nullptr;
   size_t i = static_cast<size_t>(m - p->maps.data());
   if (i < p->elves.size() && p->elves[i] != nullptr) {
-    *elf = p->elves[i].get();
-    (*elf)->last_used_ns = now_ns_;
+    p->elves[i]->last_used_ns = now_ns_;
+    *elf = Read(p->elves[i].get());
   }
   return m;
 }
@@ -221,7 +235,7 @@ const symbolize::MappingInfo* ProcessTable::Find(ProcessInfo* p, uint64_t addr, 
 UserFrames ProcessTable::Resolve(ProcessInfo* p, uint64_t addr, bool exact) {
   UserFrames out;
   uint64_t lookup = exact || addr == 0 ? addr : addr - 1;
-  ElfEntry* e = nullptr;
+  ElfData* e = nullptr;
   const symbolize::MappingInfo* m = Find(p, lookup, &e);
   if (m == nullptr && !p->maps_reread) {
     // A library loaded after we first looked.
@@ -260,35 +274,41 @@ UserFrames ProcessTable::Resolve(ProcessInfo* p, uint64_t addr, bool exact) {
   return out;
 }
 
-void ProcessTable::BuildTable(ElfEntry* e) {
-  if (e->table_tried) return;
-  e->table_tried = true;
+void ProcessTable::BuildTable(ElfEntry* e, ElfData* d) {
+  if (d->table_tried) return;
+  d->table_tried = true;
   int64_t t0 = MonotonicNanos();
-  if (e->fd < 0) return;
   auto built = sampler::unwind::UnwindTable::FromFile(StrCat("/proc/self/fd/", e->fd));
-  if (built.ok()) e->table = std::move(*built);
+  if (built.ok()) d->table = std::move(*built);
   table_build_ns_ += MonotonicNanos() - t0;
 }
 
 const sampler::unwind::UnwindRow* ProcessTable::FindRow(ProcessInfo* p, uint64_t pc) {
-  ElfEntry* e = nullptr;
-  const symbolize::MappingInfo* m = Find(p, pc, &e);
-  if (m == nullptr || e == nullptr) return nullptr;
-  BuildTable(e);
-  if (e->table == nullptr) return nullptr;
-  return e->table->Find(symbolize::RuntimeToElfVaddr(*m, *e->elf, pc));
+  const symbolize::MappingInfo* m = FindMapping(p->maps, pc);
+  if (m == nullptr) return nullptr;
+  size_t i = static_cast<size_t>(m - p->maps.data());
+  if (i >= p->elves.size() || p->elves[i] == nullptr) return nullptr;
+  ElfEntry* e = p->elves[i].get();
+  e->last_used_ns = now_ns_;
+  ElfData* d = Read(e);
+  if (d == nullptr) return nullptr;
+  BuildTable(e, d);
+  if (d->table == nullptr) return nullptr;
+  return d->table->Find(symbolize::RuntimeToElfVaddr(*m, *d->elf, pc));
 }
 
 bool ProcessTable::HasFramePointers(ProcessInfo* p) {
-  ElfEntry* e = nullptr;
+  ElfEntry* entry = nullptr;
   for (size_t i = 0; i < p->maps.size() && i < p->elves.size(); ++i) {
     if (p->maps[i].path == p->exe) {
-      e = p->elves[i].get();
+      entry = p->elves[i].get();
       break;
     }
   }
-  if (e == nullptr) return false;  // unknown: copying the stack is always right
-  BuildTable(e);
+  if (entry == nullptr) return false;  // unknown: copying the stack is always right
+  ElfData* e = Read(entry);
+  if (e == nullptr) return false;
+  BuildTable(entry, e);
   if (e->table == nullptr) return false;
   if (e->frame_pointers < 0) {
     size_t rows = 0, rbp = 0;
@@ -315,15 +335,17 @@ void ProcessTable::Expire(int64_t cutoff_ns) {
     }
   }
   // Files no process uses any more (processes hold their own references).
-  for (auto* cache : {&by_file_, &by_build_id_}) {
-    for (auto it = cache->begin(); it != cache->end();) {
+  auto expire = [cutoff_ns](auto& cache) {
+    for (auto it = cache.begin(); it != cache.end();) {
       if (it->second->last_used_ns < cutoff_ns) {
-        it = cache->erase(it);
+        it = cache.erase(it);
       } else {
         ++it;
       }
     }
-  }
+  };
+  expire(by_file_);
+  expire(by_build_id_);
 }
 
 }  // namespace stackhouse::agent

@@ -27,19 +27,28 @@ class RE2;
 
 namespace stackhouse::agent {
 
-// One ELF file's symbols and unwind table (shared by every process that maps it).
+// One ELF file's symbols and unwind table, read when first needed and
+// shared by every file with the same build id.
+struct ElfData {
+  std::unique_ptr<symbolize::ElfSymbolizer> elf;
+  std::unique_ptr<sampler::unwind::UnwindTable> table;
+  bool table_tried = false;
+  int8_t frame_pointers = -1;  // ProcessTable::HasFramePointers, once known
+  int64_t last_used_ns = 0;
+};
+
+// One mapped file, identified and opened while its process lives (the
+// descriptor lets it be read later, after the process exited and the file
+// was deleted).
 struct ElfEntry {
   ElfEntry() = default;
   ElfEntry(const ElfEntry&) = delete;
   ElfEntry& operator=(const ElfEntry&) = delete;
   ~ElfEntry();
-  // Kept open so that the unwind table can be built later, even after the
-  // process exited and the file was deleted.
   int fd = -1;
-  std::unique_ptr<symbolize::ElfSymbolizer> elf;
-  std::unique_ptr<sampler::unwind::UnwindTable> table;
-  bool table_tried = false;
-  int8_t frame_pointers = -1;  // ProcessTable::HasFramePointers, once known
+  std::string path;  // where it was found (for debug-link lookups)
+  bool read = false;
+  std::shared_ptr<ElfData> data;  // null until read, or if unreadable
   int64_t last_used_ns = 0;
 };
 
@@ -113,7 +122,7 @@ class ProcessTable {
   // .eh_frame: in code built with them most functions define their frame
   // address from rbp; in code built without them almost none do.
   bool HasFramePointers(ProcessInfo* p);
-  // ELF files opened, and the opens saved by sharing a file by build id.
+  // Files identified, and files whose data was shared by build id.
   size_t elf_files() const { return by_file_.size(); }
   uint64_t shared_by_build_id() const { return shared_by_build_id_; }
   // Drops processes not seen since before `cutoff_ns` (exited or idle), and
@@ -132,13 +141,15 @@ class ProcessTable {
   // Opens the ELF files of p's mappings (cached).
   void OpenElves(ProcessInfo* p);
   std::shared_ptr<ElfEntry> OpenElf(const ProcessInfo& p, const symbolize::MappingInfo& m);
-  // The mapping covering addr and its ELF entry (null if none).
-  const symbolize::MappingInfo* Find(ProcessInfo* p, uint64_t addr, ElfEntry** elf);
-  // The entry with its unwind table built (once).
-  void BuildTable(ElfEntry* e);
+  // The mapping covering addr and its ELF file's data (null if none).
+  const symbolize::MappingInfo* Find(ProcessInfo* p, uint64_t addr, ElfData** elf);
+  // The file's data, read the first time.
+  ElfData* Read(ElfEntry* e);
+  // Builds the file's unwind table (once).
+  void BuildTable(ElfEntry* e, ElfData* d);
   // "dev:inode:size:mtime" -> entry, and build id -> entry.
   std::unordered_map<std::string, std::shared_ptr<ElfEntry>> by_file_;
-  std::unordered_map<std::string, std::shared_ptr<ElfEntry>> by_build_id_;
+  std::unordered_map<std::string, std::shared_ptr<ElfData>> by_build_id_;
   uint64_t shared_by_build_id_ = 0;
   int64_t now_ns_ = 0;  // of the latest Get
   int64_t table_build_ns_ = 0;

@@ -61,7 +61,7 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
-  __uint(max_entries, 8 << 20);
+  __uint(max_entries, 1 << 20);  // resized by user space: 256 KiB per CPU, 1 MiB at least
 } events SEC(".maps");
 
 struct {
@@ -130,6 +130,9 @@ static __always_inline int add_count(struct sh_count_key* key, __u64 count, __u6
   return 0;
 }
 
+// The kernel stack, and the user stack by frame pointers when `user` (not
+// for stack copies: user space unwinds those itself, falling back to frame
+// pointers in the copy where .eh_frame has no answer).
 static __always_inline void fill_stacks(void* ctx, struct sh_sample_event* e, int user) {
   long n = bpf_get_stack(ctx, e->kernel, sizeof(e->kernel), 0);
   e->kernel_len = n > 0 ? n / sizeof(__u64) : 0;
@@ -206,7 +209,7 @@ int on_cpu_sample(struct bpf_perf_event_data* ctx) {
   e->s.h.pid = pid;
   e->s.h.tid = tid;
   e->s.h.mode = mode;
-  fill_stacks(ctx, &e->s, 1);
+  fill_stacks(ctx, &e->s, 0);
   __u64 sp = BPF_CORE_READ(regs, sp);
   e->s.ip = BPF_CORE_READ(regs, ip);
   e->s.sp = sp;
