@@ -255,7 +255,9 @@ void BpfSampler::SetEnabled(bool enabled) {
 
 void BpfSampler::Poll(int timeout_ms, const SampleFn& fn) {
   impl_->poll_fn = &fn;
-  ring_buffer__poll(impl_->ring, timeout_ms);
+  // Records usually come without a wakeup (see submit() in the program):
+  // wait, then read whatever is there.
+  if (ring_buffer__poll(impl_->ring, timeout_ms) == 0) ring_buffer__consume(impl_->ring);
   impl_->poll_fn = nullptr;
 }
 

@@ -11,6 +11,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "base/status.h"
+
 namespace stackhouse {
 
 namespace internal {
@@ -56,6 +58,14 @@ void AppendXmlEscaped(std::string* out, std::string_view s);
 
 // Human-readable value with a unit: "1.50 s", "3.2 MiB", "1,234".
 std::string FormatValue(int64_t value, std::string_view unit);
+
+// ASCII lower case.
+std::string AsciiLower(std::string_view s);
+
+// Standard base64 (RFC 4648, with padding). Decoding accepts missing
+// padding and the URL-safe alphabet; other input is kInvalidArgument.
+std::string Base64Encode(std::string_view bytes);
+StatusOr<std::string> Base64Decode(std::string_view text);
 
 }  // namespace stackhouse
 

@@ -1,5 +1,9 @@
 #include "cli/common.h"
 
+#include "base/gzip.h"
+#include "otlp/otlp.h"
+#include "profile/ops.h"
+
 #include <cstdio>
 
 #include "base/file.h"
@@ -8,9 +12,53 @@
 
 namespace stackhouse::cli {
 
+bool IsOtlpName(std::string_view format, std::string_view path) {
+  if (format == "otlp" || format == "otlp-json") return true;
+  if (!format.empty()) return false;
+  for (std::string_view ext : {".otlp", ".otlp.pb", ".otlp.json", ".otlp.gz", ".otlp.pb.gz", ".otlp.json.gz"}) {
+    if (path.ends_with(ext)) return true;
+  }
+  return false;
+}
+
+namespace {
+
+// An OTLP profiles export (protobuf or JSON, maybe gzip) as one profile:
+// its profiles merged when there are several of the same kind.
+StatusOr<profile::Profile> LoadOtlp(std::string_view data, size_t max_bytes) {
+  std::string inflated;
+  if (IsGzip(data)) {
+    SH_ASSIGN_OR_RETURN(inflated, Gunzip(data, max_bytes));
+    data = inflated;
+  }
+  std::string_view t = TrimSpace(data);
+  bool json = !t.empty() && t[0] == '{';
+  SH_ASSIGN_OR_RETURN(otlp::ExportRequest req,
+                      otlp::ParseRequest(data, json ? "application/json" : "application/x-protobuf", "", max_bytes));
+  otlp::DecodeResult r = otlp::FromOtlp(req);
+  if (r.rejected > 0) return InvalidArgumentError(StrCat(r.rejected, " OTLP profile(s) are invalid: ", r.error));
+  if (r.profiles.empty()) return InvalidArgumentError("the OTLP export holds no profiles");
+  if (r.profiles.size() == 1) return std::move(r.profiles[0].profile);
+  std::vector<const profile::Profile*> all;
+  for (const auto& d : r.profiles) all.push_back(&d.profile);
+  auto merged = profile::Merge(all);
+  if (!merged.ok()) {
+    return merged.status().WithPrefix(StrCat("the OTLP export holds ", r.profiles.size(), " profiles that do not merge"));
+  }
+  return merged;
+}
+
+}  // namespace
+
 StatusOr<profile::Profile> LoadProfile(const std::string& path, const std::string& from,
                                        const profile::ReadOptions& options) {
   std::optional<profile::Format> format;
+  if (IsOtlpName(from, path)) {
+    SH_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
+    auto p = LoadOtlp(data, options.max_decompressed_bytes);
+    if (!p.ok()) return p.status().WithPrefix(path == "-" ? "<stdin>" : path);
+    return p;
+  }
   if (!from.empty()) {
     format = profile::ParseFormatName(from);
     if (!format || !profile::CanRead(*format)) {

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/flags.h"
+#include "otlp/otlp.h"
 
 namespace stackhouse::cli {
 
@@ -16,9 +17,10 @@ int ConvertMain(int argc, char** argv, int first) {
   Flags flags;
   flags.Value("output", "-", "Output file ('-' = stdout)", {"-o"});
   flags.Value("from", "", "Input format: pprof, folded, lines, perf-script, gperftools, "
-                          "speedscope (detected when absent)");
-  flags.Value("to", "", "Output format: pprof, folded, speedscope, flamebearer, svg "
-                        "(from the output file's extension, else pprof)");
+                          "speedscope, otlp (detected when absent; OTLP from .otlp/.otlp.json names)");
+  flags.Value("to", "", "Output format: pprof, folded, speedscope, flamebearer, svg, otlp (protobuf), "
+                        "otlp-json (from the output file's extension, else pprof)");
+  flags.Value("service", "", "otlp output: the resource's service.name");
   flags.Value("sample-type", "", "Sample type for folded, flamebearer and svg output "
                                  "(default: the profile's default type)");
   flags.Value("title", "Flame Graph", "Title of an svg flame graph");
@@ -40,7 +42,10 @@ int ConvertMain(int argc, char** argv, int first) {
   const std::string& out = flags.Get("output");
 
   profile::Format to = profile::Format::kPprof;
-  if (flags.IsSet("to")) {
+  const bool to_otlp = IsOtlpName(flags.Get("to"), flags.IsSet("to") ? "" : out);
+  if (to_otlp) {
+    // Handled below.
+  } else if (flags.IsSet("to")) {
     auto f = profile::ParseFormatName(flags.Get("to"));
     if (!f || !profile::CanWrite(*f)) {
       return Fail("convert", StrCat("cannot write format ", Quote(flags.Get("to"))), 2);
@@ -67,6 +72,24 @@ int ConvertMain(int argc, char** argv, int first) {
     auto t = SampleTypeIndex(*p, flags.Get("sample-type"));
     if (!t.ok()) return Fail("convert", StrCat(in, ": ", t.status().message()));
     wopts.type_index = *t;
+  }
+  if (to_otlp) {
+    otlp::ExportRequest req;
+    std::vector<std::pair<std::string, std::string>> resource;
+    if (!flags.Get("service").empty()) resource.push_back({"service.name", flags.Get("service")});
+    otlp::AppendProfile(*p, resource, &req);
+    bool json = flags.Get("to") == "otlp-json" || (!flags.IsSet("to") && out.find(".json") != std::string::npos);
+    std::string bytes;
+    if (json) {
+      auto j = otlp::ToJson(req);
+      if (!j.ok()) return Fail("convert", StrCat(in, ": ", j.status().message()));
+      bytes = std::move(*j);
+    } else {
+      bytes = req.SerializeAsString();
+    }
+    Status w = WriteFile(out, bytes);
+    if (!w.ok()) return Fail("convert", w.message());
+    return 0;
   }
   auto bytes = profile::WriteProfile(*p, to, wopts);
   if (!bytes.ok()) return Fail("convert", StrCat(in, ": ", bytes.status().message()));

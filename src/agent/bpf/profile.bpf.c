@@ -97,6 +97,16 @@ struct {
   __uint(max_entries, 1);
 } stats SEC(".maps");
 
+// Hands a record to user space, which reads the ring ten times a second:
+// wake it only when the ring is filling up (a wakeup costs more than the
+// sample).
+static __always_inline void submit(void* e) {
+  __u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4
+                    ? BPF_RB_FORCE_WAKEUP
+                    : BPF_RB_NO_WAKEUP;
+  bpf_ringbuf_submit(e, flags);
+}
+
 static __always_inline struct sh_stats* my_stats(void) {
   __u32 zero = 0;
   return bpf_map_lookup_elem(&stats, &zero);
@@ -195,7 +205,7 @@ int on_cpu_sample(struct bpf_perf_event_data* ctx) {
     e->stack_len = 0;
     e->ip = e->sp = e->bp = 0;
     fill_stacks(ctx, e, user);
-    bpf_ringbuf_submit(e, 0);
+    submit(e);
     st->sent++;
     return 0;
   }
@@ -214,13 +224,18 @@ int on_cpu_sample(struct bpf_perf_event_data* ctx) {
   e->s.ip = BPF_CORE_READ(regs, ip);
   e->s.sp = sp;
   e->s.bp = BPF_CORE_READ(regs, bp);
+  // On the main thread's stack, nothing above where it starts is needed.
+  __u64 want = SH_STACK_COPY;
+  __u64 top = mm->start_stack;
+  if (sp < top && top - sp < SH_STACK_COPY - 64) want = top - sp + 64;
   __u32 len = 0;
   for (int i = 0; i < SH_STACK_COPY / SH_COPY_CHUNK; i++) {
+    if (len >= want) break;
     if (bpf_probe_read_user(&e->stack[i * SH_COPY_CHUNK], SH_COPY_CHUNK, (void*)(sp + i * SH_COPY_CHUNK))) break;
     len += SH_COPY_CHUNK;
   }
   e->s.stack_len = len;
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
   st->sent++;
   return 0;
 }
@@ -247,7 +262,7 @@ static __always_inline __u64 leaf_caller(__u32 pid, __u64 ip, __u64 sp, __u64* t
     e->h.tid = 0;
     e->h.mode = 0;
     e->ip = ip;
-    bpf_ringbuf_submit(e, 0);
+    submit(e);
     return 0;
   }
   __s32 o = *off;
@@ -328,7 +343,7 @@ int BPF_PROG(on_exec, struct task_struct* p, pid_t old_pid, struct linux_binprm*
   e->pid = pid;
   e->tid = p->pid;
   e->mode = 0;
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
   return 0;
 }
 
