@@ -29,6 +29,9 @@ struct Option {
 const Option kOptions[] = {
     {"http_addr", "http-addr", "STACKHOUSE_HTTP_ADDR", Kind::kString,
      "Address to serve HTTP on (host:port or :port)", FIELD(http_addr)},
+    {"otlp.http_addr", "otlp-http-addr", "STACKHOUSE_OTLP_HTTP_ADDR", Kind::kString,
+     "Also serve OTLP/HTTP profiles (POST /v1development/profiles) here; \"\" = only on http_addr",
+     FIELD(otlp_http_addr)},
     {"data_dir", "data-dir", "STACKHOUSE_DATA_DIR", Kind::kString,
      "Directory of the embedded store", FIELD(data_dir)},
     {"ui_dir", "ui-dir", "STACKHOUSE_UI_DIR", Kind::kString,
@@ -286,6 +289,9 @@ StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv, int first, bool* 
   std::string host;
   int port;
   SH_RETURN_IF_ERROR(SplitHostPort(c.http_addr, &host, &port).WithPrefix("http_addr"));
+  if (!c.otlp_http_addr.empty()) {
+    SH_RETURN_IF_ERROR(SplitHostPort(c.otlp_http_addr, &host, &port).WithPrefix("otlp.http_addr"));
+  }
   if (c.worker_threads < 1 || c.http_threads < 1) return InvalidArgumentError("threads must be >= 1");
   return c;
 }

@@ -17,6 +17,9 @@ namespace stackhouse::server {
 struct ServerConfig {
   // Listening and storage.
   std::string http_addr = ":4040";
+  // OTLP/HTTP's own port (the main port serves it too); a busy port there
+  // is logged, not fatal.
+  std::string otlp_http_addr = ":4318";
   std::string data_dir = "./data";
   std::string ui_dir;  // the built web UI; "" = found next to the binary
   std::string log_level = "info";

@@ -233,6 +233,7 @@ Status Server::Start() {
   RegisterIngestHandlers(ctx, http_.get());
   RegisterRenderHandlers(ctx, http_.get());
   RegisterQuerierHandlers(ctx, http_.get());
+  RegisterOtlpHandlers(ctx, http_.get());
   // The web UI at /, and the JSON 404 for any other unknown path.
   std::string ui_dir = c.ui_dir.empty() ? StaticFiles::FindDefaultDir() : c.ui_dir;
   if (!ui_dir.empty()) {
@@ -288,10 +289,29 @@ Status Server::Start() {
   LogInfo("listening", {{"addr", c.http_addr},
                         {"port", http_->port()},
                         {"data_dir", c.data_dir}});
+  if (!c.otlp_http_addr.empty()) {
+    HttpServerOptions oo = ho;
+    SH_RETURN_IF_ERROR(SplitHostPort(c.otlp_http_addr, &host, &oo.port));
+    oo.address = host.empty() ? "0.0.0.0" : host == "localhost" ? "127.0.0.1" : host;
+    oo.io_threads = 1;
+    otlp_http_ = std::make_unique<HttpServer>(oo);
+    RegisterOtlpHandlers(ctx, otlp_http_.get());
+    Status started = otlp_http_->Start();
+    if (!started.ok()) {
+      // The main port serves OTLP/HTTP too: go on without this one.
+      LogWarn("OTLP/HTTP port not open; /v1development/profiles is served on the main port",
+              {{"addr", c.otlp_http_addr}, {"error", started.message()}});
+      otlp_http_.reset();
+    } else {
+      LogInfo("listening for OTLP/HTTP", {{"addr", c.otlp_http_addr}, {"port", otlp_http_->port()}});
+    }
+  }
   return OkStatus();
 }
 
 int Server::port() const { return http_ ? http_->port() : 0; }
+
+int Server::otlp_http_port() const { return otlp_http_ ? otlp_http_->port() : 0; }
 
 tsdb::Store* Server::store() { return ctx_->store.get(); }
 
@@ -299,6 +319,7 @@ Status Server::Stop(std::chrono::milliseconds grace) {
   if (stopped_) return OkStatus();
   stopped_ = true;
   ctx_->stopping.store(true);
+  if (otlp_http_) otlp_http_->Stop(grace);
   if (http_) http_->Stop(grace);
   Status s = ctx_->store ? ctx_->store->Close() : OkStatus();
   LogInfo("stopped", {{"store_close", s.ok() ? std::string("ok") : s.message()}});

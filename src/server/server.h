@@ -39,6 +39,8 @@ class Server {
   Status Start();
   // The bound port (useful with port 0).
   int port() const;
+  // The OTLP/HTTP port, or 0 when not listening there.
+  int otlp_http_port() const;
 
   // Graceful stop: /ready turns 503, requests in flight finish (up to
   // `grace`), then the store is closed with everything acknowledged durable.
@@ -51,6 +53,7 @@ class Server {
   Server();
   std::unique_ptr<ServerContext> ctx_;
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<HttpServer> otlp_http_;
   bool stopped_ = false;
 };
 

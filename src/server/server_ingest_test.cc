@@ -1,5 +1,5 @@
 // Every profile of ../shared/testdata goes through every ingest endpoint and
-// format that fits it, over real HTTP; the totals and top functions read
+// format that fits it (Pyroscope's /ingest and push, OTLP/HTTP), over real HTTP; the totals and top functions read
 // back through the query APIs must equal the ground truth of the .txt files.
 #include <gtest/gtest.h>
 
@@ -9,6 +9,7 @@
 #include "api/push/v1/push.pb.h"
 #include "api/querier/v1/querier.pb.h"
 #include "base/gzip.h"
+#include "otlp/otlp.h"
 #include "base/strings.h"
 #include "base/testing/testing.h"
 #include "base/time_parse.h"
@@ -34,13 +35,16 @@ constexpr int64_t kHour = 3600 * kSec;
 // Where profiles without a time of their own are put by /ingest.
 constexpr int64_t kT0 = int64_t{1795600000} * kSec;
 
-enum class Route { kIngestRaw, kIngestMultipart, kPushProto, kPushJson };
+enum class Route { kIngestRaw, kIngestMultipart, kPushProto, kPushJson, kOtlpProto, kOtlpJson, kOtlpGzip };
 const char* RouteName(Route r) {
   switch (r) {
     case Route::kIngestRaw: return "ingest-raw";
     case Route::kIngestMultipart: return "ingest-multipart";
     case Route::kPushProto: return "push-proto";
     case Route::kPushJson: return "push-json";
+    case Route::kOtlpProto: return "otlp-proto";
+    case Route::kOtlpJson: return "otlp-json";
+    case Route::kOtlpGzip: return "otlp-gzip";
   }
   return "";
 }
@@ -71,6 +75,35 @@ class ServerIngestTest : public ::testing::Test {
                              RouteName(route));
       EXPECT_EQ(r.status, 200) << file << " " << RouteName(route) << ": " << r.body;
       return t;
+    }
+    if (route == Route::kOtlpProto || route == Route::kOtlpJson || route == Route::kOtlpGzip) {
+      // OTLP/HTTP: one OTLP profile per sample type, merged back by the server.
+      if (p.time_nanos == 0) p.time_nanos = kT0;
+      otlp::ExportRequest req;
+      otlp::AppendProfile(p, {{"service.name", svc}}, &req);
+      HttpHeaders h = {{"X-Scope-OrgID", RouteName(route)}};
+      std::string body;
+      if (route == Route::kOtlpJson) {
+        body = *otlp::ToJson(req);
+        h.push_back({"Content-Type", "application/json"});
+      } else {
+        body = req.SerializeAsString();
+        h.push_back({"Content-Type", "application/x-protobuf"});
+      }
+      if (route == Route::kOtlpGzip) {
+        body = Gzip(body);
+        h.push_back({"Content-Encoding", "gzip"});
+      }
+      HttpClientResponse r = server_.PostWithHeaders("/v1development/profiles", body, h);
+      EXPECT_EQ(r.status, 200) << file << " " << RouteName(route) << ": " << r.body;
+      otlp::ExportResponse resp;
+      if (route == Route::kOtlpJson) {
+        EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(r.body, &resp).ok()) << r.body;
+      } else {
+        EXPECT_TRUE(resp.ParseFromString(r.body));
+      }
+      EXPECT_FALSE(resp.has_partial_success()) << resp.partial_success().error_message();
+      return p.time_nanos;
     }
     push::v1::PushRequest req;
     auto* series = req.add_series();
@@ -154,8 +187,8 @@ void ExpectTopMatches(const profile::Profile& p,
 }
 
 TEST_F(ServerIngestTest, EveryPprofThroughEveryRouteMatchesGroundTruth) {
-  const Route routes[] = {Route::kIngestRaw, Route::kIngestMultipart, Route::kPushProto,
-                          Route::kPushJson};
+  const Route routes[] = {Route::kIngestRaw, Route::kIngestMultipart, Route::kPushProto, Route::kPushJson,
+                          Route::kOtlpProto,  Route::kOtlpJson,        Route::kOtlpGzip};
   std::map<std::pair<int, std::string>, int64_t> when;
   for (Route r : routes) {
     for (const std::string& file : PprofTestdataNames()) when[{int(r), file}] = Send(r, file);

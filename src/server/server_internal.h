@@ -12,6 +12,7 @@
 #include "api/connect.h"
 #include "base/status.h"
 #include "ingest/pyroscope_ingest.h"
+#include "otlp/otlp.h"
 #include "query/query.h"
 #include "server/config.h"
 #include "server/http.h"
@@ -109,6 +110,14 @@ void HandleConnectTyped(ServerContext* ctx, HttpServer* http, const std::string&
 void RegisterIngestHandlers(ServerContext* ctx, HttpServer* http);   // ingest_handlers.cc
 void RegisterRenderHandlers(ServerContext* ctx, HttpServer* http);   // render_handlers.cc
 void RegisterQuerierHandlers(ServerContext* ctx, HttpServer* http);  // querier_handlers.cc
+void RegisterOtlpHandlers(ServerContext* ctx, HttpServer* http);     // otlp_handlers.cc
+
+// Stores the profiles of an OTLP export (HTTP and gRPC): rejected ones are
+// counted in resp's partial_success; an error means nothing was stored
+// (kInvalidArgument: nothing usable; kResourceExhausted: the series limit;
+// kUnavailable: retry).
+Status ExportOtlp(ServerContext* ctx, const std::string& tenant, const otlp::ExportRequest& req,
+                  otlp::ExportResponse* resp, size_t bytes);
 
 }  // namespace stackhouse::server
 

@@ -20,6 +20,7 @@ namespace stackhouse::server::testing {
 inline ServerConfig TestConfig() {
   ServerConfig c;
   c.http_addr = "127.0.0.1:0";
+  c.otlp_http_addr = "";  // tests run in parallel: no fixed ports
   c.data_dir = stackhouse::testing::MakeTempDir();
   c.worker_threads = 8;
   c.ingestion_rate_mb = 0;
@@ -52,6 +53,13 @@ class TestServer {
   HttpClientResponse Post(const std::string& path_and_query, std::string_view body,
                           const std::string& content_type = "", const std::string& tenant = "") {
     auto r = client_.Post(base_ + path_and_query, body, Headers(tenant, content_type));
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : HttpClientResponse();
+  }
+
+  HttpClientResponse PostWithHeaders(const std::string& path_and_query, std::string_view body, HttpHeaders headers,
+                                     const std::string& base = "") {
+    auto r = client_.Post((base.empty() ? base_ : base) + path_and_query, body, headers);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : HttpClientResponse();
   }
