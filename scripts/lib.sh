@@ -34,6 +34,7 @@ BUILD_PACKAGES=(
   libprotobuf-dev protobuf-compiler
   libmicrohttpd-dev libcurl4-openssl-dev libyaml-cpp-dev libjemalloc-dev
   libelf-dev libdw-dev libbpf-dev bpftool
+  libgrpc++-dev protobuf-compiler-grpc
   golang-go
 )
 

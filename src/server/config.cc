@@ -32,6 +32,8 @@ const Option kOptions[] = {
     {"otlp.http_addr", "otlp-http-addr", "STACKHOUSE_OTLP_HTTP_ADDR", Kind::kString,
      "Also serve OTLP/HTTP profiles (POST /v1development/profiles) here; \"\" = only on http_addr",
      FIELD(otlp_http_addr)},
+    {"otlp.grpc_addr", "otlp-grpc-addr", "STACKHOUSE_OTLP_GRPC_ADDR", Kind::kString,
+     "Serve OTLP/gRPC profiles (ProfilesService/Export) here; \"\" = off", FIELD(otlp_grpc_addr)},
     {"data_dir", "data-dir", "STACKHOUSE_DATA_DIR", Kind::kString,
      "Directory of the embedded store", FIELD(data_dir)},
     {"ui_dir", "ui-dir", "STACKHOUSE_UI_DIR", Kind::kString,
@@ -291,6 +293,9 @@ StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv, int first, bool* 
   SH_RETURN_IF_ERROR(SplitHostPort(c.http_addr, &host, &port).WithPrefix("http_addr"));
   if (!c.otlp_http_addr.empty()) {
     SH_RETURN_IF_ERROR(SplitHostPort(c.otlp_http_addr, &host, &port).WithPrefix("otlp.http_addr"));
+  }
+  if (!c.otlp_grpc_addr.empty()) {
+    SH_RETURN_IF_ERROR(SplitHostPort(c.otlp_grpc_addr, &host, &port).WithPrefix("otlp.grpc_addr"));
   }
   if (c.worker_threads < 1 || c.http_threads < 1) return InvalidArgumentError("threads must be >= 1");
   return c;

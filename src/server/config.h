@@ -20,6 +20,8 @@ struct ServerConfig {
   // OTLP/HTTP's own port (the main port serves it too); a busy port there
   // is logged, not fatal.
   std::string otlp_http_addr = ":4318";
+  // OTLP/gRPC (ProfilesService/Export); "" = off. A busy port is logged.
+  std::string otlp_grpc_addr = ":4317";
   std::string data_dir = "./data";
   std::string ui_dir;  // the built web UI; "" = found next to the binary
   std::string log_level = "info";

@@ -1,5 +1,7 @@
 #include "server/server.h"
 
+#include "server/otlp_grpc.h"
+
 #include <google/protobuf/message.h>
 
 #include <chrono>
@@ -306,6 +308,18 @@ Status Server::Start() {
       LogInfo("listening for OTLP/HTTP", {{"addr", c.otlp_http_addr}, {"port", otlp_http_->port()}});
     }
   }
+  if (!c.otlp_grpc_addr.empty()) {
+    otlp_grpc_ = std::make_unique<OtlpGrpcServer>(ctx);
+    Status started = otlp_grpc_->Start(c.otlp_grpc_addr);
+    if (!started.ok()) {
+      LogWarn("OTLP/gRPC not served: its port could not be opened (use OTLP/HTTP on the main port, or set "
+              "otlp.grpc_addr)",
+              {{"addr", c.otlp_grpc_addr}, {"error", started.message()}});
+      otlp_grpc_.reset();
+    } else {
+      LogInfo("listening for OTLP/gRPC", {{"addr", c.otlp_grpc_addr}, {"port", otlp_grpc_->port()}});
+    }
+  }
   return OkStatus();
 }
 
@@ -313,12 +327,15 @@ int Server::port() const { return http_ ? http_->port() : 0; }
 
 int Server::otlp_http_port() const { return otlp_http_ ? otlp_http_->port() : 0; }
 
+int Server::otlp_grpc_port() const { return otlp_grpc_ ? otlp_grpc_->port() : 0; }
+
 tsdb::Store* Server::store() { return ctx_->store.get(); }
 
 Status Server::Stop(std::chrono::milliseconds grace) {
   if (stopped_) return OkStatus();
   stopped_ = true;
   ctx_->stopping.store(true);
+  if (otlp_grpc_) otlp_grpc_->Stop();
   if (otlp_http_) otlp_http_->Stop(grace);
   if (http_) http_->Stop(grace);
   Status s = ctx_->store ? ctx_->store->Close() : OkStatus();

@@ -26,6 +26,8 @@ class Store;
 
 namespace stackhouse::server {
 
+class OtlpGrpcServer;
+
 struct ServerContext;
 class HttpServer;
 
@@ -39,8 +41,9 @@ class Server {
   Status Start();
   // The bound port (useful with port 0).
   int port() const;
-  // The OTLP/HTTP port, or 0 when not listening there.
+  // The OTLP/HTTP and OTLP/gRPC ports, or 0 when not listening there.
   int otlp_http_port() const;
+  int otlp_grpc_port() const;
 
   // Graceful stop: /ready turns 503, requests in flight finish (up to
   // `grace`), then the store is closed with everything acknowledged durable.
@@ -54,6 +57,7 @@ class Server {
   std::unique_ptr<ServerContext> ctx_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<HttpServer> otlp_http_;
+  std::unique_ptr<OtlpGrpcServer> otlp_grpc_;
   bool stopped_ = false;
 };
 

@@ -2,6 +2,7 @@
 // partial success, every documented error status, error bodies as
 // google.rpc.Status in the request's encoding, resource attributes as
 // series labels, and the separate OTLP/HTTP port.
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include "api/querier/v1/querier.pb.h"
@@ -9,6 +10,7 @@
 #include "base/protowire.h"
 #include "base/strings.h"
 #include "base/testing/testing.h"
+#include "opentelemetry/proto/collector/profiles/v1development/profiles_service.grpc.pb.h"
 #include "otlp/otlp.h"
 #include "profile/pprof.h"
 #include "server/testing/test_server.h"
@@ -143,6 +145,73 @@ TEST(ServerOtlpTest, OwnPortServesOtlp) {
       s.PostWithHeaders(kPath, GoCpu({{"service.name", "viaport"}}).SerializeAsString(), Proto(), base);
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(LabelValues(s, "service_name"), std::vector<std::string>({"viaport"}));
+}
+
+// A real gRPC client against the OTLP/gRPC receiver.
+TEST(ServerOtlpTest, GrpcExport) {
+  ServerConfig c = testing::TestConfig();
+  c.otlp_grpc_addr = "127.0.0.1:0";
+  c.max_decompressed_bytes = 1 << 20;
+  TestServer s(c);
+  ASSERT_GT(s.server()->otlp_grpc_port(), 0);
+  auto channel = grpc::CreateChannel(StrCat("127.0.0.1:", s.server()->otlp_grpc_port()),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = opentelemetry::proto::collector::profiles::v1development::ProfilesService::NewStub(channel);
+  {
+    // Compressed, for a tenant.
+    grpc::ClientContext call;
+    call.set_compression_algorithm(GRPC_COMPRESS_GZIP);
+    call.AddMetadata("x-scope-orgid", "team-a");
+    otlp::ExportResponse resp;
+    grpc::Status st = stub->Export(&call, GoCpu({{"service.name", "grpc-svc"}}), &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_FALSE(resp.has_partial_success());
+  }
+  types::v1::LabelValuesRequest lreq;
+  lreq.set_name("service_name");
+  types::v1::LabelValuesResponse lresp;
+  ASSERT_EQ(s.Call("/querier.v1.QuerierService/LabelValues", lreq, &lresp, false, "team-a"), 200);
+  ASSERT_EQ(lresp.names_size(), 1);
+  EXPECT_EQ(lresp.names(0), "grpc-svc");
+  EXPECT_TRUE(LabelValues(s, "service_name").empty());  // not the anonymous tenant's
+  {
+    // Partial success.
+    otlp::ExportRequest req = GoCpu({{"service.name", "ok"}});
+    auto p = profile::DecodePprof(ReadOrDie(SharedTestdata("go_cpu.pb.gz")));
+    otlp::AppendProfile(*p, {{"service.name", "broken"}}, &req);
+    req.mutable_resource_profiles(1)->mutable_scope_profiles(0)->mutable_profiles(0)->mutable_samples(0)->set_link_index(
+        4242);
+    grpc::ClientContext call;
+    otlp::ExportResponse resp;
+    ASSERT_TRUE(stub->Export(&call, req, &resp).ok());
+    EXPECT_EQ(resp.partial_success().rejected_profiles(), 2);
+    EXPECT_NE(resp.partial_success().error_message().find("link index 4242"), std::string::npos);
+  }
+  {
+    // Nothing usable: INVALID_ARGUMENT.
+    otlp::ExportRequest bad = GoCpu({{"service.name", "x"}});
+    bad.mutable_dictionary()->mutable_function_table(1)->set_filename_strindex(-1);
+    grpc::ClientContext call;
+    otlp::ExportResponse resp;
+    EXPECT_EQ(stub->Export(&call, bad, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  {
+    // Over the size limit: RESOURCE_EXHAUSTED.
+    otlp::ExportRequest big = GoCpu({{"service.name", "x"}});
+    big.mutable_resource_profiles(0)->mutable_scope_profiles(0)->mutable_profiles(0)->set_original_payload(
+        std::string(2 << 20, 'z'));
+    grpc::ClientContext call;
+    otlp::ExportResponse resp;
+    EXPECT_EQ(stub->Export(&call, big, &resp).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  }
+  {
+    // A bad tenant id.
+    grpc::ClientContext call;
+    call.AddMetadata("x-scope-orgid", "..");
+    otlp::ExportResponse resp;
+    EXPECT_EQ(stub->Export(&call, GoCpu({{"service.name", "x"}}), &resp).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
 }
 
 }  // namespace

@@ -21,6 +21,7 @@ inline ServerConfig TestConfig() {
   ServerConfig c;
   c.http_addr = "127.0.0.1:0";
   c.otlp_http_addr = "";  // tests run in parallel: no fixed ports
+  c.otlp_grpc_addr = "";
   c.data_dir = stackhouse::testing::MakeTempDir();
   c.worker_threads = 8;
   c.ingestion_rate_mb = 0;
