@@ -14,6 +14,7 @@
 #include "agent/perf_sampler.h"
 #include "base/clock.h"
 #include "base/gzip.h"
+#include "otlp/otlp.h"
 #include "base/hash.h"
 #include "base/log.h"
 #include "base/strings.h"
@@ -124,7 +125,7 @@ StatusOr<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& options) {
   } else {
     LogWarn("kernel frames stay unnamed", {{"error", k.status().message()}});
   }
-  if (!options.server.empty()) {
+  if (!options.server.empty() || !options.otlp_endpoint.empty()) {
     sampler::UploaderOptions uo;
     uo.tenant = options.tenant;
     uo.max_queued = 64;  // one profile per service per interval
@@ -356,6 +357,18 @@ void Agent::Ship(int64_t start_ns, int64_t end_ns) {
   counts_.clear();
   skipped_.clear();
   processes_.Expire(MonotonicNanos() - 3 * options_.upload_interval_ms * 1000000);
+  if (uploader_ && !options_.otlp_endpoint.empty() && !profiles.empty()) {
+    // One OTLP export per interval: a resource per service.
+    otlp::ExportRequest req;
+    for (auto& [service, p] : profiles) {
+      otlp::AppendProfile(p, {{"service.name", service}, {"host.name", options_.host}}, &req);
+    }
+    sampler::Upload u;
+    u.url = options_.otlp_endpoint;
+    u.body = Gzip(req.SerializeAsString());
+    u.content_type = "application/x-protobuf";
+    uploader_->Enqueue(std::move(u));
+  }
   for (auto& [service, p] : profiles) {
     profiles_++;
     std::string gz = profile::EncodePprofGzip(p);
@@ -367,7 +380,7 @@ void Agent::Ship(int64_t start_ns, int64_t end_ns) {
         fclose(f);
       }
     }
-    if (uploader_) {
+    if (uploader_ && !options_.server.empty()) {
       sampler::Upload u;
       std::string name = StrCat(service, "{host=", options_.host, "}");
       u.url = StrCat(options_.server, "/ingest?name=", sampler::Uploader::Escape(name), "&from=",

@@ -33,6 +33,10 @@ namespace stackhouse::agent {
 
 struct AgentOptions {
   std::string server;            // http://host:port; "" = do not upload
+  // Also (or instead) send every interval's profiles as one OTLP/HTTP export
+  // to this URL (an OpenTelemetry Collector; "/v1development/profiles" is
+  // added when the URL has no path).
+  std::string otlp_endpoint;
   std::string tenant;
   int sample_rate_hz = 19;       // per CPU
   int64_t upload_interval_ms = 10000;

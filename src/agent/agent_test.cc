@@ -223,6 +223,30 @@ TEST(AgentTest, OffCpuTimeOnTheBlockedStack) {
   }
 }
 
+// --otlp-endpoint: the same profiles as OTLP/HTTP (here to the server's
+// own OTLP receiver, as to an OpenTelemetry Collector).
+TEST(AgentTest, SendsOtlp) {
+  ASSERT_EQ(geteuid(), 0u) << "the agent tests run as root";
+  std::string dir = stackhouse::testing::MakeTempDir();
+  int port = FreePort();
+  ServerProcess server(dir, port);
+  ASSERT_TRUE(server.WaitReady());
+  AgentProcess agent({"--otlp-endpoint", server.base(), "--upload-interval", "1s", "--sample-rate", "199", "--comm",
+                      "sampler_work", "--metrics-addr", "", "--host", "otlp-host"});
+  pid_t work = RunToEnd({sampler::testing::WorkloadPath(true), "work", "15", "0"});
+  ASSERT_EQ(agent.Stop(), 0);
+  auto f = Folded(server.base(), "sampler_workload", work);
+  double a = Sum(f, "BurnA("), b = Sum(f, "BurnB(");
+  ASSERT_GT(a + b, 0) << "nothing arrived over OTLP";
+  EXPECT_NEAR(a / (a + b), 0.30, 0.07);
+  // The resource's host.name is a series label.
+  auto r = stackhouse::testing::RunCommand(
+      {stackhouse::testing::BinPath("stackhouse"), "query",
+       "process_cpu:cpu:nanoseconds:cpu:nanoseconds{service_name=\"sampler_workload\",host_name=\"otlp-host\"}",
+       "--server", server.base(), "--from", "now-15m", "--format", "folded"});
+  EXPECT_NE(r.out.find("BurnA("), std::string::npos) << r.out << r.err;
+}
+
 TEST(AgentTest, SaysWhatIsMissingWithoutPrivileges) {
   ASSERT_EQ(geteuid(), 0u) << "the agent tests run as root";
   std::string log = stackhouse::testing::MakeTempDir() + "/agent.log";

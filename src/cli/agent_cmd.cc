@@ -31,6 +31,9 @@ int AgentMain(int argc, char** argv, int first) {
   Flags flags;
   flags.Value("server", "", "Server URL to send profiles to (http://host:4040)");
   flags.Value("tenant", "", "Tenant (X-Scope-OrgID)");
+  flags.Value("otlp-endpoint", "",
+              "Also send OTLP/HTTP profiles here, e.g. an OpenTelemetry Collector: http://host:4318 "
+              "(/v1development/profiles is added when the URL has no path)");
   flags.Value("sample-rate", "19", "Samples per second per CPU");
   flags.Value("upload-interval", "10s", "How often profiles are sent (10s, 1m, 500ms)");
   flags.Value("comm", "", "Only processes whose name matches this regular expression");
@@ -73,8 +76,16 @@ int AgentMain(int argc, char** argv, int first) {
   agent::AgentOptions o;
   o.server = flags.Get("server");
   while (o.server.ends_with('/')) o.server.pop_back();
-  if (o.server.empty() && flags.Get("output-dir").empty()) {
-    return Fail("agent", "give --server URL (or --output-dir DIR)", 2);
+  o.otlp_endpoint = flags.Get("otlp-endpoint");
+  if (!o.otlp_endpoint.empty()) {
+    if (!o.otlp_endpoint.starts_with("http://") && !o.otlp_endpoint.starts_with("https://")) {
+      return Fail("agent", StrCat("--otlp-endpoint ", Quote(o.otlp_endpoint), " must start with http:// or https://"), 2);
+    }
+    size_t scheme_end = o.otlp_endpoint.find("//") + 2;
+    if (o.otlp_endpoint.find('/', scheme_end) == std::string::npos) o.otlp_endpoint += "/v1development/profiles";
+  }
+  if (o.server.empty() && flags.Get("output-dir").empty() && o.otlp_endpoint.empty()) {
+    return Fail("agent", "give --server URL (or --otlp-endpoint URL, or --output-dir DIR)", 2);
   }
   if (!o.server.empty() && !o.server.starts_with("http://") && !o.server.starts_with("https://")) {
     return Fail("agent", StrCat("--server ", Quote(o.server), " must start with http:// or https://"), 2);

@@ -85,7 +85,7 @@ long Uploader::Send(const Upload& u, std::string* error) {
     return -1;
   }
   curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
+  headers = curl_slist_append(headers, StrCat("Content-Type: ", u.content_type).c_str());
   headers = curl_slist_append(headers, "Content-Encoding: gzip");
   headers = curl_slist_append(headers, "Expect:");
   if (!options_.tenant.empty()) {

@@ -17,7 +17,8 @@ namespace stackhouse::sampler {
 
 struct Upload {
   std::string url;   // full URL with the query string
-  std::string body;  // gzipped pprof
+  std::string body;  // gzip-compressed (sent with Content-Encoding: gzip)
+  std::string content_type = "application/octet-stream";  // pprof; OTLP: application/x-protobuf
 };
 
 struct UploaderOptions {
