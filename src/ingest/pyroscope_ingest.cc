@@ -6,7 +6,9 @@
 #include "base/strings.h"
 #include "base/time_parse.h"
 #include "ingest/multipart.h"
+#include "base/gzip.h"
 #include "profile/folded.h"
+#include "profile/jfr.h"
 #include "profile/ops.h"
 #include "profile/pprof.h"
 #include "profile/profile_type.h"
@@ -50,7 +52,7 @@ StatusOr<LegacyType> LegacyTypeForSuffix(std::string_view s) {
 
 namespace {
 
-enum class Format { kFolded, kLines, kPprof, kSpeedscope };
+enum class Format { kFolded, kLines, kPprof, kSpeedscope, kJfr };
 
 StatusOr<Format> ParseFormat(std::string_view format, std::string_view content_type) {
   if (format.empty()) {
@@ -70,7 +72,7 @@ StatusOr<Format> ParseFormat(std::string_view format, std::string_view content_t
     return UnimplementedError(StrCat("format ", format, " is not supported; send folded, lines, "
                                      "pprof or speedscope"));
   }
-  if (format == "jfr") return UnimplementedError("JFR ingestion is not supported yet");
+  if (format == "jfr") return Format::kJfr;
   return InvalidArgumentError(StrCat("unknown format ", Quote(format)));
 }
 
@@ -141,7 +143,49 @@ StatusOr<IngestedProfile> ParseIngest(const IngestInput& in, const IngestLimits&
   std::string body_storage;
   std::string_view body = in.body;
   std::string profile_name;
-  if (format == Format::kPprof) {
+  std::vector<profile::JfrProfile> jfr_more;  // a recording's further profiles
+  if (format == Format::kJfr) {
+    // Raw JFR, or multipart with `jfr` and an optional `labels` LabelsSnapshot.
+    std::string_view jfr = body, labels;
+    std::vector<FormPart> parts;
+    std::string boundary = MultipartBoundary(in.content_type);
+    if (!boundary.empty()) {
+      SH_ASSIGN_OR_RETURN(parts, ParseMultipart(body, boundary));
+      const FormPart* j = FindPart(parts, "jfr");
+      if (j == nullptr) return InvalidArgumentError("multipart body without a \"jfr\" part");
+      jfr = j->data;
+      if (const FormPart* l = FindPart(parts, "labels")) labels = l->data;
+    }
+    std::string jfr_storage, labels_storage;
+    if (IsGzip(jfr)) {
+      SH_ASSIGN_OR_RETURN(jfr_storage, Gunzip(jfr, limits.max_decompressed_bytes));
+      jfr = jfr_storage;
+    } else if (jfr.size() > limits.max_decompressed_bytes) {
+      return ResourceExhaustedError("body over the size limit");
+    }
+    if (IsGzip(labels)) {
+      SH_ASSIGN_OR_RETURN(labels_storage, Gunzip(labels, limits.max_decompressed_bytes));
+      labels = labels_storage;
+    }
+    profile::JfrContexts contexts;
+    if (!labels.empty()) {
+      SH_ASSIGN_OR_RETURN(contexts, profile::ParseLabelsSnapshot(labels));
+    }
+    profile::JfrOptions jo;
+    if (!in.sample_rate.empty()) jo.sample_rate_hz = rate;
+    jo.contexts = &contexts;
+    SH_ASSIGN_OR_RETURN(profile::JfrRecording rec, profile::ParseJfr(jfr, jo));
+    if (rec.profiles.empty()) {
+      return InvalidArgumentError("the JFR recording has no execution, allocation or lock events");
+    }
+    if (in.from.empty()) {
+      from = rec.start_nanos;
+      until = rec.start_nanos + rec.duration_nanos;
+    }
+    out.profile = std::move(rec.profiles[0].profile);
+    profile_name = rec.profiles[0].name;
+    for (size_t i = 1; i < rec.profiles.size(); ++i) jfr_more.push_back(std::move(rec.profiles[i]));
+  } else if (format == Format::kPprof) {
     std::string boundary = MultipartBoundary(in.content_type);
     std::string_view sample_type_config;
     if (!boundary.empty()) {
@@ -205,22 +249,36 @@ StatusOr<IngestedProfile> ParseIngest(const IngestInput& in, const IngestLimits&
     }
   }
 
-  std::vector<profile::LabelPair> pairs = name.labels;
-  bool has_service = false;
-  for (const auto& lp : pairs) has_service |= lp.name == "service_name";
-  pairs.push_back({has_service ? "app_name" : "service_name", app});
-  pairs.push_back({"__name__", profile_name});
-  if (!in.spy_name.empty()) pairs.push_back({"pyroscope_spy", in.spy_name});
-  // Later duplicates (e.g. a client-sent __name__) are dropped by keeping the first.
-  std::vector<profile::LabelPair> unique;
-  for (auto& lp : pairs) {
-    bool dup = false;
-    for (const auto& u : unique) dup |= u.name == lp.name;
-    if (!dup) unique.push_back(std::move(lp));
-  }
-  SH_ASSIGN_OR_RETURN(out.labels, profile::LabelSet::FromPairs(std::move(unique)));
+  auto labels_for = [&](const std::string& profile_name) -> StatusOr<profile::LabelSet> {
+    std::vector<profile::LabelPair> pairs = name.labels;
+    bool has_service = false;
+    for (const auto& lp : pairs) has_service |= lp.name == "service_name";
+    pairs.push_back({has_service ? "app_name" : "service_name", app});
+    pairs.push_back({"__name__", profile_name});
+    if (!in.spy_name.empty()) pairs.push_back({"pyroscope_spy", in.spy_name});
+    // Later duplicates (e.g. a client-sent __name__) are dropped by keeping the first.
+    std::vector<profile::LabelPair> unique;
+    for (auto& lp : pairs) {
+      bool dup = false;
+      for (const auto& u : unique) dup |= u.name == lp.name;
+      if (!dup) unique.push_back(std::move(lp));
+    }
+    return profile::LabelSet::FromPairs(std::move(unique));
+  };
+  SH_ASSIGN_OR_RETURN(out.labels, labels_for(profile_name));
   out.time_nanos = from;
   out.duration_nanos = until - from;
+  for (profile::JfrProfile& jp : jfr_more) {
+    IngestedProfile more;
+    // A client-sent __name__ would name every profile the same: the recording's names win.
+    SH_ASSIGN_OR_RETURN(more.labels, labels_for(jp.name));
+    more.labels = more.labels.With("__name__", jp.name);
+    more.profile = std::move(jp.profile);
+    more.time_nanos = from;
+    more.duration_nanos = until - from;
+    out.more.push_back(std::move(more));
+  }
+  if (!jfr_more.empty() || format == Format::kJfr) out.labels = out.labels.With("__name__", profile_name);
   return out;
 }
 

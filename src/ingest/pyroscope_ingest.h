@@ -44,6 +44,9 @@ struct IngestedProfile {
   profile::Profile profile;
   int64_t time_nanos = 0;
   int64_t duration_nanos = 0;
+  // Further profiles of the same request (a JFR recording gives one per
+  // event kind: CPU, allocations, locks), each with its own __name__.
+  std::vector<IngestedProfile> more;
 };
 
 StatusOr<IngestedProfile> ParseIngest(const IngestInput& in, const IngestLimits& limits = {});

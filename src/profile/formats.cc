@@ -1,5 +1,7 @@
 #include "profile/formats.h"
 
+#include "profile/jfr.h"
+
 #include <algorithm>
 
 #include "base/gzip.h"
@@ -33,6 +35,7 @@ constexpr FormatInfo kFormats[] = {
     {Format::kSpeedscope, "speedscope", true, true},
     {Format::kFlamebearer, "flamebearer", false, true},
     {Format::kSvg, "svg", false, true},
+    {Format::kJfr, "jfr", true, false},
 };
 
 const FormatInfo& Info(Format f) {
@@ -71,6 +74,7 @@ std::optional<Format> FormatFromFileName(std::string_view path) {
   auto ends = [&](std::string_view s) { return path.ends_with(s); };
   if (ends(".pb.gz") || ends(".pb") || ends(".pprof") || ends(".prof.gz")) return Format::kPprof;
   if (ends(".svg")) return Format::kSvg;
+  if (ends(".jfr")) return Format::kJfr;
   if (ends(".speedscope.json")) return Format::kSpeedscope;
   if (ends(".flamebearer.json") || ends(".json")) return Format::kFlamebearer;
   if (ends(".folded") || ends(".collapsed") || ends(".folded.txt")) return Format::kFolded;
@@ -87,6 +91,7 @@ StatusOr<Format> DetectFormat(std::string_view data) {
     data = inflated;
   }
   if (data.empty()) return InvalidArgumentError("empty input");
+  if (LooksLikeJfr(data)) return Format::kJfr;
   if (LooksLikeGperftoolsCpu(data)) return Format::kGperftools;
   if (LooksLikeText(data)) {
     std::string_view t = TrimSpace(data.substr(0, 4096));
@@ -125,6 +130,7 @@ StatusOr<Profile> ReadProfile(std::string_view data, std::optional<Format> forma
       return ParsePerfScript(data, o);
     }
     case Format::kSpeedscope: return ParseSpeedscope(data);
+    case Format::kJfr: return JfrToProfile(data);
     case Format::kFlamebearer:
     case Format::kSvg: break;
   }
@@ -151,6 +157,7 @@ StatusOr<std::string> WriteProfile(const Profile& p, Format format, const WriteO
       return WriteFlameGraphSvg(FlameTree::FromProfile(p, type), o);
     }
     case Format::kGperftools:
+    case Format::kJfr:
     case Format::kLines:
     case Format::kPerfScript: break;
   }

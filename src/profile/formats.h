@@ -22,6 +22,7 @@ enum class Format {
   kSpeedscope,
   kFlamebearer,  // write only
   kSvg,          // write only
+  kJfr,          // Java Flight Recorder, read only (all event kinds as sample types)
 };
 
 std::string_view FormatName(Format format);

@@ -39,6 +39,10 @@ void HandleIngest(ServerContext* ctx, const HttpRequest& req, HttpResponse* resp
   if (!parsed.ok()) return RejectIngest(ctx, resp, AsTooLarge(parsed.status()));
   Status s = ctx->store->Append(*tenant, parsed->labels, parsed->profile, parsed->time_nanos,
                                 parsed->duration_nanos);
+  for (size_t i = 0; s.ok() && i < parsed->more.size(); ++i) {
+    const ingest::IngestedProfile& m = parsed->more[i];
+    s = ctx->store->Append(*tenant, m.labels, m.profile, m.time_nanos, m.duration_nanos);
+  }
   if (!s.ok()) return RejectIngest(ctx, resp, s);
   CountIngested(ctx, parsed->profile, req.body.size());
   resp->status = 200;

@@ -64,7 +64,10 @@ TEST(ServerErrorsTest, IngestErrorsGetTheirStatus) {
       {"gzip bomb", "/ingest?name=app&format=pprof", bomb, "", 413},
       {"oversized body", "/ingest?name=app", std::string(5 << 20, 'x'), "", 413},
       {"too many labels", "/ingest?name=" + UrlEncode(many_labels), "a;b 1\n", "", 400},
-      {"jfr", "/ingest?name=app&format=jfr", "FLR\0", "", 422},
+      {"truncated jfr", "/ingest?name=app&format=jfr", std::string("FLR\0\0\x02\0\x01", 8), "", 400},
+      {"jfr multipart without jfr part", "/ingest?name=app&format=jfr",
+       "--B\r\nContent-Disposition: form-data; name=\"labels\"\r\n\r\nx\r\n--B--\r\n",
+       "multipart/form-data; boundary=B", 400},
       {"trie", "/ingest?name=app&format=trie", "x", "", 422},
       {"unknown format", "/ingest?name=app&format=xml", "x", "", 400},
       {"push corrupt pprof", "/push.v1.PusherService/Push", PushBody("\x0a\xff\xff garbage"),
@@ -89,10 +92,10 @@ TEST(ServerErrorsTest, IngestErrorsGetTheirStatus) {
   EXPECT_EQ(server.Post("/ingest?name=app", "a;b 1\n").status, 200);
   std::string m = server.Get("/metrics").body;
   // (The oversized body is refused by the HTTP layer before any handler.)
-  for (const char* want : {"stackhouse_ingest_rejected_total{reason=\"bad_request\"} 16",
+  for (const char* want : {"stackhouse_ingest_rejected_total{reason=\"bad_request\"} 18",
                            "stackhouse_ingest_rejected_total{reason=\"too_large\"} 2",
                            "stackhouse_http_rejected_too_large_total 1",
-                           "stackhouse_ingest_rejected_total{reason=\"unsupported\"} 3",
+                           "stackhouse_ingest_rejected_total{reason=\"unsupported\"} 2",
                            "stackhouse_ingest_profiles_total 1"}) {
     EXPECT_NE(m.find(want), std::string::npos) << want << "\n" << m;
   }

@@ -218,6 +218,34 @@ TEST_F(ServerIngestTest, EveryPprofThroughEveryRouteMatchesGroundTruth) {
   }
 }
 
+// Java Flight Recorder through /ingest (raw, and multipart with `jfr`):
+// one profile per event kind with Pyroscope's type IDs, matching `jfr print`.
+TEST_F(ServerIngestTest, JfrThroughIngestMatchesGroundTruth) {
+  std::string jfr = ReadOrDie(SharedTestdata("java.jfr"));
+  std::string q = StrCat("/ingest?name=javaapp&format=jfr&from=", kT0 / kSec, "&until=", kT0 / kSec + 10);
+  HttpClientResponse r = server_.Post(q, jfr, "application/octet-stream", "jfr-raw");
+  EXPECT_EQ(r.status, 200) << r.body;
+  std::string multipart = "--B\r\nContent-Disposition: form-data; name=\"jfr\"; filename=\"jfr\"\r\n"
+                          "Content-Type: application/octet-stream\r\n\r\n" +
+                          Gzip(jfr) + "\r\n--B--\r\n";
+  r = server_.Post(q, multipart, "multipart/form-data; boundary=B", "jfr-multipart");
+  EXPECT_EQ(r.status, 200) << r.body;
+  for (const std::string tenant : {"jfr-raw", "jfr-multipart"}) {
+    std::map<std::string, std::string> types = TypesOf(tenant, "javaapp", false);
+    ASSERT_EQ(types.count("alloc_size/bytes"), 1u) << tenant;
+    EXPECT_EQ(types["alloc_size/bytes"], "process_cpu:alloc_size:bytes:cpu:nanoseconds");
+    EXPECT_EQ(types["cpu/nanoseconds"], "process_cpu:cpu:nanoseconds:cpu:nanoseconds");
+    int64_t total = 0;
+    profile::Profile merged;
+    Fetch(tenant, types["samples/count"], "javaapp", kT0, false, &total, &merged);
+    EXPECT_EQ(total, 850) << tenant;
+    ExpectTopMatches(merged, {{503, "TextIndexer.stemWord"}, {99, "java.util.Arrays.copyOf"},
+                              {98, "TextIndexer.indexCorpus"}}, tenant);
+    Fetch(tenant, types["alloc_size/bytes"], "javaapp", kT0, false, &total, &merged);
+    EXPECT_EQ(total, 2934274464) << tenant;
+  }
+}
+
 // Tenants never see each other's data.
 TEST_F(ServerIngestTest, TenantsAreIsolated) {
   Send(Route::kPushProto, "go_cpu.pb.gz");
