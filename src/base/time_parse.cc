@@ -1,5 +1,7 @@
 #include "base/time_parse.h"
 
+#include <cstdio>
+
 #include <chrono>
 #include <ctime>
 
@@ -139,6 +141,17 @@ StatusOr<int64_t> ParseTime(std::string_view text, int64_t now_nanos) {
   if (pos != s.size()) return bad();
   int64_t secs = DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset;
   return secs * 1000000000 + frac;
+}
+
+std::string FormatRfc3339(int64_t unix_nanos) {
+  std::time_t t = static_cast<std::time_t>(unix_nanos / 1000000000);
+  int ms = static_cast<int>((unix_nanos / 1000000) % 1000);
+  std::tm tm;
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+  return buf;
 }
 
 }  // namespace stackhouse

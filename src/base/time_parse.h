@@ -7,6 +7,7 @@
 #define STACKHOUSE_BASE_TIME_PARSE_H_
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "base/status.h"
@@ -21,6 +22,9 @@ StatusOr<int64_t> ParseDuration(std::string_view text);
 
 // The current wall-clock time in nanoseconds.
 int64_t NowNanos();
+
+// "2026-11-26T15:04:05.123Z" (UTC, milliseconds).
+std::string FormatRfc3339(int64_t unix_nanos);
 
 }  // namespace stackhouse
 

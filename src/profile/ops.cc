@@ -1,5 +1,7 @@
 #include "profile/ops.h"
 
+#include <unordered_map>
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -367,6 +369,70 @@ Profile Normalize(const Profile& input) {
   }
 
   return out;
+}
+
+namespace {
+
+// A sample's identity across two profiles of one process: its frames
+// (address and names) and labels.
+std::string SampleKey(const Profile& p, size_t i) {
+  std::string key;
+  for (uint32_t l : p.sample_stack(i)) {
+    const Location& loc = p.locations[l];
+    key += std::to_string(loc.address);
+    key += ':';
+    key += p.FrameName(loc);
+    key += '\x1f';
+  }
+  key += '\x1e';
+  std::vector<std::string> labels;
+  for (const Label& l : p.sample_labels(i)) {
+    labels.push_back(StrCat(p.str(l.key), "=", l.str ? std::string(p.str(l.str)) : std::to_string(l.num), "/",
+                            p.str(l.num_unit)));
+  }
+  std::sort(labels.begin(), labels.end());
+  for (const std::string& l : labels) {
+    key += l;
+    key += '\x1f';
+  }
+  return key;
+}
+
+}  // namespace
+
+StatusOr<Profile> DeltaProfile(const Profile& prev, const Profile& cur, std::span<const int> cumulative_columns) {
+  if (prev.num_types() != cur.num_types()) return InvalidArgumentError("delta of profiles with different sample types");
+  for (size_t t = 0; t < cur.num_types(); ++t) {
+    if (prev.str(prev.sample_types[t].type) != cur.str(cur.sample_types[t].type)) {
+      return InvalidArgumentError("delta of profiles with different sample types");
+    }
+  }
+  for (int c : cumulative_columns) {
+    if (c < 0 || static_cast<size_t>(c) >= cur.num_types()) return InvalidArgumentError("bad delta column");
+  }
+  std::unordered_map<std::string, std::vector<int64_t>> before;
+  for (size_t i = 0; i < prev.samples.size(); ++i) {
+    auto v = prev.sample_values(i);
+    auto& sum = before[SampleKey(prev, i)];
+    if (sum.empty()) sum.assign(v.size(), 0);
+    for (size_t t = 0; t < v.size(); ++t) sum[t] += v[t];
+  }
+  Profile out = cur;
+  // Equal samples of `cur` take the previous value once, in order.
+  for (size_t i = 0; i < out.samples.size(); ++i) {
+    auto it = before.find(SampleKey(cur, i));
+    auto values = out.mutable_sample_values(i);
+    for (int c : cumulative_columns) {
+      int64_t was = it == before.end() ? 0 : it->second[static_cast<size_t>(c)];
+      int64_t taken = std::min(was, values[static_cast<size_t>(c)]);
+      if (was > values[static_cast<size_t>(c)]) taken = 0;  // a restart: keep the new value
+      values[static_cast<size_t>(c)] -= taken;
+      if (it != before.end()) it->second[static_cast<size_t>(c)] -= taken;
+    }
+  }
+  CompactOptions co;
+  co.drop_zero_samples = true;
+  return Compact(out, co);
 }
 
 }  // namespace stackhouse::profile

@@ -33,6 +33,14 @@ Status CheckCompatible(const Profile& a, const Profile& b);
 // repeats.
 StatusOr<Profile> Merge(std::span<const Profile* const> profiles);
 
+// The change from `prev` to `cur` of cumulative columns (e.g. Go's mutex
+// and block profiles, or a heap profile's alloc_* columns): those columns
+// become cur - prev for samples with the same stack and labels; other
+// columns keep cur's values. A negative change (the process restarted)
+// keeps cur's value. Samples that end up all zero are dropped. The two
+// must have the same sample types.
+StatusOr<Profile> DeltaProfile(const Profile& prev, const Profile& cur, std::span<const int> cumulative_columns);
+
 // Multiplies the values of column `type_index` (or all columns when -1) by
 // factor, rounding to the nearest integer.
 void Scale(Profile* profile, double factor, int type_index = -1);

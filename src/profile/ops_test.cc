@@ -195,5 +195,42 @@ TEST(OpsTest, SelectSampleType) {
   EXPECT_FALSE(SelectSampleType(p, 7).ok());
 }
 
+TEST(OpsTest, DeltaOfCumulativeColumns) {
+  auto make = [](int64_t a_count, int64_t a_delay, int64_t b_count, int64_t b_delay) {
+    ProfileBuilder b;
+    Profile& p = b.profile();
+    p.sample_types = {{b.String("contentions"), b.String("count")}, {b.String("delay"), b.String("nanoseconds")}};
+    uint32_t fa = b.FrameLocation("lockA"), fb = b.FrameLocation("lockB");
+    int64_t va[] = {a_count, a_delay}, vb[] = {b_count, b_delay};
+    if (a_count || a_delay) b.AddSample(std::span<const uint32_t>(&fa, 1), va);
+    if (b_count || b_delay) b.AddSample(std::span<const uint32_t>(&fb, 1), vb);
+    return b.Finish();
+  };
+  Profile prev = make(10, 1000, 5, 500);
+  Profile cur = make(12, 1300, 5, 500);  // lockB did not change
+  int cols[] = {0, 1};
+  auto d = DeltaProfile(prev, cur, cols);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  ASSERT_EQ(d->samples.size(), 1u);  // lockB's zero delta is dropped
+  EXPECT_EQ(d->FrameName(d->locations[d->sample_stack(0)[0]]), "lockA");
+  EXPECT_EQ(d->sample_values(0)[0], 2);
+  EXPECT_EQ(d->sample_values(0)[1], 300);
+  // A restart (smaller counters): the new values as they are.
+  auto r = DeltaProfile(cur, make(1, 50, 0, 0), cols);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->Total(0), 1);
+  EXPECT_EQ(r->Total(1), 50);
+  // Only some columns cumulative: the others keep cur's values.
+  int one[] = {0};
+  auto partial = DeltaProfile(prev, cur, one);
+  ASSERT_TRUE(partial.ok());
+  EXPECT_EQ(partial->Total(0), 2);
+  EXPECT_EQ(partial->Total(1), 1300 + 500);
+  // Different sample types: an error.
+  Profile other = make(1, 1, 1, 1);
+  other.strings[other.sample_types[0].type] = "samples";
+  EXPECT_FALSE(DeltaProfile(prev, other, cols).ok());
+}
+
 }  // namespace
 }  // namespace stackhouse::profile

@@ -184,6 +184,7 @@ Status CheckKeys(const YAML::Node& node, const std::string& prefix, const std::s
   for (const auto& kv : node) {
     std::string key = prefix.empty() ? kv.first.as<std::string>()
                                      : prefix + "." + kv.first.as<std::string>();
+    if (key == "scrape_configs") continue;  // checked by ParseScrapeConfigs
     bool known = false, section = false;
     for (const Option& o : kOptions) {
       if (key == o.yaml) known = true;
@@ -268,6 +269,10 @@ StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv, int first, bool* 
       return InvalidArgumentError(StrCat(config_path, ": the top level must be a mapping"));
     }
     SH_RETURN_IF_ERROR(CheckKeys(root, "", config_path));
+    if (root && root.IsMap() && root["scrape_configs"]) {
+      const YAML::Node scrape = root["scrape_configs"];
+      SH_ASSIGN_OR_RETURN(c.scrape_configs, ParseScrapeConfigs(&scrape, config_path));
+    }
     for (const Option& o : kOptions) {
       std::optional<YAML::Node> n = Lookup(root, Split(o.yaml, '.'));
       if (!n || n->IsNull()) continue;

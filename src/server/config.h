@@ -14,6 +14,30 @@
 
 namespace stackhouse::server {
 
+// Pull mode: profiles scraped from pprof endpoints (scrape_configs in the
+// YAML file, in the shape of Prometheus's).
+struct ScrapeProfileConfig {
+  std::string name;   // process_cpu, memory, mutex, block, goroutine, or a custom name
+  std::string path;   // e.g. /debug/pprof/heap; CPU gets ?seconds=N added
+  bool delta = false;  // cumulative: store the change between scrapes
+};
+
+struct ScrapeTargetGroup {
+  std::vector<std::string> targets;                         // host:port
+  std::vector<std::pair<std::string, std::string>> labels;  // extra labels
+};
+
+struct ScrapeConfig {
+  std::string job_name;
+  int64_t interval_ns = int64_t{15} * 1000000000;
+  int64_t timeout_ns = 0;       // 0 = the interval (CPU: its seconds + 10 s)
+  int64_t cpu_seconds = 0;      // 0 = the interval minus one second, at least 1
+  std::string scheme = "http";  // http or https
+  std::string tenant;           // "" = anonymous
+  std::vector<ScrapeTargetGroup> static_configs;
+  std::vector<ScrapeProfileConfig> profiles;  // enabled ones
+};
+
 struct ServerConfig {
   // Listening and storage.
   std::string http_addr = ":4040";
@@ -52,6 +76,8 @@ struct ServerConfig {
   bool multitenancy = true;  // honour X-Scope-OrgID (else every request is "anonymous")
   // Self-profiling: CPU profiles of the server, sent to itself.
   bool self_profiling = true;
+  // Pull mode (YAML only).
+  std::vector<ScrapeConfig> scrape_configs;
 };
 
 // Parses the configuration from flags (argv[first..]), the environment and
@@ -61,6 +87,10 @@ StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv, int first, bool* 
 
 // The --help text: every option with its flag, variable, YAML key, default.
 std::string ServerConfigHelp();
+
+// Parses the scrape_configs list of the YAML file (`yaml` is a YAML::Node;
+// void* keeps yaml-cpp out of this header). Errors name the job and key.
+StatusOr<std::vector<ScrapeConfig>> ParseScrapeConfigs(const void* yaml, const std::string& file);
 
 // "host:port" or ":port" -> (host, port); host "" means all interfaces.
 Status SplitHostPort(const std::string& addr, std::string* host, int* port);

@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include "server/otlp_grpc.h"
+#include "server/scraper.h"
 
 #include <google/protobuf/message.h>
 
@@ -259,6 +260,13 @@ Status Server::Start() {
     resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
     resp->body = ctx->metrics.Render();
   });
+  // Pull mode: its targets' health at /api/v1/targets (also without scrape_configs: an empty list).
+  scraper_ = std::make_unique<Scraper>(ctx);
+  Scraper* scraper = scraper_.get();
+  http_->Handle("/api/v1/targets", [scraper](const HttpRequest&, HttpResponse* resp) {
+    resp->content_type = "application/json";
+    resp->body = scraper->TargetsJson();
+  });
   http_->Handle("/healthz", [](const HttpRequest&, HttpResponse* resp) { resp->body = "ok\n"; });
   http_->Handle("/ready", [ctx](const HttpRequest&, HttpResponse* resp) {
     Status h = ctx->store->Health();
@@ -308,6 +316,7 @@ Status Server::Start() {
       LogInfo("listening for OTLP/HTTP", {{"addr", c.otlp_http_addr}, {"port", otlp_http_->port()}});
     }
   }
+  scraper_->Start();
   if (!c.otlp_grpc_addr.empty()) {
     otlp_grpc_ = std::make_unique<OtlpGrpcServer>(ctx);
     Status started = otlp_grpc_->Start(c.otlp_grpc_addr);
@@ -335,6 +344,7 @@ Status Server::Stop(std::chrono::milliseconds grace) {
   if (stopped_) return OkStatus();
   stopped_ = true;
   ctx_->stopping.store(true);
+  if (scraper_) scraper_->Stop();
   if (otlp_grpc_) otlp_grpc_->Stop();
   if (otlp_http_) otlp_http_->Stop(grace);
   if (http_) http_->Stop(grace);

@@ -27,6 +27,7 @@ class Store;
 namespace stackhouse::server {
 
 class OtlpGrpcServer;
+class Scraper;
 
 struct ServerContext;
 class HttpServer;
@@ -58,6 +59,7 @@ class Server {
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<HttpServer> otlp_http_;
   std::unique_ptr<OtlpGrpcServer> otlp_grpc_;
+  std::unique_ptr<Scraper> scraper_;
   bool stopped_ = false;
 };
 
