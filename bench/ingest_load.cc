@@ -7,7 +7,11 @@
 //
 //   ingest_load --port P --server-pid PID --testdata DIR [--seconds 60]
 //               [--connections 64] [--idle 1000] [--services 200]
-//               [--payloads 4000] [--renders 21]
+//               [--payloads 4000] [--renders 21] [--mode push|otlp] [--day 1|0]
+//
+// --mode otlp sends the same profiles as OTLP/HTTP exports (gzipped
+// protobuf to /v1development/profiles) instead of Connect pushes of gzipped
+// pprof; --day 0 skips loading a day of svc-7 first.
 //
 // First a day of one service (svc-7: a profile every 10 s for 24 h, through
 // /ingest with its time in `from`) is loaded, as a server that has run for a
@@ -33,6 +37,7 @@
 #include <vector>
 
 #include "api/push/v1/push.pb.h"
+#include "otlp/otlp.h"
 #include "base/gzip.h"
 #include "base/strings.h"
 #include "base/time_parse.h"
@@ -107,6 +112,8 @@ double Percentile(std::vector<double> v, double p) {
 int main(int argc, char** argv) {
   using namespace stackhouse;
   int port = 4040, connections = 64, idle = 1000, services = 200, payloads = 4000, renders = 21;
+  std::string mode = "push";  // push: Connect push of gzipped pprof; otlp: OTLP/HTTP, gzipped protobuf
+  bool day_load = true;
   long server_pid = 0;
   double seconds = 60;
   std::string testdata = "../shared/testdata";
@@ -122,6 +129,8 @@ int main(int argc, char** argv) {
     else if (flag == "--payloads") payloads = std::atoi(v);
     else if (flag == "--renders") renders = std::atoi(v);
     else if (flag == "--testdata") testdata = v;
+    else if (flag == "--mode") mode = v;
+    else if (flag == "--day") day_load = std::atoi(v) != 0;
     else {
       std::fprintf(stderr, "unknown flag %s\n", argv[i]);
       return 2;
@@ -147,8 +156,12 @@ int main(int argc, char** argv) {
     gens.emplace_back(StrCat("svc-", s), names, go);
   }
   int64_t now = NowNanos();
+  if (mode != "push" && mode != "otlp") {
+    std::fprintf(stderr, "--mode must be push or otlp\n");
+    return 2;
+  }
   // A day of svc-7, in time order, on 8 threads.
-  {
+  if (day_load) {
     bench::GenOptions day = go;
     day.seed = 8;
     day.functions = 120 + 7 * 60;
@@ -190,7 +203,22 @@ int main(int argc, char** argv) {
     // Stamped "now": each service sends one profile per 10 s; the payloads
     // are reused through the run, as the same stacks recur.
     int64_t t = now - 10 * kSec + static_cast<int64_t>(i) * 1000000;
-    std::string gz = Gzip(profile::EncodePprof(g.Next(t)), 6);
+    profile::Profile prof = g.Next(t);
+    if (mode == "otlp") {
+      // The same profile as an OTLP export (one OTLP profile per sample type).
+      otlp::ExportRequest req;
+      otlp::AppendProfile(prof, {{"service.name", g.service()}}, &req);
+      std::string gz = Gzip(req.SerializeAsString(), 6);
+      min_size = std::min(min_size, gz.size());
+      max_size = std::max(max_size, gz.size());
+      sum_size += gz.size();
+      requests.push_back(StrCat("POST /v1development/profiles HTTP/1.1\r\nHost: bench\r\n"
+                                "Content-Type: application/x-protobuf\r\nContent-Encoding: gzip\r\n"
+                                "Content-Length: ",
+                                gz.size(), "\r\n\r\n", gz));
+      continue;
+    }
+    std::string gz = Gzip(profile::EncodePprof(prof), 6);
     min_size = std::min(min_size, gz.size());
     max_size = std::max(max_size, gz.size());
     sum_size += gz.size();
@@ -340,7 +368,7 @@ int main(int argc, char** argv) {
     size_t p = r->body.find("\"numTicks\":");
     if (p != std::string::npos) ticks = std::atoll(r->body.c_str() + p + 11);
   }
-  if (ticks <= 0) {
+  if (ticks <= 0 && renders > 0) {
     std::fprintf(stderr, "render returned no data\n");
     ++errors;
   }

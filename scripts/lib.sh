@@ -81,7 +81,7 @@ start_bench_server() {
   work=$(mktemp -d "/tmp/stackhouse-bench-$name.XXXXXX")
   port=$((20000 + RANDOM % 20000))
   build-release/bin/stackhouse server --http-addr "127.0.0.1:$port" --data-dir "$work/data" \
-    --ingestion-rate-mb 0 --log-level warn "$@" 2>"$work/server.log" &
+    --ingestion-rate-mb 0 --log-level warn --otlp-http-addr "" --otlp-grpc-addr "" "$@" 2>"$work/server.log" &
   pid=$!
   trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
   local _
@@ -92,4 +92,13 @@ start_bench_server() {
   echo "bench $name: the server did not start" >&2
   cat "$work/server.log" >&2
   return 1
+}
+
+# stop_bench_server: stops the server start_bench_server started and removes
+# its directory (to start another one in the same benchmark).
+stop_bench_server() {
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -rf "$work"
+  trap - EXIT
 }

@@ -229,312 +229,11 @@ void AppendProfile(const profile::Profile& p, const std::vector<std::pair<std::s
   }
 }
 
-namespace {
-
-// Reads OTLP Profiles against the request's dictionary, checking every index.
-class Reader {
- public:
-  explicit Reader(const pb::ProfilesDictionary& d) : d_(d) {}
-
-  std::string_view Str(int32_t i, Status* s) const {
-    if (i < 0 || i >= d_.string_table_size()) {
-      if (s->ok()) *s = InvalidArgumentError(StrCat("string index ", i, " outside the string table"));
-      return {};
-    }
-    return d_.string_table(i);
-  }
-
-  // The attribute as a string ("" for arrays, lists and bytes: kept out).
-  bool AttributeString(int32_t i, std::string* key, std::string* value, bool* numeric, int64_t* num,
-                       std::string* unit, Status* s) const {
-    if (i < 0 || i >= d_.attribute_table_size()) {
-      if (s->ok()) *s = InvalidArgumentError(StrCat("attribute index ", i, " outside the attribute table"));
-      return false;
-    }
-    const pb::KeyValueAndUnit& a = d_.attribute_table(i);
-    *key = std::string(Str(a.key_strindex(), s));
-    *unit = std::string(Str(a.unit_strindex(), s));
-    *numeric = false;
-    const common::AnyValue& v = a.value();
-    switch (v.value_case()) {
-      case common::AnyValue::kStringValue:
-        *value = v.string_value();
-        return true;
-      case common::AnyValue::kStringValueStrindex:
-        *value = std::string(Str(v.string_value_strindex(), s));
-        return true;
-      case common::AnyValue::kBoolValue:
-        *value = v.bool_value() ? "true" : "false";
-        return true;
-      case common::AnyValue::kIntValue:
-        *numeric = true;
-        *num = v.int_value();
-        return true;
-      case common::AnyValue::kDoubleValue: {
-        char buf[32];
-        snprintf(buf, sizeof(buf), "%g", v.double_value());
-        *value = buf;
-        return true;
-      }
-      default:
-        return false;
-    }
-  }
-
-  const pb::ProfilesDictionary& d_;
-};
-
-// Series label names: [a-zA-Z0-9_], '.' and others become '_'.
-std::string LabelName(std::string_view key) {
-  std::string out(key);
-  for (char& c : out) {
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) c = '_';
-  }
-  if (!out.empty() && out[0] >= '0' && out[0] <= '9') out.insert(out.begin(), '_');
-  return out;
-}
-
-std::string AnyValueString(const common::AnyValue& v, const Reader& r, Status* s) {
-  switch (v.value_case()) {
-    case common::AnyValue::kStringValue:
-      return v.string_value();
-    case common::AnyValue::kStringValueStrindex:
-      return std::string(r.Str(v.string_value_strindex(), s));
-    case common::AnyValue::kBoolValue:
-      return v.bool_value() ? "true" : "false";
-    case common::AnyValue::kIntValue:
-      return std::to_string(v.int_value());
-    case common::AnyValue::kDoubleValue: {
-      char buf[32];
-      snprintf(buf, sizeof(buf), "%g", v.double_value());
-      return buf;
-    }
-    default:
-      return "";
-  }
-}
-
-// One group of OTLP Profiles that becomes one pprof.
-struct Group {
-  std::vector<const pb::Profile*> profiles;
-};
-
-// Whether two OTLP Profiles describe the same collection (and so merge).
-bool SameCollection(const pb::Profile& a, const pb::Profile& b, const Reader& r) {
-  Status ignore;
-  auto names = [&](const pb::ValueType& v) {
-    return std::make_pair(r.Str(v.type_strindex(), &ignore), r.Str(v.unit_strindex(), &ignore));
-  };
-  return a.time_unix_nano() == b.time_unix_nano() && a.duration_nano() == b.duration_nano() &&
-         a.period() == b.period() && names(a.period_type()) == names(b.period_type()) &&
-         std::vector<int32_t>(a.attribute_indices().begin(), a.attribute_indices().end()) ==
-             std::vector<int32_t>(b.attribute_indices().begin(), b.attribute_indices().end());
-}
-
-// Converts one group; an error names the first bad reference.
-StatusOr<profile::Profile> Convert(const Group& g, const Reader& r) {
-  const pb::ProfilesDictionary& d = r.d_;
-  Status s;
-  profile::ProfileBuilder b;
-  profile::Profile& out = b.profile();
-  const pb::Profile& first = *g.profiles[0];
-  for (const pb::Profile* p : g.profiles) {
-    out.sample_types.push_back({b.String(r.Str(p->sample_type().type_strindex(), &s)),
-                                b.String(r.Str(p->sample_type().unit_strindex(), &s))});
-  }
-  out.period_type = {b.String(r.Str(first.period_type().type_strindex(), &s)),
-                     b.String(r.Str(first.period_type().unit_strindex(), &s))};
-  out.period = first.period();
-  out.time_nanos = static_cast<int64_t>(first.time_unix_nano());
-  out.duration_nanos = static_cast<int64_t>(first.duration_nano());
-  SH_RETURN_IF_ERROR(s);
-
-  std::unordered_map<int32_t, uint32_t> mappings, functions, locations;
-  auto mapping = [&](int32_t i) -> uint32_t {
-    if (i == 0) return 0;
-    if (i < 0 || i >= d.mapping_table_size()) {
-      if (s.ok()) s = InvalidArgumentError(StrCat("mapping index ", i, " outside the mapping table"));
-      return 0;
-    }
-    auto it = mappings.find(i);
-    if (it != mappings.end()) return it->second;
-    const pb::Mapping& m = d.mapping_table(i);
-    profile::Mapping pm;
-    pm.memory_start = m.memory_start();
-    pm.memory_limit = m.memory_limit();
-    pm.file_offset = m.file_offset();
-    pm.filename = b.String(r.Str(m.filename_strindex(), &s));
-    // Build ids: GNU first, then Go's, then the file hash.
-    std::string bid;
-    int rank = 99;
-    for (int32_t a : m.attribute_indices()) {
-      std::string key, value, unit;
-      bool numeric = false;
-      int64_t num = 0;
-      if (!r.AttributeString(a, &key, &value, &numeric, &num, &unit, &s) || numeric) continue;
-      int k = key == kBuildIdGnu ? 0 : key == kBuildIdGo ? 1 : key == kBuildIdHtl ? 2 : 99;
-      if (k < rank) {
-        rank = k;
-        bid = value;
-      }
-    }
-    pm.build_id = b.String(bid);
-    pm.has_functions = true;
-    uint32_t id = b.Mapping(pm);
-    mappings.emplace(i, id);
-    return id;
-  };
-  auto function = [&](int32_t i) -> uint32_t {
-    if (i == 0) return 0;
-    if (i < 0 || i >= d.function_table_size()) {
-      if (s.ok()) s = InvalidArgumentError(StrCat("function index ", i, " outside the function table"));
-      return 0;
-    }
-    auto it = functions.find(i);
-    if (it != functions.end()) return it->second;
-    const pb::Function& f = d.function_table(i);
-    uint32_t id = b.Function(b.String(r.Str(f.name_strindex(), &s)), b.String(r.Str(f.system_name_strindex(), &s)),
-                             b.String(r.Str(f.filename_strindex(), &s)), f.start_line());
-    functions.emplace(i, id);
-    return id;
-  };
-  std::vector<profile::Line> lines;
-  auto location = [&](int32_t i) -> uint32_t {
-    if (i < 0 || i >= d.location_table_size()) {
-      if (s.ok()) s = InvalidArgumentError(StrCat("location index ", i, " outside the location table"));
-      return 0;
-    }
-    auto it = locations.find(i);
-    if (it != locations.end()) return it->second;
-    const pb::Location& l = d.location_table(i);
-    lines.clear();
-    for (const pb::Line& line : l.lines()) {
-      lines.push_back({function(line.function_index()), line.line(), line.column()});
-    }
-    uint32_t id = b.Location(mapping(l.mapping_index()), l.address(), lines);
-    locations.emplace(i, id);
-    return id;
-  };
-
-  std::vector<uint32_t> stack;
-  std::vector<profile::Label> labels;
-  std::vector<int64_t> values(g.profiles.size());
-  for (size_t t = 0; t < g.profiles.size(); ++t) {
-    for (const pb::Sample& smp : g.profiles[t]->samples()) {
-      if (smp.stack_index() < 0 || smp.stack_index() >= d.stack_table_size()) {
-        return InvalidArgumentError(StrCat("stack index ", smp.stack_index(), " outside the stack table"));
-      }
-      stack.clear();
-      for (int32_t l : d.stack_table(smp.stack_index()).location_indices()) stack.push_back(location(l));
-      labels.clear();
-      for (int32_t a : smp.attribute_indices()) {
-        std::string key, value, unit;
-        bool numeric = false;
-        int64_t num = 0;
-        if (!r.AttributeString(a, &key, &value, &numeric, &num, &unit, &s)) continue;
-        if (numeric) {
-          labels.push_back({b.String(key), 0, num, b.String(unit)});
-        } else {
-          labels.push_back({b.String(key), b.String(value), 0, 0});
-        }
-      }
-      if (smp.link_index() != 0) {
-        if (smp.link_index() < 0 || smp.link_index() >= d.link_table_size()) {
-          return InvalidArgumentError(StrCat("link index ", smp.link_index(), " outside the link table"));
-        }
-        const pb::Link& link = d.link_table(smp.link_index());
-        if (!link.trace_id().empty() && link.trace_id() != std::string(16, '\0')) {
-          labels.push_back({b.String("trace_id"), b.String(HexOf(link.trace_id())), 0, 0});
-        }
-        if (!link.span_id().empty() && link.span_id() != std::string(8, '\0')) {
-          labels.push_back({b.String("span_id"), b.String(HexOf(link.span_id())), 0, 0});
-        }
-      }
-      SH_RETURN_IF_ERROR(s);
-      std::sort(labels.begin(), labels.end(), [](const profile::Label& x, const profile::Label& y) {
-        return std::tie(x.key, x.str, x.num, x.num_unit) < std::tie(y.key, y.str, y.num, y.num_unit);
-      });
-      std::fill(values.begin(), values.end(), 0);
-      int64_t v = 0;
-      for (int64_t x : smp.values()) v += x;
-      if (smp.values_size() == 0) v = smp.timestamps_unix_nano_size();  // timestamps only: one each
-      values[t] = v;
-      b.AddSample(stack, values, labels);
-    }
-  }
-  SH_RETURN_IF_ERROR(s);
-  return b.Finish();
-}
-
-}  // namespace
-
 DecodeResult FromOtlp(const ExportRequest& req) {
-  DecodeResult out;
-  Reader r(req.dictionary());
-  auto reject = [&](int64_t n, const Status& st) {
-    out.rejected += n;
-    if (out.error.empty()) out.error = st.message();
-  };
-  if (req.dictionary().string_table_size() > 0 && !req.dictionary().string_table(0).empty()) {
-    reject(0, InvalidArgumentError("string_table[0] must be the empty string"));
-  }
-  for (const pb::ResourceProfiles& rp : req.resource_profiles()) {
-    // Series labels from the resource.
-    std::vector<profile::LabelPair> base;
-    std::string service, executable;
-    Status s;
-    for (const common::KeyValue& kv : rp.resource().attributes()) {
-      std::string key = kv.key().empty() ? std::string(r.Str(kv.key_strindex(), &s)) : kv.key();
-      std::string value = AnyValueString(kv.value(), r, &s);
-      if (key.empty() || value.empty()) continue;
-      if (key == "service.name") {
-        service = value;
-      } else {
-        if (key == "process.executable.name") executable = value;
-        base.push_back({LabelName(key), value});
-      }
-    }
-    if (service.empty()) service = executable.empty() ? "unknown_service" : "unknown_service:" + executable;
-    base.push_back({"service_name", service});
-    for (const pb::ScopeProfiles& sp : rp.scope_profiles()) {
-      // Consecutive profiles of one collection merge into one pprof.
-      std::vector<Group> groups;
-      for (const pb::Profile& p : sp.profiles()) {
-        if (!groups.empty() && SameCollection(*groups.back().profiles[0], p, r)) {
-          groups.back().profiles.push_back(&p);
-        } else {
-          groups.push_back({{&p}});
-        }
-      }
-      for (const Group& g : groups) {
-        if (!s.ok()) {
-          reject(static_cast<int64_t>(g.profiles.size()), s);
-          continue;
-        }
-        auto converted = Convert(g, r);
-        if (!converted.ok()) {
-          reject(static_cast<int64_t>(g.profiles.size()), converted.status());
-          continue;
-        }
-        Decoded dec;
-        dec.labels = base;
-        Status as;
-        for (int32_t a : g.profiles[0]->attribute_indices()) {
-          std::string key, value, unit;
-          bool numeric = false;
-          int64_t num = 0;
-          if (!r.AttributeString(a, &key, &value, &numeric, &num, &unit, &as)) continue;
-          dec.labels.push_back({LabelName(key), numeric ? std::to_string(num) : value});
-        }
-        if (!as.ok()) {
-          reject(static_cast<int64_t>(g.profiles.size()), as);
-          continue;
-        }
-        dec.profile = std::move(*converted);
-        out.profiles.push_back(std::move(dec));
-      }
-    }
-  }
+  auto r = DecodeExport(req.SerializeAsString());
+  if (r.ok()) return std::move(*r);
+  DecodeResult out;  // (a message that serializes always decodes)
+  out.error = r.status().message();
   return out;
 }
 
@@ -568,8 +267,8 @@ void RewriteIds(nlohmann::json& j, bool hex_to_base64) {
 
 }  // namespace
 
-StatusOr<ExportRequest> ParseRequest(std::string_view body, std::string_view content_type,
-                                     std::string_view content_encoding, size_t max_bytes) {
+StatusOr<std::string> ReadRequestBody(std::string_view body, std::string_view content_type,
+                                      std::string_view content_encoding, size_t max_bytes) {
   std::string inflated;
   std::string enc = AsciiLower(TrimSpace(content_encoding));
   if (enc == "gzip") {
@@ -582,13 +281,11 @@ StatusOr<ExportRequest> ParseRequest(std::string_view body, std::string_view con
     return ResourceExhaustedError(StrCat("request of ", body.size(), " bytes is over the limit of ", max_bytes));
   }
   std::string type = AsciiLower(TrimSpace(content_type.substr(0, content_type.find(';'))));
-  ExportRequest req;
   if (type == "application/x-protobuf" || type == "application/protobuf" || type == "application/octet-stream") {
-    if (!req.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-      return InvalidArgumentError("the body is not an ExportProfilesServiceRequest (malformed protobuf)");
-    }
-    return req;
+    if (!inflated.empty()) return inflated;
+    return std::string(body);
   }
+  ExportRequest req;
   if (type == "application/json") {
     nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return InvalidArgumentError("the body is not valid JSON");
@@ -598,10 +295,20 @@ StatusOr<ExportRequest> ParseRequest(std::string_view body, std::string_view con
     auto st = google::protobuf::util::JsonStringToMessage(j.dump(), &req, opt);
     if (!st.ok()) return InvalidArgumentError(StrCat("the JSON body is not an ExportProfilesServiceRequest: ",
                                                      std::string(st.message())));
-    return req;
+    return req.SerializeAsString();
   }
   return UnimplementedError(StrCat("unsupported Content-Type ", Quote(content_type),
                                    " (application/x-protobuf or application/json)"));
+}
+
+StatusOr<ExportRequest> ParseRequest(std::string_view body, std::string_view content_type,
+                                     std::string_view content_encoding, size_t max_bytes) {
+  SH_ASSIGN_OR_RETURN(std::string bytes, ReadRequestBody(body, content_type, content_encoding, max_bytes));
+  ExportRequest req;
+  if (!req.ParseFromString(bytes)) {
+    return InvalidArgumentError("the body is not an ExportProfilesServiceRequest (malformed protobuf)");
+  }
+  return req;
 }
 
 StatusOr<std::string> ToJson(const ExportRequest& req) {

@@ -50,8 +50,12 @@ struct DecodeResult {
   std::string error;      // why the first of them was rejected
 };
 
-// Converts every OTLP Profile of `req`. A profile with bad references
-// (indexes outside the dictionary) is rejected and counted; the others go on.
+// Converts every OTLP Profile of an ExportProfilesServiceRequest in
+// protobuf form, decoding the wire format directly (decode.cc). A profile
+// with bad references (indexes outside the dictionary) is rejected and
+// counted; the others go on. A malformed message is kInvalidArgument.
+StatusOr<DecodeResult> DecodeExport(std::string_view protobuf);
+// The same for a message (gRPC, tools).
 DecodeResult FromOtlp(const ExportRequest& req);
 
 // Parses an OTLP/HTTP body: protobuf (application/x-protobuf) or JSON
@@ -61,6 +65,10 @@ DecodeResult FromOtlp(const ExportRequest& req);
 // kUnimplemented, malformed bodies kInvalidArgument.
 StatusOr<ExportRequest> ParseRequest(std::string_view body, std::string_view content_type,
                                      std::string_view content_encoding, size_t max_bytes);
+// The same, giving the request as protobuf bytes (for DecodeExport; the
+// hot path: no message objects).
+StatusOr<std::string> ReadRequestBody(std::string_view body, std::string_view content_type,
+                                      std::string_view content_encoding, size_t max_bytes);
 
 // The request as OTLP/JSON (hex ids, as ParseRequest reads them).
 StatusOr<std::string> ToJson(const ExportRequest& req);

@@ -33,7 +33,7 @@ class OtlpGrpcServer::Impl final : public collector::ProfilesService::Service {
                     StrCat("tenant ", Quote(tenant), " is over its ingestion rate; retry after ", retry_after, " s"),
                     RejectReason::kRateLimited);
     }
-    Status s = ExportOtlp(ctx_, tenant, *req, resp, bytes);
+    Status s = ExportOtlp(ctx_, tenant, otlp::FromOtlp(*req), resp, bytes);
     if (s.ok()) return grpc::Status::OK;
     switch (s.code()) {
       case StatusCode::kInvalidArgument:

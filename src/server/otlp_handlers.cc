@@ -12,9 +12,8 @@
 
 namespace stackhouse::server {
 
-Status ExportOtlp(ServerContext* ctx, const std::string& tenant, const otlp::ExportRequest& req,
+Status ExportOtlp(ServerContext* ctx, const std::string& tenant, const otlp::DecodeResult& r,
                   otlp::ExportResponse* resp, size_t bytes) {
-  otlp::DecodeResult r = otlp::FromOtlp(req);
   // Labels are checked for every profile before anything is stored.
   struct Ready {
     profile::LabelSet labels;
@@ -100,8 +99,9 @@ void HandleOtlpHttp(ServerContext* ctx, const HttpRequest& req, HttpResponse* re
   auto tenant = TenantOf(*ctx, req);
   if (!tenant.ok()) return WriteOtlpError(ctx, resp, json, 400, tenant.status(), RejectReason::kBadRequest);
   if (!AdmitIngest(ctx, *tenant, req.body.size(), resp)) return;  // 429 with Retry-After
-  auto parsed = otlp::ParseRequest(req.body, req.Header("content-type"), req.Header("content-encoding"),
-                                   static_cast<size_t>(ctx->config.max_decompressed_bytes));
+  auto body = otlp::ReadRequestBody(req.body, req.Header("content-type"), req.Header("content-encoding"),
+                                    static_cast<size_t>(ctx->config.max_decompressed_bytes));
+  auto parsed = body.ok() ? otlp::DecodeExport(*body) : StatusOr<otlp::DecodeResult>(body.status());
   if (!parsed.ok()) {
     switch (parsed.status().code()) {
       case StatusCode::kResourceExhausted:

@@ -116,7 +116,7 @@ void RegisterOtlpHandlers(ServerContext* ctx, HttpServer* http);     // otlp_han
 // counted in resp's partial_success; an error means nothing was stored
 // (kInvalidArgument: nothing usable; kResourceExhausted: the series limit;
 // kUnavailable: retry).
-Status ExportOtlp(ServerContext* ctx, const std::string& tenant, const otlp::ExportRequest& req,
+Status ExportOtlp(ServerContext* ctx, const std::string& tenant, const otlp::DecodeResult& decoded,
                   otlp::ExportResponse* resp, size_t bytes);
 
 }  // namespace stackhouse::server

@@ -14,6 +14,7 @@
 #include "otlp/otlp.h"
 #include "profile/pprof.h"
 #include "server/testing/test_server.h"
+#include "tsdb/store.h"
 
 namespace stackhouse::server {
 namespace {
@@ -122,17 +123,47 @@ TEST(ServerOtlpTest, ErrorsUseOtlpStatuses) {
   EXPECT_EQ(s.Get(kPath).status, 405);
   // An empty export is fine.
   EXPECT_EQ(s.PostWithHeaders(kPath, "", Proto()).status, 200);
+  // A store that no longer takes writes: 503, UNAVAILABLE (14), retryable.
+  ASSERT_TRUE(s.server()->store()->Close().ok());
+  r = s.PostWithHeaders(kPath, good, Proto());
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(RpcStatus(r.body).first, 14);
 }
 
-TEST(ServerOtlpTest, RateLimitIs429) {
+TEST(ServerOtlpTest, RateLimitAndUnavailableStore) {
   ServerConfig c = testing::TestConfig();
   c.ingestion_rate_mb = 0.001;
   c.ingestion_burst_mb = 0.001;
+  c.otlp_grpc_addr = "127.0.0.1:0";
   TestServer s(c);
-  std::string good = GoCpu({{"service.name", "x"}}).SerializeAsString();
+  otlp::ExportRequest req = GoCpu({{"service.name", "x"}});
+  std::string good = req.SerializeAsString();
   int last = 0;
   for (int i = 0; i < 3 && last != 429; ++i) last = s.PostWithHeaders(kPath, good, Proto()).status;
   EXPECT_EQ(last, 429);
+  // The same over gRPC: RESOURCE_EXHAUSTED.
+  auto stub = opentelemetry::proto::collector::profiles::v1development::ProfilesService::NewStub(grpc::CreateChannel(
+      StrCat("127.0.0.1:", s.server()->otlp_grpc_port()), grpc::InsecureChannelCredentials()));
+  grpc::StatusCode code = grpc::StatusCode::OK;
+  for (int i = 0; i < 3 && code != grpc::StatusCode::RESOURCE_EXHAUSTED; ++i) {
+    grpc::ClientContext call;
+    call.AddMetadata("x-scope-orgid", "limited");
+    otlp::ExportResponse resp;
+    code = stub->Export(&call, req, &resp).error_code();
+  }
+  EXPECT_EQ(code, grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
+TEST(ServerOtlpTest, GrpcUnavailableWhenTheStoreCannotWrite) {
+  ServerConfig c = testing::TestConfig();
+  c.otlp_grpc_addr = "127.0.0.1:0";
+  TestServer s(c);
+  ASSERT_TRUE(s.server()->store()->Close().ok());
+  auto stub = opentelemetry::proto::collector::profiles::v1development::ProfilesService::NewStub(grpc::CreateChannel(
+      StrCat("127.0.0.1:", s.server()->otlp_grpc_port()), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext call;
+  otlp::ExportResponse resp;
+  EXPECT_EQ(stub->Export(&call, GoCpu({{"service.name", "x"}}), &resp).error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
 TEST(ServerOtlpTest, OwnPortServesOtlp) {
