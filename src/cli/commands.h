@@ -13,6 +13,7 @@ int ServerMain(int argc, char** argv, int first);
 int PushMain(int argc, char** argv, int first);
 int QueryMain(int argc, char** argv, int first);
 int AgentMain(int argc, char** argv, int first);
+int ExplainMain(int argc, char** argv, int first);
 
 }  // namespace stackhouse::cli
 

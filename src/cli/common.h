@@ -14,12 +14,12 @@
 
 namespace stackhouse::cli {
 
-// Reads and decodes `path` ("-" = stdin). `from` is a format name or empty
-// for auto-detection. Errors are prefixed with the path.
 // Whether `format` (a --from/--to value) or, when it is empty, the file name
 // means OTLP profiles ("otlp", "otlp-json", *.otlp, *.otlp.json, ...).
 bool IsOtlpName(std::string_view format, std::string_view path);
 
+// Reads and decodes `path` ("-" = stdin). `from` is a format name or empty
+// for auto-detection. Errors are prefixed with the path.
 StatusOr<profile::Profile> LoadProfile(const std::string& path, const std::string& from,
                                        const profile::ReadOptions& options = {});
 

@@ -19,7 +19,7 @@ constexpr char kHelp[] =
     "Commands:\n"
     "  convert IN [-o OUT] [--from FMT] [--to FMT]\n"
     "                 Convert a profile between formats: pprof, folded, speedscope,\n"
-    "                 flamebearer, svg (read also: gperftools, perf-script, lines).\n"
+    "                 flamebearer, svg, otlp (read also: gperftools, perf-script, lines, jfr).\n"
     "                 The input format is detected when --from is absent.\n"
     "  top IN [--sample-type T] [-n N] [--cum]\n"
     "                 Flat and cumulative table of the heaviest functions.\n"
@@ -33,6 +33,9 @@ constexpr char kHelp[] =
     "                 Query a server (with --diff-from/--diff-until: a diff).\n"
     "  agent --server URL [--sample-rate 19] [--upload-interval 10s] [--comm RE] [--pid N]\n"
     "                 Profile every process of this host (as root) and send the profiles.\n"
+    "  explain IN [--baseline FILE] [--format text|json]   (or 'TYPE{selector}' --from T ...)\n"
+    "                 Explain a profile or a regression: hotspots, components, costly\n"
+    "                 patterns, where a change is concentrated, with numbers. Offline.\n"
     "  help [COMMAND] Show help (also: stackhouse COMMAND --help).\n"
     "  version        Print the version (also: --version).\n"
     "\n"
@@ -63,6 +66,7 @@ int main(int argc, char** argv) {
       if (name == "push") return stackhouse::cli::PushMain(3, sub, 2);
       if (name == "query") return stackhouse::cli::QueryMain(3, sub, 2);
       if (name == "agent") return stackhouse::cli::AgentMain(3, sub, 2);
+      if (name == "explain") return stackhouse::cli::ExplainMain(3, sub, 2);
       std::fprintf(stderr, "stackhouse: unknown command '%s'\n\n%s", argv[2], kHelp);
       return 2;
     }
@@ -75,6 +79,7 @@ int main(int argc, char** argv) {
   if (cmd == "server") return stackhouse::cli::ServerMain(argc, argv, 2);
   if (cmd == "push") return stackhouse::cli::PushMain(argc, argv, 2);
   if (cmd == "query") return stackhouse::cli::QueryMain(argc, argv, 2);
+  if (cmd == "explain") return stackhouse::cli::ExplainMain(argc, argv, 2);
   if (cmd == "agent") return stackhouse::cli::AgentMain(argc, argv, 2);
   std::fprintf(stderr, "stackhouse: unknown command '%s'\n\n%s", cmd.c_str(), kHelp);
   return 2;

@@ -16,6 +16,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/flags.h"
+#include "cli/remote.h"
 #include "profile/folded.h"
 #include "profile/labels.h"
 #include "profile/pprof.h"
@@ -23,8 +24,6 @@
 #include "server/http_client.h"
 
 namespace stackhouse::cli {
-
-namespace {
 
 std::string BaseUrl(const std::string& server) {
   std::string url = server;
@@ -49,6 +48,8 @@ std::string HttpError(const server::HttpClientResponse& r) {
   if (msg.size() > 500) msg = msg.substr(0, 500) + "...";
   return StrCat("server answered ", r.status, ": ", msg);
 }
+
+namespace {
 
 // The stem of a path: "/a/b/api.pb.gz" -> "api".
 std::string FileStem(const std::string& path) {
@@ -109,13 +110,6 @@ int PushMain(int argc, char** argv, int first) {
   return 0;
 }
 
-namespace {
-
-struct QueryArgs {
-  std::string base, type, selector;
-  int64_t from_ms, until_ms;
-};
-
 // The merged profile of a query over [from, until), through SelectMergeProfile.
 StatusOr<profile::Profile> FetchProfile(server::HttpClient* client, const Flags& flags,
                                         const QueryArgs& q, int64_t from_ms, int64_t until_ms) {
@@ -132,6 +126,8 @@ StatusOr<profile::Profile> FetchProfile(server::HttpClient* client, const Flags&
   if (r.status != 200) return UnavailableError(HttpError(r));
   return profile::DecodePprof(r.body);
 }
+
+namespace {
 
 std::map<std::string, int64_t> FoldedMap(const profile::Profile& p) {
   std::map<std::string, int64_t> out;
