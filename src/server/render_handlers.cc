@@ -6,6 +6,8 @@
 
 #include "base/strings.h"
 #include "base/time_parse.h"
+#include "query/explain.h"
+#include "tsdb/merge.h"
 #include "server/server_internal.h"
 
 namespace stackhouse::server {
@@ -87,6 +89,50 @@ Status RenderDiff(ServerContext* ctx, const std::string& tenant, const HttpReque
   return OkStatus();
 }
 
+// The merged profile of a parsed query (period type from the profile type).
+StatusOr<profile::Profile> Merged(const tsdb::ProfileSource& source, const query::ParsedQuery& q) {
+  const profile::ProfileType& t = q.type;
+  if (t.name.empty()) return InvalidArgumentError("the query needs a profile type, e.g. process_cpu:cpu:nanoseconds:cpu:nanoseconds{...}");
+  tsdb::ProfileSink sink(t.sample_type, t.sample_unit, t.period_type, t.period_unit);
+  SH_RETURN_IF_ERROR(source.MergeStacks(q.selection, &sink));
+  return sink.Finish();
+}
+
+// GET /api/v1/explain?query=TYPE{sel}&from&until[&diffFrom&diffUntil][&format=json|markdown]:
+// the built-in interpreter on a selection, or on the change from [from,
+// until) to [diffFrom, diffUntil).
+Status Explain(ServerContext* ctx, const std::string& tenant, const HttpRequest& req, HttpResponse* resp) {
+  std::string_view format = req.Query("format");
+  if (!format.empty() && format != "json" && format != "markdown") {
+    return InvalidArgumentError(StrCat("format ", Quote(format), " is not json or markdown"));
+  }
+  std::string_view text = req.Query("query");
+  if (TrimSpace(text).empty()) return InvalidArgumentError("the query parameter is required");
+  int64_t now = NowNanos();
+  SH_ASSIGN_OR_RETURN(query::ParsedQuery base,
+                      query::ParseQuery(text, req.Query("from"), req.Query("until"), tenant, now, ctx->query_limits));
+  auto snap = ctx->store->GetSnapshot();
+  SH_ASSIGN_OR_RETURN(profile::Profile first, Merged(*snap, base));
+  StatusOr<query::Explanation> e = InternalError("unset");
+  if (!req.Query("diffFrom").empty()) {
+    SH_ASSIGN_OR_RETURN(query::ParsedQuery cmp, query::ParseQuery(text, req.Query("diffFrom"), req.Query("diffUntil"),
+                                                                  tenant, now, ctx->query_limits));
+    SH_ASSIGN_OR_RETURN(profile::Profile second, Merged(*snap, cmp));
+    e = query::ExplainDiff(first, second);
+  } else {
+    e = query::Explain(first);
+  }
+  if (!e.ok()) return e.status();
+  if (format == "markdown") {
+    resp->body = query::ExplanationMarkdown(*e);
+    resp->content_type = "text/markdown; charset=utf-8";
+  } else {
+    resp->body = query::ExplanationJson(*e);
+    resp->content_type = "application/json";
+  }
+  return OkStatus();
+}
+
 // The selection of a listing: an optional selector and a range that
 // defaults to everything.
 StatusOr<tsdb::Selection> ListingSelection(const std::string& tenant, const HttpRequest& req) {
@@ -155,6 +201,7 @@ void RegisterRenderHandlers(ServerContext* ctx, HttpServer* http) {
                                                        std::bind(LabelValues, ctx, _1, _2, _3)));
   http->Handle("/pyroscope/labels",
                QueryHandler(ctx, "/pyroscope/labels", std::bind(LabelNames, ctx, _1, _2, _3)));
+  http->Handle("/api/v1/explain", QueryHandler(ctx, "/api/v1/explain", std::bind(Explain, ctx, _1, _2, _3)));
 }
 
 }  // namespace stackhouse::server
