@@ -155,13 +155,6 @@ struct Dict {
   std::vector<int64_t> ints;  // flat storage of index lists
 };
 
-Range IntRange(Dict& d, int wire, Reader& r, bool* ok) {
-  Range out{static_cast<uint32_t>(d.ints.size()), 0};
-  *ok = ReadInts(wire, r, &d.ints);
-  out.count = static_cast<uint32_t>(d.ints.size()) - out.begin;
-  return out;
-}
-
 Status ParseDict(std::string_view msg, Dict* d) {
   bool ok = ForEach(msg, [&](uint32_t f, int w, Reader& r) {
     if (w != protowire::kLengthDelimited) return r.SkipField(w);

@@ -98,9 +98,12 @@ StatusOr<profile::Profile> Merged(const tsdb::ProfileSource& source, const query
   return sink.Finish();
 }
 
-// GET /api/v1/explain?query=TYPE{sel}&from&until[&diffFrom&diffUntil][&format=json|markdown]:
-// the built-in interpreter on a selection, or on the change from [from,
-// until) to [diffFrom, diffUntil).
+// GET /api/v1/explain?query=TYPE{sel}&from&until[&format=json|markdown]:
+// the built-in interpreter on a selection. For a change, either
+// &diffFrom&diffUntil (the same query: [from, until) is the baseline,
+// [diffFrom, diffUntil) the comparison), or
+// &baselineQuery&baselineFrom&baselineUntil (the baseline; the main query
+// and range are the comparison; each baseline part defaults to the main one).
 Status Explain(ServerContext* ctx, const std::string& tenant, const HttpRequest& req, HttpResponse* resp) {
   std::string_view format = req.Query("format");
   if (!format.empty() && format != "json" && format != "markdown") {
@@ -109,18 +112,30 @@ Status Explain(ServerContext* ctx, const std::string& tenant, const HttpRequest&
   std::string_view text = req.Query("query");
   if (TrimSpace(text).empty()) return InvalidArgumentError("the query parameter is required");
   int64_t now = NowNanos();
-  SH_ASSIGN_OR_RETURN(query::ParsedQuery base,
+  SH_ASSIGN_OR_RETURN(query::ParsedQuery main_q,
                       query::ParseQuery(text, req.Query("from"), req.Query("until"), tenant, now, ctx->query_limits));
   auto snap = ctx->store->GetSnapshot();
-  SH_ASSIGN_OR_RETURN(profile::Profile first, Merged(*snap, base));
+  SH_ASSIGN_OR_RETURN(profile::Profile main_p, Merged(*snap, main_q));
   StatusOr<query::Explanation> e = InternalError("unset");
-  if (!req.Query("diffFrom").empty()) {
+  const bool by_range = !req.Query("diffFrom").empty();
+  const bool by_baseline = !req.Query("baselineQuery").empty() || !req.Query("baselineFrom").empty();
+  if (by_range && by_baseline) return InvalidArgumentError("give diffFrom/diffUntil or baselineQuery/baselineFrom/baselineUntil, not both");
+  if (by_range) {
     SH_ASSIGN_OR_RETURN(query::ParsedQuery cmp, query::ParseQuery(text, req.Query("diffFrom"), req.Query("diffUntil"),
                                                                   tenant, now, ctx->query_limits));
-    SH_ASSIGN_OR_RETURN(profile::Profile second, Merged(*snap, cmp));
-    e = query::ExplainDiff(first, second);
+    SH_ASSIGN_OR_RETURN(profile::Profile cmp_p, Merged(*snap, cmp));
+    e = query::ExplainDiff(main_p, cmp_p);
+  } else if (by_baseline) {
+    auto or_main = [&](const char* key, const char* main_key) {
+      return req.Query(key).empty() ? req.Query(main_key) : req.Query(key);
+    };
+    auto base = query::ParseQuery(or_main("baselineQuery", "query"), or_main("baselineFrom", "from"),
+                                  or_main("baselineUntil", "until"), tenant, now, ctx->query_limits);
+    if (!base.ok()) return base.status().WithPrefix("baselineQuery");
+    SH_ASSIGN_OR_RETURN(profile::Profile base_p, Merged(*snap, *base));
+    e = query::ExplainDiff(base_p, main_p);
   } else {
-    e = query::Explain(first);
+    e = query::Explain(main_p);
   }
   if (!e.ok()) return e.status();
   if (format == "markdown") {

@@ -46,7 +46,16 @@ TEST(ServerExplainTest, ExplainsASelectionAndAChange) {
   EXPECT_NE(r.body.find("## Bottleneck"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("main → serve → handle"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("cpu went from 1.00 s to 4.00 s (+300%)"), std::string::npos) << r.body;
+  // The same change as baseline and comparison selections.
+  r = s.Get(StrCat("/api/v1/explain?query=", q, "&from=", (t1 - 60 * kSec) / kSec, "&until=now&baselineFrom=",
+                   (t0 - 60 * kSec) / kSec, "&baselineUntil=", (t0 + 60 * kSec) / kSec));
+  ASSERT_EQ(r.status, 200) << r.body;
+  j = nlohmann::json::parse(r.body);
+  EXPECT_EQ(j["diff"], true);
+  EXPECT_EQ(j["baseline_total"], 1000000000LL);
+  EXPECT_EQ(j["findings"][0]["category"], "regression") << r.body;
   // Errors.
+  EXPECT_EQ(s.Get(StrCat("/api/v1/explain?query=", q, "&diffFrom=now-1h&baselineFrom=now-2h")).status, 400);
   EXPECT_EQ(s.Get("/api/v1/explain").status, 400);
   EXPECT_EQ(s.Get(StrCat("/api/v1/explain?query=", q, "&format=xml")).status, 400);
   EXPECT_EQ(s.Get(StrCat("/api/v1/explain?query=", UrlEncode("{service_name=\"shop\"}"))).status, 400);

@@ -120,6 +120,16 @@ try {
     await shot('single');
   });
 
+  await step('explain: the panel names the hotspot with its numbers', async () => {
+    await page.click('[data-testid="explain-button"]');
+    await page.waitForSelector('[data-testid="explain-panel"] [data-testid="finding"]', { timeout: 15000 });
+    const first = await page.locator('[data-testid="finding"]').first().innerText();
+    assert(first.includes('main.checksumLedger') && /\d+%/.test(first), `first finding: ${first}`);
+    await shot('explain');
+    await page.click('[data-testid="explain-button"]');
+    assert(await page.locator('[data-testid="explain-panel"]').isHidden(), 'the panel closes');
+  });
+
   await step('select a range by dragging on the timeline', async () => {
     const box = await page.locator('[data-testid="timeline"] .u-over').boundingBox();
     assert(box, 'no timeline plot');
@@ -185,6 +195,11 @@ try {
     const rows = await page.locator('[data-testid="diff-table"] tbody tr').count();
     assert(rows > 5, `diff table rows ${rows}`);
     await shot('diff');
+    // Explain the change: findings about what grew or shrank.
+    await page.click('[data-testid="explain-button"]');
+    await page.waitForSelector('[data-testid="explain-panel"] [data-testid="finding"]', { timeout: 15000 });
+    const heading = await page.innerText('[data-testid="explain-panel"] h3');
+    assert(heading === 'What changed', `heading: ${heading}`);
   });
 
   await step('label explorer: series per value, click opens the flame graph', async () => {

@@ -160,6 +160,46 @@ export async function renderDiff(
   return (await request(`/pyroscope/render-diff?${p}`)).json();
 }
 
+export interface Finding {
+  category: string;
+  title: string;
+  functions: string[];
+  path: string[];
+  share: number;
+  value: number;
+  delta?: number;
+  delta_share?: number;
+  confidence: number;
+  next_step: string;
+}
+
+export interface Explanation {
+  sample_type: string;
+  unit: string;
+  total: number;
+  baseline_total?: number;
+  diff: boolean;
+  findings: Finding[];
+}
+
+/** The built-in interpreter on a selection, or on the change from a baseline selection to it. */
+export async function explain(
+  selection: { query: string; range: Range },
+  baseline?: { query: string; range: Range },
+): Promise<Explanation> {
+  const p = new URLSearchParams({
+    query: selection.query,
+    from: String(Math.floor(selection.range.from)),
+    until: String(Math.ceil(selection.range.until)),
+  });
+  if (baseline) {
+    p.set('baselineQuery', baseline.query);
+    p.set('baselineFrom', String(Math.floor(baseline.range.from)));
+    p.set('baselineUntil', String(Math.ceil(baseline.range.until)));
+  }
+  return (await request(`/api/v1/explain?${p}`)).json();
+}
+
 export async function profileTypes(): Promise<ProfileType[]> {
   const r = await connect<{ profileTypes?: ProfileType[] }>('ProfileTypes', {});
   return r.profileTypes ?? [];

@@ -6,6 +6,7 @@ import * as api from '../api';
 import { FlameGraph, biggestChanges, formatValue, fromFlamebearer, type FlameModel } from '../flame';
 import type { ViewContext, ViewHandle } from './app';
 import { el, markDrawn } from './dom';
+import { ExplainPanel } from './explain';
 import { QueryBar } from './querybar';
 import { completionSource } from './single';
 import { fullQuery, type ViewState } from './state';
@@ -160,7 +161,23 @@ export function createDiffView(parent: HTMLElement, ctx: ViewContext): ViewHandl
     'grew',
   );
   const summary = el('span', { class: 'dim', 'data-testid': 'diff-summary' });
-  root.append(el('div', { class: 'toolbar' }, legend, el('span', { class: 'spacer' }), summary));
+  const explain = new ExplainPanel(
+    root,
+    () => {
+      const l = leftOf(ctx.state);
+      const r = rightOf(ctx.state);
+      const lr = sideRange(l);
+      const rr = sideRange(r);
+      if (!lr || !rr) return null;
+      // B is the selection, A the baseline.
+      return {
+        selection: { query: fullQuery(ctx.state.type, r.query), range: rr },
+        baseline: { query: fullQuery(ctx.state.type, l.query), range: lr },
+      };
+    },
+    (name) => ctx.update({ search: name }, { replace: true }),
+  );
+  root.insertBefore(el('div', { class: 'toolbar' }, legend, el('span', { class: 'spacer' }), summary, explain.button), root.lastChild);
   const panes = el('div', { class: 'panes' });
   const tablePane = el('div', { class: 'pane table-pane' });
   const flamePane = el('div', { class: 'pane flame-pane', 'data-testid': 'flame-diff' });
@@ -238,8 +255,10 @@ export function createDiffView(parent: HTMLElement, ctx: ViewContext): ViewHandl
   return {
     update(prev, next) {
       const keys: (keyof ViewState)[] = ['type', 'query', 'from', 'until', 'rquery', 'rfrom', 'runtil', 'maxNodes'];
-      if (keys.some((k) => prev[k] !== next[k])) void load(next);
-      else {
+      if (keys.some((k) => prev[k] !== next[k])) {
+        void load(next);
+        explain.refresh();
+      } else {
         flame.setTheme(next.theme);
         flame.setSearch(next.search);
         flame.redraw();

@@ -5,6 +5,7 @@ import { FlameGraph, formatValue, fromFlamebearer, sandwich, topTable, type Flam
 import type { ViewContext, ViewHandle } from './app';
 import { el, markDrawn } from './dom';
 import { exportMenu } from './export';
+import { ExplainPanel } from './explain';
 import { findPath, nodePath } from './paths';
 import { QueryBar } from './querybar';
 import { fullQuery, type ViewState } from './state';
@@ -56,8 +57,16 @@ export function createSingleView(parent: HTMLElement, ctx: ViewContext): ViewHan
   const reset = el('button', { 'data-testid': 'reset', title: 'Reset the zoom (Esc)' }, 'Reset zoom');
   reset.addEventListener('click', () => ctx.update({ focus: '' }));
   const truncation = el('span', { class: 'dim truncation', 'data-testid': 'truncation' });
-  toolbar.append(layoutButtons, search, matches, reset, el('span', { class: 'spacer' }), truncation, exportButton);
-  root.append(toolbar);
+  const explain = new ExplainPanel(
+    root,
+    () => {
+      const r = rangeOf(ctx.state.from, ctx.state.until, Date.now() / 1000);
+      return r ? { selection: { query: fullQuery(ctx.state.type, ctx.state.query), range: r } } : null;
+    },
+    (name) => ctx.update({ search: name }, { replace: true }),
+  );
+  toolbar.append(layoutButtons, search, matches, reset, el('span', { class: 'spacer' }), truncation, explain.button, exportButton);
+  root.insertBefore(toolbar, root.lastChild);
 
   const panes = el('div', { class: 'panes' });
   const tablePane = el('div', { class: 'pane table-pane' });
@@ -221,8 +230,12 @@ export function createSingleView(parent: HTMLElement, ctx: ViewContext): ViewHan
     update(prev, next) {
       query.value = next.query;
       range.set(next.from, next.until);
-      if (dataKeys.some((k) => prev[k] !== next[k])) void load(next);
-      else applyView(next);
+      if (dataKeys.some((k) => prev[k] !== next[k])) {
+        void load(next);
+        explain.refresh();
+      } else {
+        applyView(next);
+      }
       return true;
     },
     destroy() {
