@@ -249,11 +249,12 @@ StatusOr<IngestedProfile> ParseIngest(const IngestInput& in, const IngestLimits&
     }
   }
 
+  const std::string app_name(app);  // (lambdas cannot capture structured bindings before clang 16)
   auto labels_for = [&](const std::string& profile_name) -> StatusOr<profile::LabelSet> {
     std::vector<profile::LabelPair> pairs = name.labels;
     bool has_service = false;
     for (const auto& lp : pairs) has_service |= lp.name == "service_name";
-    pairs.push_back({has_service ? "app_name" : "service_name", app});
+    pairs.push_back({has_service ? "app_name" : "service_name", app_name});
     pairs.push_back({"__name__", profile_name});
     if (!in.spy_name.empty()) pairs.push_back({"pyroscope_spy", in.spy_name});
     // Later duplicates (e.g. a client-sent __name__) are dropped by keeping the first.
