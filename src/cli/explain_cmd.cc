@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "base/file.h"
 #include "base/strings.h"
@@ -13,6 +14,7 @@
 #include "cli/remote.h"
 #include "profile/labels.h"
 #include "query/explain.h"
+#include "server/llm_client.h"
 
 namespace stackhouse::cli {
 
@@ -27,6 +29,14 @@ int ExplainMain(int argc, char** argv, int first) {
   flags.Value("diff-from", "", "With a query: explain the change from [from, until) to [diff-from, diff-until)");
   flags.Value("diff-until", "", "With a query: end of the comparison (default now)");
   flags.Value("tenant", "", "With a query: tenant (X-Scope-OrgID)");
+  flags.Value("llm-endpoint", "",
+              "Also ask an OpenAI-compatible chat-completions server (e.g. http://localhost:8080 for llama.cpp, "
+              "http://localhost:11434 for Ollama); nothing is sent anywhere without this");
+  flags.Value("llm-model", "", "With --llm-endpoint: the model name");
+  flags.Value("llm-key", "", "With --llm-endpoint: API key (also STACKHOUSE_LLM_API_KEY)");
+  flags.Value("llm-timeout", "60s", "With --llm-endpoint: how long to wait for an answer");
+  flags.Value("ask", "", "With --llm-endpoint: a follow-up question to ask after the explanation");
+  flags.Switch("interactive", "With --llm-endpoint: then read follow-up questions from stdin, one per line");
   Status s = flags.Parse(argc, argv, first);
   if (flags.help()) {
     std::printf(
@@ -101,8 +111,75 @@ int ExplainMain(int argc, char** argv, int first) {
   }
   auto e = diff ? query::ExplainDiff(baseline, comparison, o) : query::Explain(comparison, o);
   if (!e.ok()) return Fail("explain", StrCat(in, ": ", e.status().message()));
-  std::string out = format == "json" ? query::ExplanationJson(*e) + "\n" : query::ExplanationMarkdown(*e);
+  if (flags.Get("llm-endpoint").empty()) {
+    if (!flags.Get("ask").empty() || flags.On("interactive")) {
+      return Fail("explain", "--ask and --interactive need --llm-endpoint", 2);
+    }
+    std::string out = format == "json" ? query::ExplanationJson(*e) + "\n" : query::ExplanationMarkdown(*e);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return 0;
+  }
+  // The optional LLM: a bounded summary, the built-in report as the fallback.
+  server::LlmOptions lo;
+  lo.endpoint = flags.Get("llm-endpoint");
+  lo.model = flags.Get("llm-model");
+  if (lo.model.empty()) return Fail("explain", "--llm-endpoint needs --llm-model", 2);
+  lo.api_key = flags.Get("llm-key");
+  if (lo.api_key.empty()) {
+    if (const char* k = getenv("STACKHOUSE_LLM_API_KEY")) lo.api_key = k;
+  }
+  auto timeout = ParseDuration(flags.Get("llm-timeout"));
+  if (!timeout.ok() || *timeout <= 0) return Fail("explain", "--llm-timeout: want a duration like 60s", 2);
+  lo.timeout_ms = *timeout / 1000000;
+  std::string summary = server::LlmSummary(comparison, o.type_index, *e, lo.max_summary_bytes);
+  std::vector<server::LlmMessage> history;
+  auto ask = [&](const std::string& question) -> bool {
+    auto answer = server::AskLlm(lo, summary, history, question);
+    if (!answer.ok()) {
+      std::fprintf(stderr, "stackhouse explain: %s; showing the built-in analysis instead\n", answer.status().message().c_str());
+      return false;
+    }
+    if (!question.empty()) history.push_back({"user", question});
+    history.push_back({"assistant", *answer});
+    return true;
+  };
+  bool ok = ask("");
+  if (format == "json") {
+    std::string out = query::ExplanationJson(*e);
+    out.pop_back();  // the closing brace: add the model's answer
+    out += ",\"llm\":{\"model\":\"";
+    AppendJsonEscaped(&out, lo.model);
+    out += ok ? "\",\"answer\":\"" : "\",\"error\":\"";
+    AppendJsonEscaped(&out, ok ? history.back().content : "the model did not answer (see stderr)");
+    out += "\"}}\n";
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return 0;
+  }
+  std::string out = ok ? StrCat("# ", lo.model, " on this profile\n\n", history.back().content, "\n\n---\n\n# Built-in analysis\n\n",
+                                query::ExplanationMarkdown(*e))
+                       : query::ExplanationMarkdown(*e);
   std::fwrite(out.data(), 1, out.size(), stdout);
+  if (!ok) return 0;
+  std::vector<std::string> questions;
+  if (!flags.Get("ask").empty()) questions.push_back(flags.Get("ask"));
+  for (size_t i = 0;; ++i) {
+    std::string q;
+    if (i < questions.size()) {
+      q = questions[i];
+    } else if (flags.On("interactive")) {
+      std::fprintf(stderr, "> ");
+      char buf[4096];
+      if (std::fgets(buf, sizeof(buf), stdin) == nullptr) break;
+      q = std::string(TrimSpace(buf));
+      if (q.empty()) continue;
+    } else {
+      break;
+    }
+    if (!ask(q)) break;
+    std::string a = StrCat("\n## ", q, "\n\n", history.back().content, "\n");
+    std::fwrite(a.data(), 1, a.size(), stdout);
+    std::fflush(stdout);
+  }
   return 0;
 }
 
