@@ -443,6 +443,7 @@ void Rank(std::vector<Finding>* findings) {
     if (f.category == "component") return f.share * 0.3;
     if (f.category == "regression" || f.category == "new_code") return 1 + std::abs(f.delta_share);
     if (f.category == "improvement") return 0.5 + std::abs(f.delta_share);
+    if (f.category == "anomaly") return 2 * std::abs(f.delta_share);
     return f.share * (0.85 + 0.3 * f.confidence);  // a pattern: says why, so it beats a hotspot of its size
   };
   std::stable_sort(findings->begin(), findings->end(),
@@ -656,6 +657,11 @@ StatusOr<Explanation> ExplainDiff(const profile::Profile& baseline, const profil
   return e;
 }
 
+void AddFindings(Explanation* e, std::vector<Finding> findings) {
+  for (Finding& f : findings) e->findings.push_back(std::move(f));
+  Rank(&e->findings);
+}
+
 std::string ExplanationJson(const Explanation& e) {
   std::string out = "{\"sample_type\":\"";
   AppendJsonEscaped(&out, e.sample_type);
@@ -691,7 +697,7 @@ std::string ExplanationJson(const Explanation& e) {
     out += ",\"path\":";
     strings(f.path);
     out += StrCat(",\"share\":", number(f.share), ",\"value\":", f.value);
-    if (e.diff) out += StrCat(",\"delta\":", f.delta, ",\"delta_share\":", number(f.delta_share));
+    if (e.diff || f.category == "anomaly") out += StrCat(",\"delta\":", f.delta, ",\"delta_share\":", number(f.delta_share));
     out += StrCat(",\"confidence\":", number(f.confidence), ",\"next_step\":\"");
     AppendJsonEscaped(&out, f.next_step);
     out += "\"}";

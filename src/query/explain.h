@@ -52,6 +52,22 @@ StatusOr<Explanation> Explain(const profile::Profile& profile, const ExplainOpti
 StatusOr<Explanation> ExplainDiff(const profile::Profile& baseline, const profile::Profile& comparison,
                                   const ExplainOptions& options = {});
 
+// Anomalies over time: the functions whose share of `selection` moved
+// beyond their normal variation, judged against earlier periods (the
+// preceding period of the same length, the same hours a day and a week
+// before: whichever have data). With two or more baselines the normal
+// variation is their spread; with one, a change must be both large (5
+// points) and relative (half again, or half less). Findings of category
+// "anomaly", largest move first.
+struct Baseline {
+  std::string name;  // "the previous hour", "a day before", ...
+  const profile::Profile* profile;
+};
+std::vector<Finding> FindAnomalies(const profile::Profile& selection, const std::vector<Baseline>& baselines,
+                                   const ExplainOptions& options = {});
+// Adds findings (e.g. anomalies) to an explanation, keeping it ranked.
+void AddFindings(Explanation* e, std::vector<Finding> findings);
+
 // {"sample_type":..,"unit":..,"total":..,"findings":[{...}]}.
 std::string ExplanationJson(const Explanation& e);
 // A short report with the sections Bottleneck, Root cause and Recommendation;

@@ -139,6 +139,25 @@ TEST(ExplainTest, ReportsInJsonAndMarkdown) {
   EXPECT_FALSE(empty.ok());  // no sample type
 }
 
+TEST(ExplainTest, AnomaliesBeyondNormalVariation) {
+  // Three earlier periods: work varies between 40% and 46%, gc 10-12%.
+  profile::Profile b1 = Folded("main;work 40\nmain;gc 10\nmain;other 50\n");
+  profile::Profile b2 = Folded("main;work 46\nmain;gc 12\nmain;other 42\n");
+  profile::Profile b3 = Folded("main;work 43\nmain;gc 11\nmain;other 46\n");
+  std::vector<Baseline> bases = {{"the preceding hour", &b1}, {"a day before", &b2}, {"a week before", &b3}};
+  // Within the spread: nothing.
+  EXPECT_TRUE(FindAnomalies(Folded("main;work 45\nmain;gc 11\nmain;other 44\n"), bases).empty());
+  // gc doubles: an anomaly, named with its numbers and its baselines.
+  auto a = FindAnomalies(Folded("main;work 40\nmain;gc 25\nmain;other 35\n"), bases);
+  ASSERT_FALSE(a.empty());
+  EXPECT_EQ(a[0].category, "anomaly");
+  EXPECT_EQ(a[0].functions[0], "gc");
+  EXPECT_NEAR(a[0].delta_share, 0.25 - 0.11, 1e-9);
+  EXPECT_NE(a[0].title.find("the preceding hour, a day before and a week before"), std::string::npos) << a[0].title;
+  // With no earlier data, nothing to compare.
+  EXPECT_TRUE(FindAnomalies(Folded("main;gc 1\n"), {}).empty());
+}
+
 TEST(ExplainTest, RealProfiles) {
   auto load = [](const std::string& name) {
     auto p = profile::ReadProfile(stackhouse::testing::ReadOrDie(stackhouse::testing::SharedTestdata(name)), std::nullopt);

@@ -99,7 +99,8 @@ StatusOr<profile::Profile> Merged(const tsdb::ProfileSource& source, const query
 }
 
 // GET /api/v1/explain?query=TYPE{sel}&from&until[&format=json|markdown]:
-// the built-in interpreter on a selection. For a change, either
+// the built-in interpreter on a selection, with anomalies against earlier
+// periods (&anomalies=false leaves them out). For a change, either
 // &diffFrom&diffUntil (the same query: [from, until) is the baseline,
 // [diffFrom, diffUntil) the comparison), or
 // &baselineQuery&baselineFrom&baselineUntil (the baseline; the main query
@@ -136,6 +137,27 @@ Status Explain(ServerContext* ctx, const std::string& tenant, const HttpRequest&
     e = query::ExplainDiff(base_p, main_p);
   } else {
     e = query::Explain(main_p);
+    if (e.ok() && req.Query("anomalies") != "false") {
+      // Against the preceding period of the same length, and the same hours
+      // a day and a week before (those with data count).
+      const int64_t from = main_q.selection.range.from, to = main_q.selection.range.to, len = to - from;
+      const int64_t day = int64_t{86400} * 1000000000;
+      std::vector<std::pair<std::string, int64_t>> shifts = {{"the preceding period", len}};
+      if (len <= day) shifts.push_back({"the same time a day before", day});
+      if (len <= 7 * day) shifts.push_back({"the same time a week before", 7 * day});
+      std::vector<profile::Profile> earlier;
+      std::vector<query::Baseline> baselines;
+      earlier.reserve(shifts.size());
+      for (const auto& [name, shift] : shifts) {
+        query::ParsedQuery b = main_q;
+        b.selection.range.from = from - shift;
+        b.selection.range.to = to - shift;
+        SH_ASSIGN_OR_RETURN(profile::Profile p, Merged(*snap, b));
+        earlier.push_back(std::move(p));
+        baselines.push_back({name, &earlier.back()});
+      }
+      query::AddFindings(&*e, query::FindAnomalies(main_p, baselines));
+    }
   }
   if (!e.ok()) return e.status();
   if (format == "markdown") {

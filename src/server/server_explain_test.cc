@@ -61,5 +61,30 @@ TEST(ServerExplainTest, ExplainsASelectionAndAChange) {
   EXPECT_EQ(s.Get(StrCat("/api/v1/explain?query=", UrlEncode("{service_name=\"shop\"}"))).status, 400);
 }
 
+// Without a baseline: functions whose share moved against the preceding
+// period (and the same hours a day and a week before, when there is data).
+TEST(ServerExplainTest, AnomaliesAgainstEarlierPeriods) {
+  TestServer s;
+  int64_t now = NowNanos();
+  Ingest(s, "main;serve;route 50\nmain;serve;respond 50\n", now - 90 * 60 * kSec);
+  Ingest(s, "main;serve;route 50\nmain;serve;respond 50\nmain;serve;handle;cache_miss 100\n", now - 30 * 60 * kSec);
+  const std::string q = UrlEncode("process_cpu:cpu:nanoseconds:cpu:nanoseconds{service_name=\"shop\"}");
+  HttpClientResponse r = s.Get(StrCat("/api/v1/explain?query=", q, "&from=now-1h&until=now"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = nlohmann::json::parse(r.body);
+  bool found = false;
+  for (const auto& f : j["findings"]) {
+    if (f["category"] == "anomaly" && f["functions"][0] == "cache_miss") {
+      found = true;
+      EXPECT_NEAR(f["delta_share"].get<double>(), 0.5, 1e-6);
+      EXPECT_NE(f["title"].get<std::string>().find("the preceding period"), std::string::npos) << f["title"];
+    }
+  }
+  EXPECT_TRUE(found) << r.body;
+  // Turned off on request.
+  r = s.Get(StrCat("/api/v1/explain?query=", q, "&from=now-1h&until=now&anomalies=false"));
+  EXPECT_EQ(r.body.find("\"anomaly\""), std::string::npos);
+}
+
 }  // namespace
 }  // namespace stackhouse::server
