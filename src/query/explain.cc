@@ -342,6 +342,7 @@ void AddOwnCodeCallers(const Flat& f, const ExplainOptions& o, std::vector<Findi
     x.share = share;
     x.value = v[k].first;
     x.confidence = 0.85;
+    x.attributed = true;
     x.title = StrCat(Pct(share), " of ", f.type, " (", Value(v[k].first, f.unit), ") is spent for ", f.names[id],
                      ", mostly in runtime or library code it calls");
     x.next_step = StrCat("Start with ", f.names[id], ": it is the program's own code behind that share; see which of its "
@@ -395,7 +396,18 @@ void AddPatterns(const Flat& f, const ExplainOptions& o, std::vector<Finding>* o
       if (hit < 0) continue;
       total += s.value;
       matched[f.frames[s.begin + static_cast<uint32_t>(hit)]] += s.value;
-      if (hit > 0) callers[f.frames[s.begin + static_cast<uint32_t>(hit) - 1]] += s.value;
+      // Who called it: the nearest frame of the program's own code above
+      // (past library internals such as std::vector's or libc's), else the
+      // immediate caller.
+      int caller = hit - 1;
+      for (int j = hit - 1; j >= 0; --j) {
+        uint32_t id = f.frames[s.begin + static_cast<uint32_t>(j)];
+        if (f.component_kind[static_cast<size_t>(f.component[id])] == "own code") {
+          caller = j;
+          break;
+        }
+      }
+      if (caller >= 0) callers[f.frames[s.begin + static_cast<uint32_t>(caller)]] += s.value;
     }
     double share = f.total > 0 ? static_cast<double>(total) / f.total : 0;
     if (total == 0 || share < o.min_share) continue;
@@ -439,7 +451,7 @@ void AddPatterns(const Flat& f, const ExplainOptions& o, std::vector<Finding>* o
 // of the same size (they say why); components come after both.
 void Rank(std::vector<Finding>* findings) {
   auto score = [](const Finding& f) {
-    if (f.category == "hotspot") return f.share;
+    if (f.category == "hotspot") return f.attributed ? f.share * 0.85 : f.share;
     if (f.category == "component") return f.share * 0.3;
     if (f.category == "regression" || f.category == "new_code") return 1 + std::abs(f.delta_share);
     if (f.category == "improvement") return 0.5 + std::abs(f.delta_share);
@@ -585,7 +597,9 @@ StatusOr<Explanation> ExplainDiff(const profile::Profile& baseline, const profil
     DiffTree tree(names.size());
     tree.Add(b, b_map, false);
     tree.Add(c, c_map, true);
-    int64_t added = net > 0 ? net : grown;
+    // The net growth when the total grew; when it barely moved (a fixed-length
+    // run, say), what moved between functions.
+    int64_t added = net * 2 > grown ? net : grown;
     auto [path_ids, under] = tree.Concentration(added);
     if (!path_ids.empty()) {
       Finding x;

@@ -30,6 +30,9 @@ struct Finding {
   double delta_share = 0;  // diffs: change of share (comparison - baseline), in points of 1
   double confidence = 0;   // 0..1
   std::string next_step;   // what to do or look at next
+  // A hotspot by attribution: time spent below this (own) function, in the
+  // runtime or libraries it calls; ranked below a pattern of the same size.
+  bool attributed = false;
 };
 
 struct Explanation {

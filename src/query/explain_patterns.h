@@ -44,7 +44,7 @@ inline constexpr Pattern kPatterns[] = {
      "Format less on the hot path: raise the log level or sample logs, check the level before building "
      "messages, and avoid formatting values nobody reads."},
     {"hashing_compression", "hashing, checksums, compression and crypto",
-     R"((^|[^A-Za-z])([Ss]ha(1|256|512)|[Mm]d5|crc32c?|xxh(32|64|3)\w*|murmur\w*|siphash\w*|fnv1a?)|SHA(1|256|512)|MD5|CRC32|XXH|[Dd]eflate|[Ii]nflate|gzip|zlib|zstd|ZSTD|lz4|LZ4|snappy|[Cc]ompress|huffman|libcrypto|EVP_|AES|aes_|crc32_update)",
+     R"((^|[^A-Za-z])([Ss]ha(1|256|512)|[Mm]d5|crc32c?|xxh(32|64|3)\w*|murmur\w*|siphash\w*|fnv1a?)|SHA(1|256|512)|MD5|CRC32|XXH|[Dd]eflate|[Ii]nflate|gzip|zlib|zstd|ZSTD|lz4|LZ4|snappy|[Cc]ompress|huffman|libcrypto|EVP_|AES|aes_|crc32_update|sun\.security\.provider\.(SHA\w*|DigestBase|MD5)|java\.security\.MessageDigest|java\.util\.zip\.)",
      0.75,
      "Hash or compress less: cache digests, use a faster algorithm or level (e.g. xxHash, zstd -1, hardware "
      "CRC), and avoid compressing data that is small or already compressed."},
@@ -58,7 +58,7 @@ inline constexpr Pattern kPatterns[] = {
      0.85,
      "Do not use exceptions for control flow on this path: return status values, or check before throwing."},
     {"dynamic_linking", "dynamic linking and symbol lookup",
-     R"(_dl_runtime_resolve\w*|_dl_fixup|_dl_lookup_symbol_x|do_lookup_x|check_match|_dl_relocate_object|elf_machine_rela\w*|^dl_main$|_dl_map_object\w*|^__?dl(open|sym|close)\w*|_dl_catch_\w+)",
+     R"(_dl_runtime_resolve\w*|_dl_fixup|_dlerror_run|dlopen_implementation|dlopen_doit|_dl_open|dl_open_worker\w*|_dl_close\w*|_dl_lookup_symbol_x|do_lookup_x|check_match|_dl_relocate_object|elf_machine_rela\w*|^dl_main$|_dl_map_object\w*|^__?dl(open|sym|close)\w*|_dl_catch_\w+)",
      0.85,
      "Resolve symbols once: link with -Wl,-z,now or prelink, avoid dlopen/dlsym on the hot path, or link "
      "statically; for short-lived processes, start fewer of them."},
