@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 
 #include "base/file.h"
 #include "base/strings.h"
@@ -47,7 +48,9 @@ int ExplainMain(int argc, char** argv, int first) {
         "component, and known costly patterns (allocation, locks, syscalls, serialization,\n"
         "regex compilation, formatting, hashing and compression, memcpy, exceptions,\n"
         "dynamic linking, page faults, spinning); with a baseline, what grew, what is\n"
-        "new and where a regression is concentrated. Every finding cites its numbers.\n"
+        "new and where a regression is concentrated; against a server, also anomalies\n"
+        "against the preceding period and the same hours a day and a week before.\n"
+        "Every finding cites its numbers.\n"
         "Offline: nothing is sent anywhere.\n\nOptions:\n%s",
         flags.Usage().c_str());
     return 0;
@@ -58,6 +61,7 @@ int ExplainMain(int argc, char** argv, int first) {
   if (format != "text" && format != "json") return Fail("explain", StrCat("unknown --format ", Quote(format)), 2);
   const std::string& in = flags.positional()[0];
   profile::Profile comparison, baseline;
+  std::deque<std::pair<std::string, profile::Profile>> earlier;  // server mode: for anomalies
   bool diff = false;
   // A query when it is not a file and reads as one.
   bool query = access(in.c_str(), F_OK) != 0 && in.find('{') != std::string::npos;
@@ -91,6 +95,17 @@ int ExplainMain(int argc, char** argv, int first) {
       diff = true;
     } else {
       comparison = std::move(*first_range);
+      // Anomalies: the same selection in the preceding period of the same
+      // length, and the same hours a day and a week before.
+      const int64_t len = *until - *from, day = int64_t{86400} * 1000;
+      std::vector<std::pair<std::string, int64_t>> shifts = {{"the preceding period", len}};
+      if (len <= day) shifts.push_back({"the same time a day before", day});
+      if (len <= 7 * day) shifts.push_back({"the same time a week before", 7 * day});
+      for (const auto& [name, shift] : shifts) {
+        auto p = FetchProfile(&client, flags, q, *from - shift, *until - shift);
+        if (!p.ok()) return Fail("explain", p.status().message());
+        earlier.push_back({name, std::move(*p)});
+      }
     }
   } else {
     auto p = LoadProfile(in, "");
@@ -111,6 +126,11 @@ int ExplainMain(int argc, char** argv, int first) {
   }
   auto e = diff ? query::ExplainDiff(baseline, comparison, o) : query::Explain(comparison, o);
   if (!e.ok()) return Fail("explain", StrCat(in, ": ", e.status().message()));
+  if (!earlier.empty()) {
+    std::vector<query::Baseline> baselines;
+    for (const auto& [name, p] : earlier) baselines.push_back({name, &p});
+    query::AddFindings(&*e, query::FindAnomalies(comparison, baselines, o));
+  }
   if (flags.Get("llm-endpoint").empty()) {
     if (!flags.Get("ask").empty() || flags.On("interactive")) {
       return Fail("explain", "--ask and --interactive need --llm-endpoint", 2);

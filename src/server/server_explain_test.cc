@@ -81,6 +81,13 @@ TEST(ServerExplainTest, AnomaliesAgainstEarlierPeriods) {
     }
   }
   EXPECT_TRUE(found) << r.body;
+  // The command line against the server finds the same.
+  auto cli = stackhouse::testing::RunCommand({stackhouse::testing::BinPath("stackhouse"), "explain",
+                                              "process_cpu:cpu:nanoseconds:cpu:nanoseconds{service_name=\"shop\"}",
+                                              "--server", s.base(), "--from", "now-1h", "--format", "json"});
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_NE(cli.out.find("\"category\":\"anomaly\""), std::string::npos) << cli.out;
+  EXPECT_NE(cli.out.find("cache_miss"), std::string::npos);
   // Turned off on request.
   r = s.Get(StrCat("/api/v1/explain?query=", q, "&from=now-1h&until=now&anomalies=false"));
   EXPECT_EQ(r.body.find("\"anomaly\""), std::string::npos);
