@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "agent/cpus.h"
 #include "base/strings.h"
 
 #ifdef STACKHOUSE_HAVE_BPF
@@ -47,22 +48,6 @@ int BpfSampler::cpus() const { return 0; }
 
 namespace {
 
-std::vector<int> OnlineCpus() {
-  std::vector<int> cpus;
-  std::ifstream in("/sys/devices/system/cpu/online");
-  std::string line;
-  std::getline(in, line);
-  for (std::string_view range : Split(line, ',')) {
-    range = TrimSpace(range);
-    if (range.empty()) continue;
-    size_t dash = range.find('-');
-    auto lo = ParseInt64(range.substr(0, dash));
-    auto hi = dash == std::string_view::npos ? lo : ParseInt64(range.substr(dash + 1));
-    if (!lo || !hi) continue;
-    for (int64_t c = *lo; c <= *hi; ++c) cpus.push_back(static_cast<int>(c));
-  }
-  return cpus;
-}
 
 // libbpf's messages go to our structured log (warnings as debug: libbpf is
 // chatty about features it probes for).

@@ -1,5 +1,7 @@
 #include "base/log.h"
 
+#include "base/time_parse.h"
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -27,16 +29,9 @@ const char* LevelName(LogLevel l) {
 }
 
 std::string Timestamp() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  int ms = static_cast<int>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
-  std::tm tm;
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-  return buf;
+  return FormatRfc3339(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count());
 }
 
 void AppendLogfmtValue(std::string* out, std::string_view v) {

@@ -59,6 +59,10 @@ void AppendXmlEscaped(std::string* out, std::string_view s);
 // Human-readable value with a unit: "1.50 s", "3.2 MiB", "1,234".
 std::string FormatValue(int64_t value, std::string_view unit);
 
+// Lower-case hex of bytes, and back (nullopt for odd lengths or non-hex).
+std::string HexEncode(std::string_view bytes);
+std::optional<std::string> HexDecode(std::string_view hex);
+
 // ASCII lower case.
 std::string AsciiLower(std::string_view s);
 

@@ -91,7 +91,7 @@ StatusOr<int64_t> ParseTime(std::string_view text, int64_t now_nanos) {
   for (char c : s) all_digits &= c >= '0' && c <= '9';
   if (all_digits) {
     if (s.size() == 8) {  // YYYYMMDD
-      int y, m, d;
+      int y = 0, m = 0, d = 0;
       Digits(s, 0, 4, &y);
       Digits(s, 4, 2, &m);
       Digits(s, 6, 2, &d);
@@ -148,7 +148,7 @@ std::string FormatRfc3339(int64_t unix_nanos) {
   int ms = static_cast<int>((unix_nanos / 1000000) % 1000);
   std::tm tm;
   gmtime_r(&t, &tm);
-  char buf[40];
+  char buf[80];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                 tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
   return buf;

@@ -388,17 +388,6 @@ std::string LabelName(std::string_view key) {
   return out;
 }
 
-std::string HexOf(std::string_view bytes) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
-
 bool AllZero(std::string_view s) {
   for (char c : s) {
     if (c != 0) return false;
@@ -484,10 +473,10 @@ class GroupConverter {
         if (s.link != 0) {
           const auto& link = d_.links[static_cast<size_t>(s.link)];
           if (!link.trace_id.empty() && !AllZero(link.trace_id)) {
-            labels.push_back({Intern("trace_id"), Intern(Own(HexOf(link.trace_id))), 0, 0});
+            labels.push_back({Intern("trace_id"), Intern(Own(HexEncode(link.trace_id))), 0, 0});
           }
           if (!link.span_id.empty() && !AllZero(link.span_id)) {
-            labels.push_back({Intern("span_id"), Intern(Own(HexOf(link.span_id))), 0, 0});
+            labels.push_back({Intern("span_id"), Intern(Own(HexEncode(link.span_id))), 0, 0});
           }
         }
         SH_RETURN_IF_ERROR(status_);

@@ -20,39 +20,8 @@ namespace common = opentelemetry::proto::common::v1;
 
 constexpr char kBuildIdGnu[] = "process.executable.build_id.gnu";
 constexpr char kBuildIdGo[] = "process.executable.build_id.go";
-constexpr char kBuildIdHtl[] = "process.executable.build_id.htlhash";
 
-std::string HexOf(std::string_view bytes) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Bytes of a hex string, or nullopt.
-std::optional<std::string> FromHex(std::string_view hex) {
-  if (hex.size() % 2 != 0) return std::nullopt;
-  std::string out;
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    int a = HexDigit(hex[i]), b = HexDigit(hex[i + 1]);
-    if (a < 0 || b < 0) return std::nullopt;
-    out.push_back(static_cast<char>(a * 16 + b));
-  }
-  return out;
-}
-
-bool IsHex(std::string_view s) { return !s.empty() && FromHex(s).has_value(); }
+bool IsHex(std::string_view s) { return !s.empty() && HexDecode(s).has_value(); }
 
 // The dictionary under construction: interning tables.
 class DictWriter {
@@ -183,11 +152,11 @@ void AppendProfile(const profile::Profile& p, const std::vector<std::pair<std::s
       if (l.str != 0) {
         std::string_view value = p.str(l.str);
         if (key == "trace_id" && IsHex(value)) {
-          trace_id = *FromHex(value);
+          trace_id = *HexDecode(value);
           continue;
         }
         if (key == "span_id" && IsHex(value)) {
-          span_id = *FromHex(value);
+          span_id = *HexDecode(value);
           continue;
         }
         rows[i].attributes.push_back(w.StringAttribute(key, value));
@@ -250,11 +219,11 @@ void RewriteIds(nlohmann::json& j, bool hex_to_base64) {
       if (id && it.value().is_string()) {
         std::string v = it.value().get<std::string>();
         if (hex_to_base64) {
-          auto bytes = FromHex(v);
+          auto bytes = HexDecode(v);
           if (bytes) it.value() = Base64Encode(*bytes);
         } else {
           auto bytes = Base64Decode(v);
-          if (bytes.ok()) it.value() = HexOf(*bytes);
+          if (bytes.ok()) it.value() = HexEncode(*bytes);
         }
       } else {
         RewriteIds(it.value(), hex_to_base64);

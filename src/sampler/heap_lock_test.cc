@@ -64,9 +64,10 @@ TEST(SamplerWallTest, SleepingThreadsShowUp) {
   // Each thread accounts for about 2 s of wall time.
   EXPECT_NEAR(sleeping / 2e9, 1.0, 0.25);
   EXPECT_NEAR(burning / 2e9, 1.0, 0.25);
-  // The CPU profile has the burner and not the sleeper.
+  // The CPU profile has the burner and not the sleeper (the burner's CPU
+  // time depends on how busy the machine is: at least a sixth of its 2 s).
   EXPECT_EQ(SumWhereStackHas(cpu, "cpu", "SleepyWait"), 0);
-  EXPECT_GT(SumWhereStackHas(cpu, "cpu", "BurnA"), 1e9);
+  EXPECT_GT(SumWhereStackHas(cpu, "cpu", "BurnA"), 0.33e9);
 }
 
 }  // namespace

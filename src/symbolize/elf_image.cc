@@ -43,15 +43,7 @@ Status OpenError(const std::string& path, int err) {
 }  // namespace
 
 std::string HexString(const void* data, size_t size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  const auto* p = static_cast<const unsigned char*>(data);
-  std::string out;
-  out.reserve(size * 2);
-  for (size_t i = 0; i < size; ++i) {
-    out.push_back(kDigits[p[i] >> 4]);
-    out.push_back(kDigits[p[i] & 0xf]);
-  }
-  return out;
+  return HexEncode(std::string_view(static_cast<const char*>(data), size));
 }
 
 StatusOr<std::unique_ptr<ElfImage>> ElfImage::OpenFile(const std::string& path) {
