@@ -111,7 +111,9 @@ def main():
     cpu_all = out["process_cpu_ns"]
     cpu = end["process_cpu_ns"] - warm["process_cpu_ns"]
     calls = out["calls"] * cpu / cpu_all  # the calls made after the warm-up, pro rata
+    # Sampled allocations and the frees of sampled (page-aligned) blocks.
     sampled = end["heap_sample"]["total_ns"] - warm["heap_sample"]["total_ns"]
+    sampled += end["heap_free"]["total_ns"] - warm["heap_free"]["total_ns"]
     own = end["own_threads_cpu_ns"] - warm["own_threads_cpu_ns"]
     result["heap_overhead_pct"] = round(100 * (calls * per_call_ns + sampled + own) / cpu, 4)
     result["heap_overhead_detail"] = {

@@ -576,6 +576,7 @@ std::string Profiler::StatsJson() {
   hist("cpu_handler", st->cpu_cost);
   hist("wall_handler", st->wall_cost);
   hist("heap_sample", st->heap_cost);
+  hist("heap_free", st->heap_free_cost);
   hist("lock_sample", st->lock_cost);
   rusage ru;
   getrusage(RUSAGE_SELF, &ru);

@@ -61,21 +61,27 @@ void RecordAllocation(void* ptr, size_t size, void* frame, uint64_t start_tsc) {
 }
 
 void ReportSampledFree(void* ptr) {
-  if (!HeapSampledRemove(reinterpret_cast<uintptr_t>(ptr))) return;
+  // Timed too: the exact set's lookup and the report of a sampled free.
+  const uint64_t start_tsc = ReadTsc();
+  const bool sampled = HeapSampledRemove(reinterpret_cast<uintptr_t>(ptr));
   InFlight in_flight;
   SignalState* st = in_flight.state();
   if (st == nullptr) return;
-  uint64_t ticket;
-  SampleRecord* r = st->ring->Claim(&ticket);
-  if (r == nullptr) return;  // the in-use estimate keeps it: counted as dropped
-  r->kind = SampleKind::kFree;
-  r->depth = 0;
-  r->label_set = 0;
-  r->tid = 0;
-  r->value = 0;
-  r->weight = 0;
-  r->address = reinterpret_cast<uintptr_t>(ptr);
-  st->ring->Publish(ticket);
+  if (sampled) {
+    uint64_t ticket;
+    SampleRecord* r = st->ring->Claim(&ticket);
+    if (r != nullptr) {  // else the in-use estimate keeps it: counted as dropped
+      r->kind = SampleKind::kFree;
+      r->depth = 0;
+      r->label_set = 0;
+      r->tid = 0;
+      r->value = 0;
+      r->weight = 0;
+      r->address = reinterpret_cast<uintptr_t>(ptr);
+      st->ring->Publish(ticket);
+    }
+  }
+  st->heap_free_cost.Add(static_cast<uint64_t>((ReadTsc() - start_tsc) / st->tsc_per_ns));
 }
 
 }  // namespace stackhouse::sampler::interpose
