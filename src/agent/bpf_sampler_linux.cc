@@ -61,6 +61,19 @@ int LibbpfPrint(enum libbpf_print_level level, const char* format, va_list args)
   return 0;
 }
 
+// Calls fn(key) for every key of a BPF map (a snapshot-free walk: keys
+// added meanwhile may or may not be seen).
+template <typename Key, typename Fn>
+void ForEachKey(int fd, Fn&& fn) {
+  Key key, next;
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    fn(next);
+    key = next;
+    prev = &key;
+  }
+}
+
 Status BpfError(const char* what, int err) {
   err = err < 0 ? -err : err;
   if (err == EPERM || err == EACCES) {
@@ -266,13 +279,7 @@ void BpfSampler::Drain(const SampleFn& fn) {
   int live_fd = bpf_map__fd(old ? im.skel->maps.counts0 : im.skel->maps.counts1);
   int stacks_fd = bpf_map__fd(im.skel->maps.stacks);
   std::vector<sh_count_key> keys;
-  sh_count_key key, next;
-  const void* prev = nullptr;
-  while (bpf_map_get_next_key(counts_fd, prev, &next) == 0) {
-    keys.push_back(next);
-    key = next;
-    prev = &key;
-  }
+  ForEachKey<sh_count_key>(counts_fd, [&](const sh_count_key& k) { keys.push_back(k); });
   std::unordered_map<int32_t, std::vector<uint64_t>> frames;  // stack id -> frames
   auto stack = [&](int32_t id) -> const std::vector<uint64_t>* {
     if (id < 0) return nullptr;
@@ -321,35 +328,22 @@ void BpfSampler::Drain(const SampleFn& fn) {
   }
   // Free the stacks no live count and no pending off-CPU period refers to.
   std::unordered_set<int32_t> keep;
-  prev = nullptr;
-  while (bpf_map_get_next_key(live_fd, prev, &next) == 0) {
-    keep.insert(next.user_stack);
-    keep.insert(next.kernel_stack);
-    key = next;
-    prev = &key;
-  }
-  {
-    int starts_fd = bpf_map__fd(im.skel->maps.offcpu_starts);
-    uint32_t tid, next_tid;
-    const void* p = nullptr;
+  ForEachKey<sh_count_key>(live_fd, [&](const sh_count_key& k) {
+    keep.insert(k.user_stack);
+    keep.insert(k.kernel_stack);
+  });
+  const int starts_fd = bpf_map__fd(im.skel->maps.offcpu_starts);
+  ForEachKey<uint32_t>(starts_fd, [&](uint32_t tid) {
     sh_offcpu_start start;
-    while (bpf_map_get_next_key(starts_fd, p, &next_tid) == 0) {
-      if (bpf_map_lookup_elem(starts_fd, &next_tid, &start) == 0) {
-        keep.insert(start.user_stack);
-        keep.insert(start.kernel_stack);
-      }
-      tid = next_tid;
-      p = &tid;
+    if (bpf_map_lookup_elem(starts_fd, &tid, &start) == 0) {
+      keep.insert(start.user_stack);
+      keep.insert(start.kernel_stack);
     }
-  }
+  });
   std::vector<uint32_t> stale;
-  uint32_t id, next_id;
-  const void* p = nullptr;
-  while (bpf_map_get_next_key(stacks_fd, p, &next_id) == 0) {
-    if (!keep.count(static_cast<int32_t>(next_id))) stale.push_back(next_id);
-    id = next_id;
-    p = &id;
-  }
+  ForEachKey<uint32_t>(stacks_fd, [&](uint32_t id) {
+    if (!keep.count(static_cast<int32_t>(id))) stale.push_back(id);
+  });
   for (uint32_t sid : stale) bpf_map_delete_elem(stacks_fd, &sid);
 }
 

@@ -70,11 +70,7 @@ int ExplainMain(int argc, char** argv, int first) {
     if (!sel.ok()) return Fail("explain", StrCat("query: ", sel.status().message()), 2);
     if (sel->profile_type.empty()) return Fail("explain", "the query needs a profile type", 2);
     int64_t now = NowNanos();
-    auto t = [&](const std::string& name, const std::string& def) -> StatusOr<int64_t> {
-      auto v = ParseTime(flags.Get(name).empty() ? def : flags.Get(name), now);
-      if (!v.ok()) return v.status().WithPrefix("--" + name);
-      return *v / 1000000;
-    };
+    auto t = [&](const std::string& name, const std::string& def) { return TimeFlagMs(flags, name, def, now); };
     auto from = t("from", "now-1h"), until = t("until", "now");
     if (!from.ok()) return Fail("explain", from.status().message(), 2);
     if (!until.ok()) return Fail("explain", until.status().message(), 2);
@@ -97,11 +93,8 @@ int ExplainMain(int argc, char** argv, int first) {
       comparison = std::move(*first_range);
       // Anomalies: the same selection in the preceding period of the same
       // length, and the same hours a day and a week before.
-      const int64_t len = *until - *from, day = int64_t{86400} * 1000;
-      std::vector<std::pair<std::string, int64_t>> shifts = {{"the preceding period", len}};
-      if (len <= day) shifts.push_back({"the same time a day before", day});
-      if (len <= 7 * day) shifts.push_back({"the same time a week before", 7 * day});
-      for (const auto& [name, shift] : shifts) {
+      for (const auto& [name, shift_ns] : query::AnomalyBaselineShifts((*until - *from) * 1000000)) {
+        const int64_t shift = shift_ns / 1000000;
         auto p = FetchProfile(&client, flags, q, *from - shift, *until - shift);
         if (!p.ok()) return Fail("explain", p.status().message());
         earlier.push_back({name, std::move(*p)});

@@ -20,6 +20,10 @@ server::HttpHeaders TenantHeaders(const Flags& flags);
 // "server answered 400: message" from a JSON error body (or the raw body).
 std::string HttpError(const server::HttpClientResponse& r);
 
+// The time flag `name` (or `def` when unset) in ms since the epoch; errors
+// name the flag.
+StatusOr<int64_t> TimeFlagMs(const Flags& flags, const std::string& name, const std::string& def, int64_t now_ns);
+
 struct QueryArgs {
   std::string base, type, selector;
   int64_t from_ms, until_ms;

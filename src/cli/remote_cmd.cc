@@ -110,6 +110,12 @@ int PushMain(int argc, char** argv, int first) {
   return 0;
 }
 
+StatusOr<int64_t> TimeFlagMs(const Flags& flags, const std::string& name, const std::string& def, int64_t now_ns) {
+  auto t = ParseTime(flags.Get(name).empty() ? def : flags.Get(name), now_ns);
+  if (!t.ok()) return t.status().WithPrefix("--" + name);
+  return *t / 1000000;
+}
+
 // The merged profile of a query over [from, until), through SelectMergeProfile.
 StatusOr<profile::Profile> FetchProfile(server::HttpClient* client, const Flags& flags,
                                         const QueryArgs& q, int64_t from_ms, int64_t until_ms) {
@@ -202,12 +208,7 @@ int QueryMain(int argc, char** argv, int first) {
     return Fail("query", StrCat("unknown --format ", Quote(format)), 2);
   }
   int64_t now = NowNanos();
-  auto time_flag = [&](const std::string& name, std::string def) -> StatusOr<int64_t> {
-    std::string v = flags.Get(name).empty() ? def : flags.Get(name);
-    auto t = ParseTime(v, now);
-    if (!t.ok()) return t.status().WithPrefix("--" + name);
-    return *t / 1000000;
-  };
+  auto time_flag = [&](const std::string& name, const std::string& def) { return TimeFlagMs(flags, name, def, now); };
   auto from = time_flag("from", "now-1h"), until = time_flag("until", "now");
   if (!from.ok()) return Fail("query", from.status().message(), 2);
   if (!until.ok()) return Fail("query", until.status().message(), 2);

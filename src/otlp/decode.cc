@@ -18,9 +18,6 @@ namespace {
 
 using protowire::Reader;
 
-constexpr char kBuildIdGnu[] = "process.executable.build_id.gnu";
-constexpr char kBuildIdGo[] = "process.executable.build_id.go";
-constexpr char kBuildIdHtl[] = "process.executable.build_id.htlhash";
 
 Status Bad(std::string_view what) { return InvalidArgumentError(StrCat("malformed OTLP: ", what)); }
 

@@ -18,8 +18,6 @@ namespace {
 namespace pb = opentelemetry::proto::profiles::v1development;
 namespace common = opentelemetry::proto::common::v1;
 
-constexpr char kBuildIdGnu[] = "process.executable.build_id.gnu";
-constexpr char kBuildIdGo[] = "process.executable.build_id.go";
 
 bool IsHex(std::string_view s) { return !s.empty() && HexDecode(s).has_value(); }
 

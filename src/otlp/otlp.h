@@ -30,6 +30,12 @@
 
 namespace stackhouse::otlp {
 
+// The mapping attributes that carry build ids (GNU, Go, and the OTel
+// profiler's file hash), in order of preference.
+inline constexpr char kBuildIdGnu[] = "process.executable.build_id.gnu";
+inline constexpr char kBuildIdGo[] = "process.executable.build_id.go";
+inline constexpr char kBuildIdHtl[] = "process.executable.build_id.htlhash";
+
 using ExportRequest = opentelemetry::proto::collector::profiles::v1development::ExportProfilesServiceRequest;
 using ExportResponse = opentelemetry::proto::collector::profiles::v1development::ExportProfilesServiceResponse;
 

@@ -148,11 +148,7 @@ StatusOr<Flat> Flatten(const profile::Profile& p, int type) {
   return f;
 }
 
-std::string Pct(double share) {
-  char buf[32];
-  snprintf(buf, sizeof(buf), share >= 0.095 || share == 0 ? "%.0f%%" : "%.1f%%", share * 100);
-  return buf;
-}
+std::string Pct(double share) { return FormatShare(share); }
 
 std::string Value(int64_t v, const std::string& unit) { return FormatValue(v, unit); }
 
@@ -669,6 +665,20 @@ StatusOr<Explanation> ExplainDiff(const profile::Profile& baseline, const profil
   for (Finding& p : patterns) e.findings.push_back(std::move(p));
   Rank(&e.findings);
   return e;
+}
+
+std::string FormatShare(double share) {
+  char buf[32];
+  snprintf(buf, sizeof(buf), share >= 0.095 || share == 0 ? "%.0f%%" : "%.1f%%", share * 100);
+  return buf;
+}
+
+std::vector<std::pair<std::string, int64_t>> AnomalyBaselineShifts(int64_t range_ns) {
+  const int64_t day = int64_t{86400} * 1000000000;
+  std::vector<std::pair<std::string, int64_t>> shifts = {{"the preceding period", range_ns}};
+  if (range_ns <= day) shifts.push_back({"the same time a day before", day});
+  if (range_ns <= 7 * day) shifts.push_back({"the same time a week before", 7 * day});
+  return shifts;
 }
 
 void AddFindings(Explanation* e, std::vector<Finding> findings) {

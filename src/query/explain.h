@@ -68,6 +68,13 @@ struct Baseline {
 };
 std::vector<Finding> FindAnomalies(const profile::Profile& selection, const std::vector<Baseline>& baselines,
                                    const ExplainOptions& options = {});
+// The earlier periods a selection of length `range_ns` is compared with for
+// anomalies: (name, how far back), e.g. {"the preceding period", range_ns}.
+std::vector<std::pair<std::string, int64_t>> AnomalyBaselineShifts(int64_t range_ns);
+
+// A share of a total as findings write it: "52%", "3.1%".
+std::string FormatShare(double share);
+
 // Adds findings (e.g. anomalies) to an explanation, keeping it ranked.
 void AddFindings(Explanation* e, std::vector<Finding> findings);
 

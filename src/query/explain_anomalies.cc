@@ -40,12 +40,6 @@ std::unordered_map<std::string, double> SelfShares(const profile::Profile& p, co
   return out;
 }
 
-std::string Pct(double share) {
-  char buf[32];
-  snprintf(buf, sizeof(buf), share >= 0.095 || share == 0 ? "%.0f%%" : "%.1f%%", share * 100);
-  return buf;
-}
-
 }  // namespace
 
 std::vector<Finding> FindAnomalies(const profile::Profile& selection, const std::vector<Baseline>& baselines,
@@ -115,9 +109,9 @@ std::vector<Finding> FindAnomalies(const profile::Profile& selection, const std:
     f.value = static_cast<int64_t>(std::llround(m.now * static_cast<double>(total)));
     f.delta_share = m.now - m.before;
     f.confidence = bases.size() > 1 ? 0.8 : 0.6;
-    f.title = StrCat(m.name, m.now > m.before ? " rose" : " fell", " to ", Pct(m.now), " of ", type_name,
-                     " (self), from ", Pct(m.before), " in ", against,
-                     bases.size() > 1 ? StrCat(" (normal variation ±", Pct(m.sigma), ")") : std::string());
+    f.title = StrCat(m.name, m.now > m.before ? " rose" : " fell", " to ", FormatShare(m.now), " of ", type_name,
+                     " (self), from ", FormatShare(m.before), " in ", against,
+                     bases.size() > 1 ? StrCat(" (normal variation ±", FormatShare(m.sigma), ")") : std::string());
     f.next_step = m.now > m.before
                       ? StrCat("Check what changed for ", m.name, " since then: a deploy, more traffic of a kind, or data growth.")
                       : StrCat(m.name, " does less than before: expected if it was optimized; otherwise check that its work is still done.");

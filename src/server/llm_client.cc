@@ -17,12 +17,6 @@ constexpr char kSystemPrompt[] =
     "deterministic analyzer. Answer in three short sections: Bottleneck, Root cause, Recommendation. Cite the "
     "function names and the numbers you rely on; do not invent functions or numbers that are not given.";
 
-std::string Pct(double share) {
-  char buf[32];
-  snprintf(buf, sizeof(buf), "%.1f%%", share * 100);
-  return buf;
-}
-
 }  // namespace
 
 std::string LlmSummary(const profile::Profile& p, int type, const query::Explanation& e, size_t max_bytes) {
@@ -55,7 +49,7 @@ std::string LlmSummary(const profile::Profile& p, int type, const query::Explana
   std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   out += "\nHeaviest stacks (root;...;leaf value share):\n";
   for (const auto& [v, k] : order) {
-    std::string line = StrCat(*k, " ", FormatValue(v, e.unit), " ", Pct(total > 0 ? static_cast<double>(v) / total : 0), "\n");
+    std::string line = StrCat(*k, " ", FormatValue(v, e.unit), " ", query::FormatShare(total > 0 ? static_cast<double>(v) / total : 0), "\n");
     if (line.size() > 600) line = "…" + line.substr(line.size() - 599);  // keep the leaf end of deep stacks
     if (out.size() + line.size() > max_bytes) break;
     out += line;

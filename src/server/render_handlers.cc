@@ -140,11 +140,8 @@ Status Explain(ServerContext* ctx, const std::string& tenant, const HttpRequest&
     if (e.ok() && req.Query("anomalies") != "false") {
       // Against the preceding period of the same length, and the same hours
       // a day and a week before (those with data count).
-      const int64_t from = main_q.selection.range.from, to = main_q.selection.range.to, len = to - from;
-      const int64_t day = int64_t{86400} * 1000000000;
-      std::vector<std::pair<std::string, int64_t>> shifts = {{"the preceding period", len}};
-      if (len <= day) shifts.push_back({"the same time a day before", day});
-      if (len <= 7 * day) shifts.push_back({"the same time a week before", 7 * day});
+      const int64_t from = main_q.selection.range.from, to = main_q.selection.range.to;
+      const auto shifts = query::AnomalyBaselineShifts(to - from);
       std::vector<profile::Profile> earlier;
       std::vector<query::Baseline> baselines;
       earlier.reserve(shifts.size());
