@@ -1,5 +1,6 @@
 #include "base/gzip.h"
 
+#include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 #include <zlib.h>
 
@@ -90,6 +91,37 @@ StatusOr<std::string> GunzipZlib(std::string_view data, size_t max_output) {
   }
   out.resize(produced);
   return out;
+}
+
+// ISA-L's igzip at levels 1-3: about twice as fast as libdeflate's fastest
+// level at a similar ratio. Returns false (and leaves *out unspecified) if
+// the output does not fit, which the caller answers with libdeflate.
+bool GzipIsal(std::string_view data, int level, std::string* out) {
+  if (data.size() > UINT32_MAX) return false;
+  size_t level_buf_size = level == 1   ? ISAL_DEF_LVL1_DEFAULT
+                          : level == 2 ? ISAL_DEF_LVL2_DEFAULT
+                                       : ISAL_DEF_LVL3_DEFAULT;
+  std::unique_ptr<uint8_t[]> level_buf(new uint8_t[level_buf_size]);
+  isal_zstream s;
+  isal_deflate_stateless_init(&s);
+  s.level = static_cast<uint32_t>(level);
+  s.level_buf = level_buf.get();
+  s.level_buf_size = static_cast<uint32_t>(level_buf_size);
+  s.gzip_flag = IGZIP_GZIP;
+  s.end_of_stream = 1;
+  s.flush = NO_FLUSH;
+  // Incompressible input is stored: a little over its own size.
+  size_t bound = data.size() + data.size() / 64 + 1024;
+  out->reserve(bound);
+  AdviseHugePages(out->data(), out->capacity());
+  out->resize(bound);
+  s.next_in = reinterpret_cast<uint8_t*>(const_cast<char*>(data.data()));
+  s.avail_in = static_cast<uint32_t>(data.size());
+  s.next_out = reinterpret_cast<uint8_t*>(out->data());
+  s.avail_out = static_cast<uint32_t>(std::min<size_t>(bound, UINT32_MAX));
+  if (isal_deflate_stateless(&s) != COMP_OK) return false;
+  out->resize(s.total_out);
+  return true;
 }
 
 std::string GzipZlib(std::string_view data, int level) {
@@ -192,12 +224,14 @@ std::string Gzip(std::string_view data, int level, int threads) {
   std::atomic<bool> failed{false};
   auto compress = [&](size_t k) {
     std::string_view in = data.substr(std::min(data.size(), k * piece_size), piece_size);
+    if (level <= 3 && GzipIsal(in, level, &parts[k])) return;
     std::unique_ptr<libdeflate_compressor, Free> c(libdeflate_alloc_compressor(level));
     if (!c) {
       failed = true;
       return;
     }
     std::string& out = parts[k];
+    out.clear();
     out.reserve(libdeflate_gzip_compress_bound(c.get(), in.size()));
     AdviseHugePages(out.data(), out.capacity());
     out.resize(out.capacity());

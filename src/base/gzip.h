@@ -1,5 +1,6 @@
-// gzip compression and decompression (zlib), with an explicit output limit on
-// decompression so that a "gzip bomb" is an error, not an out-of-memory.
+// gzip compression (ISA-L, libdeflate) and decompression (libdeflate, zlib),
+// with an explicit output limit on decompression so that a "gzip bomb" is an
+// error, not an out-of-memory.
 // Thread-safe (no shared state).
 #ifndef STACKHOUSE_BASE_GZIP_H_
 #define STACKHOUSE_BASE_GZIP_H_
@@ -20,7 +21,8 @@ bool IsGzip(std::string_view data);
 // with kInvalidArgument (naming the compressed offset) on corrupt data.
 StatusOr<std::string> Gunzip(std::string_view data, size_t max_output);
 
-// Compresses to gzip. level: 1 (fastest) .. 9 (smallest). With threads > 1,
+// Compresses to gzip. level: 1 (fastest) .. 9 (smallest). Levels 1-3 use
+// ISA-L's igzip (its levels 1-3), 4-9 libdeflate's. With threads > 1,
 // inputs of many megabytes are compressed in up to `threads` pieces in
 // parallel, written as consecutive gzip members (any gzip reader, including
 // ours, zlib's, Go's and gunzip, reads them as one stream).

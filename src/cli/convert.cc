@@ -24,7 +24,7 @@ int ConvertMain(int argc, char** argv, int first) {
   flags.Value("sample-type", "", "Sample type for folded, flamebearer and svg output "
                                  "(default: the profile's default type)");
   flags.Value("title", "Flame Graph", "Title of an svg flame graph");
-  flags.Value("gzip-level", "1", "pprof output: gzip level 1-9, 0 for uncompressed");
+  flags.Value("gzip-level", "2", "pprof output: gzip level 1-9, 0 for uncompressed");
   flags.Switch("comm-root", "perf script input: make the process name the root frame");
   Status s = flags.Parse(argc, argv, first);
   if (flags.help()) {
