@@ -56,6 +56,10 @@ int main(int argc, char** argv) {
   }
   const Profile& decoded = *first;
   double dec = BestSeconds(runs, [&] { return DecodePprof(raw); });
+  PprofDecodeOptions two;
+  two.threads = 2;
+  double dec2 = BestSeconds(runs, [&] { return DecodePprof(raw, two); });
+  std::fprintf(stderr, "decode: %.1f ms on one thread, %.1f ms on two\n", dec * 1e3, dec2 * 1e3);
   std::string encoded = EncodePprof(decoded);
   double enc = BestSeconds(runs, [&] { return EncodePprof(decoded); });
 

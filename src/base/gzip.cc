@@ -98,10 +98,12 @@ StatusOr<std::string> GunzipZlib(std::string_view data, size_t max_output) {
 // the output does not fit, which the caller answers with libdeflate.
 bool GzipIsal(std::string_view data, int level, std::string* out) {
   if (data.size() > UINT32_MAX) return false;
+  // The work buffer (hash tables and tokens) is zeroed: igzip may read
+  // stale hash entries, and the output must not depend on what was there.
   size_t level_buf_size = level == 1   ? ISAL_DEF_LVL1_DEFAULT
                           : level == 2 ? ISAL_DEF_LVL2_DEFAULT
                                        : ISAL_DEF_LVL3_DEFAULT;
-  std::unique_ptr<uint8_t[]> level_buf(new uint8_t[level_buf_size]);
+  std::unique_ptr<uint8_t[]> level_buf(new uint8_t[level_buf_size]());
   isal_zstream s;
   isal_deflate_stateless_init(&s);
   s.level = static_cast<uint32_t>(level);
@@ -209,6 +211,7 @@ StatusOr<std::string> Gunzip(std::string_view data, size_t max_output) {
 }
 
 std::string Gzip(std::string_view data, int level, int threads) {
+  constexpr size_t kIsalMinBytes = size_t{1} << 20;
   struct Free {
     void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
   };
@@ -224,7 +227,10 @@ std::string Gzip(std::string_view data, int level, int threads) {
   std::atomic<bool> failed{false};
   auto compress = [&](size_t k) {
     std::string_view in = data.substr(std::min(data.size(), k * piece_size), piece_size);
-    if (level <= 3 && GzipIsal(in, level, &parts[k])) return;
+    // igzip for big inputs only: small ones (uploads, API responses) compress
+    // in microseconds either way and libdeflate's output is smaller (igzip's
+    // hand-written assembly also trips valgrind, which runs on the SDK).
+    if (level <= 3 && in.size() >= kIsalMinBytes && GzipIsal(in, level, &parts[k])) return;
     std::unique_ptr<libdeflate_compressor, Free> c(libdeflate_alloc_compressor(level));
     if (!c) {
       failed = true;

@@ -21,8 +21,9 @@ bool IsGzip(std::string_view data);
 // with kInvalidArgument (naming the compressed offset) on corrupt data.
 StatusOr<std::string> Gunzip(std::string_view data, size_t max_output);
 
-// Compresses to gzip. level: 1 (fastest) .. 9 (smallest). Levels 1-3 use
-// ISA-L's igzip (its levels 1-3), 4-9 libdeflate's. With threads > 1,
+// Compresses to gzip. level: 1 (fastest) .. 9 (smallest). Inputs of 1 MiB or
+// more at levels 1-3 use ISA-L's igzip (its levels 1-3, about twice as fast),
+// the rest libdeflate. With threads > 1,
 // inputs of many megabytes are compressed in up to `threads` pieces in
 // parallel, written as consecutive gzip members (any gzip reader, including
 // ours, zlib's, Go's and gunzip, reads them as one stream).

@@ -4,7 +4,9 @@
 #include "otlp/otlp.h"
 #include "profile/ops.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <thread>
 
 #include "base/file.h"
 #include "base/strings.h"
@@ -67,7 +69,11 @@ StatusOr<profile::Profile> LoadProfile(const std::string& path, const std::strin
   }
   std::string name = path == "-" ? "<stdin>" : path;
   SH_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
-  auto p = profile::ReadProfile(data, format, options);
+  // A command-line tool has the machine to itself: big inputs are decoded
+  // on every core.
+  profile::ReadOptions o = options;
+  o.threads = std::max<int>(o.threads, static_cast<int>(std::thread::hardware_concurrency()));
+  auto p = profile::ReadProfile(data, format, o);
   if (!p.ok()) return p.status().WithPrefix(name);
   return p;
 }

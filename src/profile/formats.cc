@@ -119,6 +119,7 @@ StatusOr<Profile> ReadProfile(std::string_view data, std::optional<Format> forma
     case Format::kPprof: {
       PprofDecodeOptions o;
       o.max_decompressed_bytes = options.max_decompressed_bytes;
+      o.threads = options.threads;
       return DecodePprof(data, o);
     }
     case Format::kGperftools: return ParseGperftoolsCpu(data);

@@ -42,6 +42,8 @@ struct ReadOptions {
   bool perf_comm_as_root = false;
   // Upper bound on decompressed input.
   size_t max_decompressed_bytes = size_t{1} << 30;
+  // Threads for decoders that can use several (pprof) on big inputs.
+  int threads = 1;
 };
 
 // Reads a profile in `format`, or in the detected format when absent.

@@ -21,6 +21,8 @@ namespace stackhouse::profile {
 struct PprofDecodeOptions {
   // Upper bound on the decompressed protobuf size.
   size_t max_decompressed_bytes = size_t{1} << 30;
+  // Threads that decode the samples of a big profile (several MB of them).
+  int threads = 1;
 };
 
 // Decodes a pprof profile, gunzipping first if the data starts with the gzip

@@ -4,7 +4,10 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <memory>
+#include <thread>
 #include <unordered_map>
 
 #include "base/gzip.h"
@@ -156,58 +159,114 @@ class IdMap {
   std::unordered_map<uint64_t, uint32_t> map_;
 };
 
-class Decoder {
- public:
-  explicit Decoder(std::string_view data) : data_(data) {}
+// Reads a varint field value or fails with the field name.
+inline bool Int(Reader& r, int wt, uint64_t* v) { return wt == protowire::kVarint && r.ReadVarint(v); }
 
-  StatusOr<Profile> Run() {
-    Prescan();
-    Reader r(data_);
-    while (!r.done()) {
-      size_t field_offset = r.offset();
-      uint32_t field;
-      int wt;
-      if (!r.ReadTag(&field, &wt)) return Error(field_offset, "invalid field key");
-      Status s = Field(r, field, wt);
-      if (!s.ok()) return s;
-    }
-    SH_RETURN_IF_ERROR(Resolve());
-    SH_RETURN_IF_ERROR(p_.ValidateSymbols().WithPrefix("pprof"));
-    return std::move(p_);
+inline bool Message(Reader& r, int wt, std::string_view* body) {
+  return wt == protowire::kLengthDelimited && r.ReadLengthDelimited(body);
+}
+
+// Reads a repeated varint field in packed or unpacked form, calling fn(v).
+template <typename Fn>
+inline bool Repeated(Reader& r, int wt, Fn&& fn) {
+  uint64_t v;
+  if (wt == protowire::kVarint) {
+    if (!r.ReadVarint(&v)) return false;
+    fn(v);
+    return true;
   }
+  std::string_view body;
+  if (wt != protowire::kLengthDelimited || !r.ReadLengthDelimited(&body)) return false;
+  Reader pr = r.Sub(body);
+  while (!pr.done()) {
+    if (!pr.ReadVarint(&v)) return false;
+    fn(v);
+  }
+  return true;
+}
 
- private:
-  // Walks the top-level fields once, without decoding them, to size the
-  // sample arrays. Only capacity is reserved: memory that is never written
-  // is never committed. Malformed input just stops the scan; the real pass
-  // reports the error.
-  void Prescan() {
-    Reader r(data_);
-    size_t samples = 0, sample_bytes = 0, types = 0;
-    while (!r.done()) {
-      uint32_t field;
-      int wt;
-      std::string_view body;
-      if (!r.ReadTag(&field, &wt)) break;
-      if (wt == protowire::kLengthDelimited && (field == kSample || field == kSampleType)) {
-        if (!r.ReadLengthDelimited(&body)) break;
-        if (field == kSample) {
-          ++samples;
-          sample_bytes += body.size();
-        } else {
-          ++types;
-        }
-      } else if (!r.SkipField(wt)) {
-        break;
+// Counts the location ids of the Sample fields in `range` (top-level fields)
+// without decoding them: a packed varint ends at each byte below 0x80.
+size_t CountLocationIds(std::string_view range) {
+  Reader r(range);
+  size_t ids = 0;
+  while (!r.done()) {
+    uint32_t field;
+    int wt;
+    if (!r.ReadTag(&field, &wt)) break;
+    if (field != kSample || wt != protowire::kLengthDelimited) {
+      if (!r.SkipField(wt)) break;
+      continue;
+    }
+    std::string_view body;
+    if (!r.ReadLengthDelimited(&body)) break;
+    Reader s(body);
+    while (!s.done()) {
+      uint32_t f;
+      int swt;
+      if (!s.ReadTag(&f, &swt)) break;
+      if (f == 1 && swt == protowire::kLengthDelimited) {
+        std::string_view packed;
+        if (!s.ReadLengthDelimited(&packed)) break;
+        for (char c : packed) ids += static_cast<unsigned char>(c) < 0x80;
+      } else {
+        if (f == 1 && swt == protowire::kVarint) ++ids;
+        if (!s.SkipField(swt)) break;
       }
     }
-    p_.samples.reserve(samples);
-    sample_value_counts_.reserve(samples);
-    sample_offsets_.reserve(samples);
-    p_.stack.reserve(sample_bytes);  // at least one byte per location id
-    p_.values.reserve(std::min(samples * types, sample_bytes));
-    AdviseHugePages(p_.stack.data(), p_.stack.capacity() * sizeof(uint32_t));
-    AdviseHugePages(p_.values.data(), p_.values.capacity() * sizeof(int64_t));
+  }
+  return ids;
+}
+
+// Decodes the Sample messages among the top-level fields of one byte range
+// of the profile, straight into the profile's arrays: samples and values
+// from the range's first sample on, location indexes into a region of the
+// stack array given by the caller, labels into its own array. A big profile
+// is cut into ranges decoded on several threads.
+class SampleDecoder {
+ public:
+  // first_sample: the index of the range's first sample; [stack_begin,
+  // stack_limit): the part of p->stack it may fill (p->samples, p->values and
+  // p->stack are already sized).
+  SampleDecoder(const char* origin, Profile* p, size_t first_sample, size_t end_sample,
+                size_t stack_begin, size_t stack_limit)
+      : origin_(origin),
+        p_(p),
+        ntypes_(p->sample_types.size()),
+        next_sample_(first_sample),
+        end_sample_(end_sample),
+        stack_pos_(stack_begin),
+        stack_limit_(stack_limit) {}
+
+  // Decodes the Sample fields in `range`, which starts and ends at top-level
+  // field boundaries, and skips the others.
+  Status Run(std::string_view range) {
+    Reader r(range, origin_);
+    while (!r.done()) {
+      size_t at = r.offset();
+      uint32_t field;
+      int wt;
+      if (!r.ReadTag(&field, &wt)) return Error(at, "invalid field key");
+      if (field == kSample && wt == protowire::kLengthDelimited) {
+        std::string_view body;
+        if (!r.ReadLengthDelimited(&body)) return Error(at, "bad sample");
+        SH_RETURN_IF_ERROR(ParseSample(r.Sub(body)));
+      } else if (!r.SkipField(wt)) {
+        return Error(at, StrCat("truncated field ", field));
+      }
+    }
+    return OkStatus();
+  }
+
+  size_t stack_end() const { return stack_pos_; }
+  bool complete() const { return next_sample_ == end_sample_; }
+  std::vector<Label> labels;  // label_begin of the samples counts from 0 here
+  std::vector<std::pair<size_t, uint64_t>> big_location_ids;  // (stack index, id > 2^32)
+  uint32_t max_location = 0;
+
+ private:
+  static Status Error(size_t offset, std::string_view what) {
+    return InvalidArgumentError(StrCat("pprof: offset ", offset, ": ", what));
   }
 
   // Decodes a packed run of varints into scratch_; returns false if malformed.
@@ -219,67 +278,285 @@ class Decoder {
     return *count != SIZE_MAX;
   }
 
+  // Appends one location id, stored minus one so that the usual dense ids
+  // 1..n are already indexes (max_location checks them all at once later).
+  bool AppendLocationId(uint64_t id) {
+    if (stack_pos_ >= stack_limit_) return false;
+    if (id > UINT32_MAX) big_location_ids.push_back({stack_pos_, id});
+    uint32_t idx = static_cast<uint32_t>(id - 1);
+    max_location = std::max(max_location, idx);
+    p_->stack[stack_pos_++] = idx;
+    return true;
+  }
+
   bool AppendLocationIds(std::string_view body) {
     size_t n;
-    if (!DecodePacked(body, &n)) return false;
-    size_t old = p_.stack.size();
-    p_.stack.resize(old + n);
-    uint32_t* dst = p_.stack.data() + old;
-    uint32_t max_location = max_location_;
+    if (!DecodePacked(body, &n) || n > stack_limit_ - stack_pos_) return false;
+    uint32_t* dst = p_->stack.data() + stack_pos_;
+    uint32_t max_idx = max_location;
     uint64_t any_big = 0;
     for (size_t i = 0; i < n; ++i) {
-      // Stored minus one, so that the usual dense ids 1..n are already
-      // indexes; max_location_ checks them all at once in Resolve().
       uint64_t v = scratch_[i];
       any_big |= v >> 32;
       uint32_t idx = static_cast<uint32_t>(v - 1);
-      max_location = std::max(max_location, idx);
+      max_idx = std::max(max_idx, idx);
       dst[i] = idx;
     }
-    max_location_ = max_location;
+    max_location = max_idx;
     if (any_big) [[unlikely]] {
       for (size_t i = 0; i < n; ++i) {
-        if (scratch_[i] > UINT32_MAX) big_location_ids_.push_back({old + i, scratch_[i]});
+        if (scratch_[i] > UINT32_MAX) big_location_ids.push_back({stack_pos_ + i, scratch_[i]});
       }
     }
+    stack_pos_ += n;
     return true;
+  }
+
+  // Values beyond the sample's ntypes are counted, not stored.
+  void AppendValue(int64_t v) {
+    if (nvalues_ < ntypes_) p_->values[next_sample_ * ntypes_ + nvalues_] = v;
+    ++nvalues_;
   }
 
   bool AppendValues(std::string_view body) {
     size_t n;
     if (!DecodePacked(body, &n)) return false;
-    p_.values.insert(p_.values.end(), scratch_.begin(), scratch_.begin() + n);
+    for (size_t i = 0; i < n; ++i) AppendValue(static_cast<int64_t>(scratch_[i]));
     return true;
+  }
+
+  Status ParseSample(Reader r) {
+    if (next_sample_ >= end_sample_) return Error(r.offset(), "unexpected sample");
+    Sample s;
+    s.stack_begin = static_cast<uint32_t>(stack_pos_);
+    s.label_begin = static_cast<uint32_t>(labels.size());
+    nvalues_ = 0;
+    size_t sample_at = r.offset();
+    while (!r.done()) {
+      size_t at = r.offset();
+      uint32_t f;
+      int wt;
+      if (!r.ReadTag(&f, &wt)) return Error(at, "invalid field key in Sample");
+      if (f == 1) {
+        std::string_view packed;
+        bool ok = wt == protowire::kLengthDelimited
+                      ? r.ReadLengthDelimited(&packed) && AppendLocationIds(packed)
+                      : RepeatedOk(r, wt, [&](uint64_t id) { return AppendLocationId(id); });
+        if (!ok) return Error(at, "bad Sample.location_id");
+      } else if (f == 2) {
+        std::string_view packed;
+        bool ok = wt == protowire::kLengthDelimited
+                      ? r.ReadLengthDelimited(&packed) && AppendValues(packed)
+                      : Repeated(r, wt, [&](uint64_t v) { AppendValue(static_cast<int64_t>(v)); });
+        if (!ok) return Error(at, "bad Sample.value");
+      } else if (f == 3) {
+        std::string_view body;
+        if (!Message(r, wt, &body)) return Error(at, "bad Sample.label");
+        Label l;
+        SH_RETURN_IF_ERROR(ParseLabel(r.Sub(body), &l));
+        labels.push_back(l);
+      } else if (!r.SkipField(wt)) {
+        return Error(at, "truncated field in Sample");
+      }
+    }
+    if (nvalues_ != ntypes_) {
+      return InvalidArgumentError(StrCat("pprof: offset ", sample_at, ": sample ", next_sample_,
+                                         " has ", nvalues_, " values for ", ntypes_,
+                                         " sample types"));
+    }
+    s.stack_size = static_cast<uint32_t>(stack_pos_ - s.stack_begin);
+    s.label_count = static_cast<uint32_t>(labels.size() - s.label_begin);
+    if (labels.size() >= UINT32_MAX) {
+      return ResourceExhaustedError("pprof: too many samples, frames or labels");
+    }
+    p_->samples[next_sample_++] = s;
+    return OkStatus();
+  }
+
+  // Like Repeated, for a callback that may refuse a value.
+  template <typename Fn>
+  static bool RepeatedOk(Reader& r, int wt, Fn&& fn) {
+    bool ok = true;
+    return Repeated(r, wt, [&](uint64_t v) { ok = ok && fn(v); }) && ok;
+  }
+
+  Status ParseLabel(Reader r, Label* l) {
+    while (!r.done()) {
+      size_t at = r.offset();
+      uint32_t f;
+      int wt;
+      uint64_t v;
+      if (!r.ReadTag(&f, &wt)) return Error(at, "invalid field key in Label");
+      if (f >= 1 && f <= 4) {
+        if (!Int(r, wt, &v)) return Error(at, "bad Label field");
+        int64_t s = static_cast<int64_t>(v);
+        if (f == 1) l->key = s;
+        if (f == 2) l->str = s;
+        if (f == 3) l->num = s;
+        if (f == 4) l->num_unit = s;
+      } else if (!r.SkipField(wt)) {
+        return Error(at, "truncated field in Label");
+      }
+    }
+    return OkStatus();
+  }
+
+  const char* origin_;
+  Profile* p_;
+  size_t ntypes_;
+  size_t next_sample_, end_sample_;
+  size_t nvalues_ = 0;
+  size_t stack_pos_, stack_limit_;
+  std::vector<uint64_t> scratch_;
+};
+
+class Decoder {
+ public:
+  Decoder(std::string_view data, int threads) : data_(data), threads_(std::max(threads, 1)) {}
+
+  StatusOr<Profile> Run() {
+    // One pass over every field but the samples, whose places are noted;
+    // then the samples (on several threads when there are many bytes of them).
+    Reader r(data_);
+    while (!r.done()) {
+      size_t field_offset = r.offset();
+      uint32_t field;
+      int wt;
+      if (!r.ReadTag(&field, &wt)) return Error(field_offset, "invalid field key");
+      if (field == kSample) {
+        std::string_view body;
+        if (!Message(r, wt, &body)) return Error(field_offset, "bad sample");
+        if (sample_bytes_ >= next_checkpoint_) {
+          checkpoints_.push_back({field_offset, sample_count_, sample_bytes_});
+          next_checkpoint_ = sample_bytes_ + kCheckpointBytes;
+        }
+        ++sample_count_;
+        sample_bytes_ += body.size();
+        continue;
+      }
+      SH_RETURN_IF_ERROR(Field(r, field, wt));
+    }
+    SH_RETURN_IF_ERROR(DecodeSamples());
+    SH_RETURN_IF_ERROR(Resolve());
+    SH_RETURN_IF_ERROR(p_.ValidateSymbols().WithPrefix("pprof"));
+    return std::move(p_);
+  }
+
+ private:
+  // A place between top-level fields: its offset, and the samples and sample
+  // bytes before it.
+  struct Checkpoint {
+    size_t offset, samples, bytes;
+  };
+  static constexpr size_t kCheckpointBytes = size_t{256} << 10;
+  static constexpr size_t kMinPartBytes = size_t{4} << 20;
+
+  // Decodes the samples in up to threads_ parts of about equal bytes, each
+  // straight into the profile's arrays. Samples and values go to known
+  // places; a part's location indexes start after those of the parts before
+  // it, which its thread counts first (a quick scan).
+  Status DecodeSamples() {
+    const size_t ntypes = p_.sample_types.size();
+    std::vector<Checkpoint> bounds = {{0, 0, 0}};
+    size_t parts = std::clamp<size_t>(sample_bytes_ / kMinPartBytes, 1, threads_);
+    for (size_t k = 1; k < parts; ++k) {
+      size_t want = sample_bytes_ * k / parts;
+      auto it = std::lower_bound(checkpoints_.begin(), checkpoints_.end(), want,
+                                 [](const Checkpoint& c, size_t b) { return c.bytes < b; });
+      if (it != checkpoints_.end() && it->offset > bounds.back().offset) bounds.push_back(*it);
+    }
+    bounds.push_back({data_.size(), sample_count_, sample_bytes_});
+    parts = bounds.size() - 1;
+    auto range = [&](size_t k) {
+      return data_.substr(bounds[k].offset, bounds[k + 1].offset - bounds[k].offset);
+    };
+
+    // Every location id takes at least one byte, so the sample bytes bound
+    // the stack; it shrinks to its real size at the end. Pages are only
+    // committed where written (the array is not zero-filled).
+    // Each value takes at least a byte (this bounds the values array for
+    // hostile inputs with many sample types and empty samples).
+    if (ntypes > 0 && sample_count_ > sample_bytes_ / ntypes) {
+      return InvalidArgumentError(StrCat("pprof: ", sample_count_, " samples of ", ntypes,
+                                         " values cannot fit in ", sample_bytes_, " bytes"));
+    }
+    size_t stack_cap = std::min<size_t>(sample_bytes_, UINT32_MAX - 1);
+    p_.stack.reserve(stack_cap);
+    AdviseHugePages(p_.stack.data(), stack_cap * sizeof(uint32_t));
+    p_.stack.resize(stack_cap);
+    p_.values.reserve(sample_count_ * ntypes);
+    AdviseHugePages(p_.values.data(), sample_count_ * ntypes * sizeof(int64_t));
+    p_.values.resize(sample_count_ * ntypes);
+    p_.samples.resize(sample_count_);
+
+    // Where each part's location indexes start, once its thread has counted
+    // the parts before it; a part may not write past the next one's start.
+    std::vector<size_t> stack_begin(parts + 1, stack_cap);
+    stack_begin[0] = 0;
+    std::vector<std::atomic<bool>> begin_known(parts + 1);
+    begin_known[0] = true;
+    std::vector<std::unique_ptr<SampleDecoder>> decoders(parts);
+    std::vector<Status> status(parts);
+    auto run = [&](size_t k) {
+      if (k > 0) {
+        size_t ids = 0;
+        for (size_t j = 0; j < k; ++j) ids += CountLocationIds(range(j));
+        stack_begin[k] = std::min(ids, stack_cap);
+        begin_known[k].store(true, std::memory_order_release);
+      }
+      // The next part's start, as soon as its thread knows it (the last part
+      // may fill the whole array).
+      size_t limit = stack_cap;
+      if (k + 1 < parts) {
+        while (!begin_known[k + 1].load(std::memory_order_acquire)) std::this_thread::yield();
+        limit = stack_begin[k + 1];
+      }
+      decoders[k] = std::make_unique<SampleDecoder>(data_.data(), &p_, bounds[k].samples,
+                                                    bounds[k + 1].samples, stack_begin[k],
+                                                    std::max(limit, stack_begin[k]));
+      status[k] = decoders[k]->Run(range(k));
+    };
+    std::vector<std::thread> workers;
+    for (size_t k = 1; k < parts; ++k) workers.emplace_back(run, k);
+    run(0);
+    for (std::thread& t : workers) t.join();
+    for (size_t k = 0; k < parts; ++k) {
+      SH_RETURN_IF_ERROR(status[k]);
+      if (!decoders[k]->complete()) return InternalError("pprof: a sample part ended early");
+    }
+    // The parts must tile the stack exactly: no unwritten gap between them.
+    for (size_t k = 0; k + 1 < parts; ++k) {
+      if (decoders[k]->stack_end() != stack_begin[k + 1]) {
+        return InvalidArgumentError("pprof: malformed packed location ids");
+      }
+    }
+    p_.stack.resize(decoders[parts - 1]->stack_end());
+
+    for (size_t k = 0; k < parts; ++k) {
+      SampleDecoder& d = *decoders[k];
+      size_t label_base = p_.labels.size();
+      if (label_base + d.labels.size() >= UINT32_MAX) {
+        return ResourceExhaustedError("pprof: too many samples, frames or labels");
+      }
+      if (label_base > 0) {
+        for (size_t i = bounds[k].samples; i < bounds[k + 1].samples; ++i) {
+          p_.samples[i].label_begin += static_cast<uint32_t>(label_base);
+        }
+      }
+      if (k == 0) {
+        p_.labels = std::move(d.labels);
+      } else {
+        p_.labels.insert(p_.labels.end(), d.labels.begin(), d.labels.end());
+      }
+      big_location_ids_.insert(big_location_ids_.end(), d.big_location_ids.begin(),
+                               d.big_location_ids.end());
+      max_location_ = std::max(max_location_, d.max_location);
+    }
+    return OkStatus();
   }
 
   Status Error(size_t offset, std::string_view what) const {
     return InvalidArgumentError(StrCat("pprof: offset ", offset, ": ", what));
-  }
-
-  // Reads a varint field value or fails with the field name.
-  bool Int(Reader& r, int wt, uint64_t* v) { return wt == protowire::kVarint && r.ReadVarint(v); }
-
-  bool Message(Reader& r, int wt, std::string_view* body) {
-    return wt == protowire::kLengthDelimited && r.ReadLengthDelimited(body);
-  }
-
-  // Reads a repeated varint field in packed or unpacked form, calling fn(v).
-  template <typename Fn>
-  bool Repeated(Reader& r, int wt, Fn&& fn) {
-    uint64_t v;
-    if (wt == protowire::kVarint) {
-      if (!r.ReadVarint(&v)) return false;
-      fn(v);
-      return true;
-    }
-    std::string_view body;
-    if (wt != protowire::kLengthDelimited || !r.ReadLengthDelimited(&body)) return false;
-    Reader pr = r.Sub(body);
-    while (!pr.done()) {
-      if (!pr.ReadVarint(&v)) return false;
-      fn(v);
-    }
-    return true;
   }
 
   Status Field(Reader& r, uint32_t field, int wt) {
@@ -294,9 +571,6 @@ class Decoder {
         p_.sample_types.push_back(vt);
         return OkStatus();
       }
-      case kSample:
-        if (!Message(r, wt, &body)) return Error(at, "bad sample");
-        return ParseSample(r.Sub(body));
       case kMapping:
         if (!Message(r, wt, &body)) return Error(at, "bad mapping");
         return ParseMapping(r.Sub(body));
@@ -359,80 +633,6 @@ class Decoder {
         (f == 1 ? vt->type : vt->unit) = static_cast<int64_t>(v);
       } else if (!r.SkipField(wt)) {
         return Error(at, "truncated field in ValueType");
-      }
-    }
-    return OkStatus();
-  }
-
-  Status ParseSample(Reader r) {
-    Sample s;
-    s.stack_begin = static_cast<uint32_t>(p_.stack.size());
-    s.label_begin = static_cast<uint32_t>(p_.labels.size());
-    size_t values_before = p_.values.size();
-    size_t sample_at = r.offset();
-    while (!r.done()) {
-      size_t at = r.offset();
-      uint32_t f;
-      int wt;
-      if (!r.ReadTag(&f, &wt)) return Error(at, "invalid field key in Sample");
-      if (f == 1) {
-        std::string_view packed;
-        bool ok = wt == protowire::kLengthDelimited
-                      ? r.ReadLengthDelimited(&packed) && AppendLocationIds(packed)
-                      : Repeated(r, wt, [&](uint64_t id) {
-                          if (id > UINT32_MAX) big_location_ids_.push_back({p_.stack.size(), id});
-                          uint32_t idx = static_cast<uint32_t>(id - 1);
-                          max_location_ = std::max(max_location_, idx);
-                          p_.stack.push_back(idx);
-                        });
-        if (!ok) return Error(at, "bad Sample.location_id");
-      } else if (f == 2) {
-        std::string_view packed;
-        bool ok = wt == protowire::kLengthDelimited
-                      ? r.ReadLengthDelimited(&packed) && AppendValues(packed)
-                      : Repeated(r, wt, [&](uint64_t v) {
-                          p_.values.push_back(static_cast<int64_t>(v));
-                        });
-        if (!ok) return Error(at, "bad Sample.value");
-      } else if (f == 3) {
-        std::string_view body;
-        if (!Message(r, wt, &body)) return Error(at, "bad Sample.label");
-        Label l;
-        SH_RETURN_IF_ERROR(ParseLabel(r.Sub(body), &l));
-        p_.labels.push_back(l);
-      } else if (!r.SkipField(wt)) {
-        return Error(at, "truncated field in Sample");
-      }
-    }
-    s.stack_size = static_cast<uint32_t>(p_.stack.size() - s.stack_begin);
-    s.label_count = static_cast<uint32_t>(p_.labels.size() - s.label_begin);
-    size_t nvalues = p_.values.size() - values_before;
-    if (p_.samples.size() >= UINT32_MAX || p_.stack.size() >= UINT32_MAX ||
-        p_.labels.size() >= UINT32_MAX) {
-      return ResourceExhaustedError("pprof: too many samples, frames or labels");
-    }
-    sample_value_counts_.push_back(static_cast<uint32_t>(std::min<size_t>(nvalues, UINT32_MAX)));
-    sample_offsets_.push_back(sample_at);
-    p_.samples.push_back(s);
-    return OkStatus();
-  }
-
-  Status ParseLabel(Reader r, Label* l) {
-    while (!r.done()) {
-      size_t at = r.offset();
-      uint32_t f;
-      int wt;
-      uint64_t v;
-      if (!r.ReadTag(&f, &wt)) return Error(at, "invalid field key in Label");
-      if (f >= 1 && f <= 4) {
-        if (!Int(r, wt, &v)) return Error(at, "bad Label field");
-        int64_t s = static_cast<int64_t>(v);
-        if (f == 1) l->key = s;
-        if (f == 2) l->str = s;
-        if (f == 3) l->num = s;
-        if (f == 4) l->num_unit = s;
-      } else if (!r.SkipField(wt)) {
-        return Error(at, "truncated field in Label");
       }
     }
     return OkStatus();
@@ -623,14 +823,6 @@ class Decoder {
         return InvalidArgumentError("pprof: a sample label has a string index out of range");
       }
     }
-    size_t ntypes = p_.sample_types.size();
-    for (size_t i = 0; i < p_.samples.size(); ++i) {
-      if (sample_value_counts_[i] != ntypes) {
-        return InvalidArgumentError(StrCat("pprof: offset ", sample_offsets_[i], ": sample ", i,
-                                           " has ", sample_value_counts_[i], " values for ",
-                                           ntypes, " sample types"));
-      }
-    }
     return OkStatus();
   }
 
@@ -641,9 +833,9 @@ class Decoder {
   std::vector<uint64_t> line_function_ids_, location_mapping_ids_;
   std::vector<std::pair<size_t, uint64_t>> big_location_ids_;
   uint32_t max_location_ = 0;
-  std::vector<uint64_t> scratch_;
-  std::vector<uint32_t> sample_value_counts_;
-  std::vector<size_t> sample_offsets_;
+  int threads_;
+  std::vector<Checkpoint> checkpoints_;
+  size_t sample_count_ = 0, sample_bytes_ = 0, next_checkpoint_ = 0;
 };
 
 }  // namespace
@@ -651,14 +843,14 @@ class Decoder {
 StatusOr<Profile> DecodePprof(std::string_view data, const PprofDecodeOptions& options) {
   if (IsGzip(data)) {
     SH_ASSIGN_OR_RETURN(std::string raw, Gunzip(data, options.max_decompressed_bytes));
-    return Decoder(raw).Run();
+    return Decoder(raw, options.threads).Run();
   }
   if (data.size() > options.max_decompressed_bytes) {
     return ResourceExhaustedError(StrCat("pprof: input of ", data.size(),
                                          " bytes exceeds the limit of ",
                                          options.max_decompressed_bytes));
   }
-  return Decoder(data).Run();
+  return Decoder(data, options.threads).Run();
 }
 
 }  // namespace stackhouse::profile

@@ -251,6 +251,78 @@ TEST(PprofTest, ParallelChunkedGzipDecodesToTheSameProfile) {
   EXPECT_EQ(*Gunzip(z, size_t{1} << 30), EncodePprof(p));
 }
 
+// Several MB of samples are decoded in parts on several threads, straight
+// into the profile's arrays: the result, and every error, must be the same
+// as on one thread.
+TEST(PprofTest, ParallelDecodeMatchesOneThread) {
+  Profile p;
+  p.strings = {"", "samples", "count", "cpu", "nanoseconds", "endpoint", "/a", "/b"};
+  p.sample_types = {{1, 2}, {3, 4}};
+  for (uint32_t i = 0; i < 200000; ++i) {  // ids of 3 varint bytes
+    Location loc;
+    loc.id = i + 1;
+    loc.address = 0x1000 + i;
+    p.locations.push_back(loc);
+  }
+  std::vector<uint32_t> stack;
+  uint64_t x = 1;
+  for (uint32_t s = 0; s < 250000; ++s) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    stack.resize(10 + (x >> 59));
+    for (uint32_t k = 0; k < stack.size(); ++k) stack[k] = static_cast<uint32_t>((x >> 20) + k * 7919) % 200000;
+    int64_t v[2] = {static_cast<int64_t>(s % 5 + 1), static_cast<int64_t>(s) * 1000};
+    std::vector<Label> labels;
+    if (s % 1000 == 0) labels.push_back({5, s % 2000 == 0 ? 6 : 7, 0, 0});
+    p.AddSample(stack, v, labels);
+  }
+  const std::string bytes = EncodePprof(p);
+  ASSERT_GT(bytes.size(), size_t{16} << 20);
+  auto decode = [](std::string_view b, int threads) {
+    PprofDecodeOptions o;
+    o.threads = threads;
+    return DecodePprof(b, o);
+  };
+  for (int threads : {2, 3, 4}) {
+    auto q = decode(bytes, threads);
+    ASSERT_TRUE(q.ok()) << threads << ": " << q.status().ToString();
+    EXPECT_TRUE(*q == p) << threads;
+  }
+
+  // A sample with unpacked location ids, at the end (the last part).
+  std::string tail;
+  tail += '\x12';  // Profile.sample, length-delimited
+  tail += '\x08';  // its length
+  tail += "\x08\x05\x08\x07";      // location_id 5, location_id 7 (unpacked)
+  tail += "\x12\x02\x03\x04";      // value [3, 4]
+  auto one = decode(bytes + tail, 1);
+  auto four = decode(bytes + tail, 4);
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  ASSERT_TRUE(four.ok()) << four.status().ToString();
+  EXPECT_TRUE(*one == *four);
+  auto last = four->sample_stack(four->samples.size() - 1);
+  ASSERT_EQ(last.size(), 2u);
+  EXPECT_EQ(last[0], 4u);
+  EXPECT_EQ(last[1], 6u);
+
+  // Errors in the first part and in the last, and a missing location.
+  std::string one_value = "\x12\x06\x0a\x01\x05\x12\x01\x03";  // ids [5], value [3]
+  for (const std::string& bad : {one_value + bytes, bytes + one_value}) {
+    auto a = decode(bad, 1);
+    auto b = decode(bad, 4);
+    ASSERT_FALSE(a.ok());
+    EXPECT_EQ(a.status().ToString(), b.status().ToString());
+    EXPECT_NE(a.status().message().find("values for 2 sample types"), std::string::npos)
+        << a.status().ToString();
+  }
+  std::string bad_id = "\x12\x09\x0a\x03\xff\xff\x7f\x12\x02\x03\x04";  // id 2097151
+  auto a = decode(bytes + bad_id, 1);
+  auto b = decode(bytes + bad_id, 4);
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().ToString(), b.status().ToString());
+  EXPECT_NE(a.status().message().find("missing location id 2097151"), std::string::npos)
+      << a.status().ToString();
+}
+
 }  // namespace
 }  // namespace stackhouse::profile
 

@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/memory.h"
 #include "base/status.h"
 
 namespace stackhouse::profile {
@@ -116,9 +117,10 @@ class Profile {
 
   // --- samples --------------------------------------------------------------
   std::vector<Sample> samples;
-  std::vector<uint32_t> stack;   // location indexes of all samples
-  std::vector<Label> labels;     // labels of all samples
-  std::vector<int64_t> values;   // samples.size() * sample_types.size()
+  // (Sized without zero-filling, see DefaultInitAllocator.)
+  std::vector<uint32_t, DefaultInitAllocator<uint32_t>> stack;  // location indexes of all samples
+  std::vector<Label> labels;                                   // labels of all samples
+  std::vector<int64_t, DefaultInitAllocator<int64_t>> values;  // samples.size() * sample_types.size()
 
   // --- accessors ------------------------------------------------------------
   size_t num_types() const { return sample_types.size(); }
