@@ -1,8 +1,10 @@
 // pprof encoder. Samples dominate the output, so they are written with raw
-// pointer stores into a buffer grown ahead of time; everything else uses the
+// pointer stores (location ids pre-encoded) into a buffer grown ahead of time; everything else uses the
 // simpler protowire::Writer. Fields are written in field-number order and
 // repeated scalars packed, as Go's encoder does.
 
+#include <algorithm>
+#include <cstring>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -68,37 +70,84 @@ char* PutField(char* p, uint32_t field, uint64_t v) {
   return PutVarint(p, v);
 }
 
-// Writes samples [begin, end).
-void WriteSamples(const Profile& prof, const std::vector<uint64_t>& loc_ids, size_t begin,
-                  size_t end, std::string* out) {
-  size_t ntypes = prof.num_types();
+// Location ids pre-encoded: each entry holds the id's varint bytes in its
+// low 7 bytes and their count in the top byte, so that a stack is written
+// with one 8-byte store per frame (the buffer has 8 bytes of slack).
+class LocationVarints {
+ public:
+  explicit LocationVarints(const std::vector<uint64_t>& ids) : table_(ids.size()) {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      size_t n = VarintSize(ids[i]);
+      if (n > 7) {
+        table_.clear();  // ids of 2^49 and more: written one by one
+        slow_ = &ids;
+        return;
+      }
+      uint64_t bytes = 0;
+      char buf[10];
+      PutVarint(buf, ids[i]);
+      std::memcpy(&bytes, buf, n);
+      table_[i] = bytes | (uint64_t{n} << 56);
+      max_size_ = std::max(max_size_, n);
+    }
+  }
+  size_t Size(uint32_t loc) const {
+    return slow_ ? VarintSize((*slow_)[loc]) : static_cast<size_t>(table_[loc] >> 56);
+  }
+  char* Put(char* p, uint32_t loc) const {
+    if (slow_) [[unlikely]] return PutVarint(p, (*slow_)[loc]);
+    uint64_t e = table_[loc];
+    std::memcpy(p, &e, 8);
+    return p + (e >> 56);
+  }
+  size_t max_size() const { return slow_ ? 10 : max_size_; }
+
+ private:
+  std::vector<uint64_t> table_;
+  const std::vector<uint64_t>* slow_ = nullptr;
+  size_t max_size_ = 1;
+};
+
+// Bytes needed to write samples [begin, end) with WriteSamples: an upper
+// bound, and 8 bytes of slack for its wide stores.
+size_t SamplesBound(const Profile& prof, const LocationVarints& locs, size_t begin, size_t end) {
+  if (end <= begin) return 8;
+  size_t stack = prof.samples[end - 1].stack_begin + prof.samples[end - 1].stack_size -
+                 prof.samples[begin].stack_begin;
+  size_t labels = 0;
+  for (size_t i = begin; i < end; ++i) labels += prof.samples[i].label_count;
+  // Per sample: tag and length of the sample, its stack and its values (up
+  // to 11 bytes each); per label: tag, length and four fields.
+  return stack * locs.max_size() + (end - begin) * (33 + 10 * prof.num_types()) + labels * 56 + 8;
+}
+
+// Writes samples [begin, end) at p, which has SamplesBound bytes of room, and
+// returns the end of what was written.
+char* WriteSamples(const Profile& prof, const LocationVarints& locs, size_t begin, size_t end,
+                   char* p) {
   for (size_t i = begin; i < end; ++i) {
     auto stack = prof.sample_stack(i);
     auto values = prof.sample_values(i);
     auto labels = prof.sample_labels(i);
     size_t stack_bytes = 0;
-    for (uint32_t loc : stack) stack_bytes += VarintSize(loc_ids[loc]);
+    for (uint32_t loc : stack) stack_bytes += locs.Size(loc);
     size_t value_bytes = 0;
     for (int64_t v : values) value_bytes += VarintSize(static_cast<uint64_t>(v));
     size_t body = 0;
     if (!stack.empty()) body += 1 + VarintSize(stack_bytes) + stack_bytes;
-    if (ntypes > 0) body += 1 + VarintSize(value_bytes) + value_bytes;
+    if (!values.empty()) body += 1 + VarintSize(value_bytes) + value_bytes;
     for (const Label& l : labels) {
       size_t ls = LabelSize(l);
       body += 1 + VarintSize(ls) + ls;
     }
-    size_t total = 1 + VarintSize(body) + body;
-    size_t old = out->size();
-    out->resize(old + total);
-    char* p = out->data() + old;
-    p = PutVarint(p, (uint64_t{2} << 3) | protowire::kLengthDelimited);
+    *p++ = (2 << 3) | protowire::kLengthDelimited;
     p = PutVarint(p, body);
     if (!stack.empty()) {
       *p++ = (1 << 3) | protowire::kLengthDelimited;
       p = PutVarint(p, stack_bytes);
-      for (uint32_t loc : stack) p = PutVarint(p, loc_ids[loc]);
+      for (uint32_t loc : stack) p = locs.Put(p, loc);
     }
-    if (ntypes > 0) {
+    if (!values.empty()) {
       *p++ = (2 << 3) | protowire::kLengthDelimited;
       p = PutVarint(p, value_bytes);
       for (int64_t v : values) p = PutVarint(p, static_cast<uint64_t>(v));
@@ -112,6 +161,7 @@ void WriteSamples(const Profile& prof, const std::vector<uint64_t>& loc_ids, siz
       if (l.num_unit) p = PutField(p, 4, static_cast<uint64_t>(l.num_unit));
     }
   }
+  return p;
 }
 
 void WriteMapping(Writer& w, const Mapping& m, uint64_t id) {
@@ -173,7 +223,8 @@ class Encoder {
       : prof_(prof),
         mapping_ids_(EncodingIds(prof.mappings)),
         location_ids_(EncodingIds(prof.locations)),
-        function_ids_(EncodingIds(prof.functions)) {}
+        function_ids_(EncodingIds(prof.functions)),
+        locs_(location_ids_) {}
 
   // Typical sizes: ~1.2 bytes per stack entry plus per-sample overhead.
   size_t EstimateSamplesBytes(size_t begin, size_t end) const {
@@ -191,8 +242,17 @@ class Encoder {
     for (const ValueType& vt : prof_.sample_types) WriteValueType(w, 1, vt);
   }
 
+  // Appends samples [begin, end), a few thousand at a time: each batch's
+  // room is sized (and zero-filled, in cache) just before it is written.
   void Samples(size_t begin, size_t end, std::string* out) const {
-    WriteSamples(prof_, location_ids_, begin, end, out);
+    constexpr size_t kBatch = 4096;
+    for (size_t b = begin; b < end; b += kBatch) {
+      size_t e = std::min(end, b + kBatch);
+      size_t old = out->size();
+      out->resize(old + SamplesBound(prof_, locs_, b, e));
+      char* p = WriteSamples(prof_, locs_, b, e, out->data() + old);
+      out->resize(static_cast<size_t>(p - out->data()));
+    }
   }
 
   void Tail(std::string* out) const {
@@ -235,6 +295,7 @@ class Encoder {
  private:
   const Profile& prof_;
   std::vector<uint64_t> mapping_ids_, location_ids_, function_ids_;
+  LocationVarints locs_;
 };
 
 }  // namespace
