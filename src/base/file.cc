@@ -75,14 +75,46 @@ static Status WriteAll(int fd, std::string_view data, const std::string& path) {
 }
 
 Status WriteFile(const std::string& path, std::string_view data) {
-  if (path == "-") return WriteAll(STDOUT_FILENO, data, "<stdout>");
+  SH_ASSIGN_OR_RETURN(FileWriter w, FileWriter::Open(path));
+  SH_RETURN_IF_ERROR(w.Append(data));
+  return w.Commit();
+}
+
+StatusOr<FileWriter> FileWriter::Open(const std::string& path) {
+  if (path == "-") return FileWriter(path, "", STDOUT_FILENO);
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError("cannot create", tmp, errno);
-  Status s = WriteAll(fd, data, tmp);
-  if (::close(fd) != 0 && s.ok()) s = ErrnoError("close failed", tmp, errno);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = ErrnoError("rename failed", path, errno);
-  if (!s.ok()) ::unlink(tmp.c_str());
+  return FileWriter(path, tmp, fd);
+}
+
+FileWriter::FileWriter(FileWriter&& other) noexcept
+    : path_(std::move(other.path_)), tmp_(std::move(other.tmp_)), fd_(other.fd_), done_(other.done_) {
+  other.done_ = true;
+}
+
+FileWriter::~FileWriter() {
+  if (done_ || tmp_.empty()) return;
+  ::close(fd_);
+  ::unlink(tmp_.c_str());
+}
+
+Status FileWriter::Append(std::string_view data) {
+  if (done_) return FailedPreconditionError(StrCat(path_, ": already written"));
+  return WriteAll(fd_, data, tmp_.empty() ? "<stdout>" : tmp_);
+}
+
+Status FileWriter::Commit() {
+  if (done_) return FailedPreconditionError(StrCat(path_, ": already written"));
+  if (tmp_.empty()) {
+    done_ = true;
+    return OkStatus();
+  }
+  Status s;
+  if (::close(fd_) != 0) s = ErrnoError("close failed", tmp_, errno);
+  done_ = true;
+  if (s.ok() && ::rename(tmp_.c_str(), path_.c_str()) != 0) s = ErrnoError("rename failed", path_, errno);
+  if (!s.ok()) ::unlink(tmp_.c_str());
   return s;
 }
 

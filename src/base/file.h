@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "base/status.h"
 
@@ -21,6 +22,27 @@ StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes = kDefa
 // Writes `data` to `path` (or stdout for "-"), replacing the file atomically
 // through a temporary file in the same directory.
 Status WriteFile(const std::string& path, std::string_view data);
+
+// Writes a file in pieces, with WriteFile's atomic replacement: the pieces go
+// to a temporary file that Commit() renames over `path` ("-": stdout, written
+// as they come). Destroying it uncommitted removes the temporary file.
+class FileWriter {
+ public:
+  static StatusOr<FileWriter> Open(const std::string& path);
+  FileWriter(FileWriter&& other) noexcept;
+  FileWriter& operator=(FileWriter&&) = delete;
+  ~FileWriter();
+
+  Status Append(std::string_view data);
+  Status Commit();
+
+ private:
+  FileWriter(std::string path, std::string tmp, int fd)
+      : path_(std::move(path)), tmp_(std::move(tmp)), fd_(fd) {}
+  std::string path_, tmp_;
+  int fd_;
+  bool done_ = false;
+};
 
 }  // namespace stackhouse
 

@@ -91,10 +91,20 @@ int ConvertMain(int argc, char** argv, int first) {
     if (!w.ok()) return Fail("convert", w.message());
     return 0;
   }
-  auto bytes = profile::WriteProfile(*p, to, wopts);
-  if (!bytes.ok()) return Fail("convert", StrCat(in, ": ", bytes.status().message()));
-  Status w = WriteFile(out, *bytes);
-  if (!w.ok()) return Fail("convert", w.message());
+  // Written as it is produced (big gzipped pprof comes in pieces), then
+  // renamed into place.
+  auto file = FileWriter::Open(out);
+  if (!file.ok()) return Fail("convert", file.status().message());
+  Status write_error;
+  Status written = profile::WriteProfileTo(*p, to, wopts, [&](std::string_view piece) {
+    Status a = file->Append(piece);
+    if (!a.ok()) write_error = a;
+    return a;
+  });
+  if (!write_error.ok()) return Fail("convert", write_error.message());
+  if (!written.ok()) return Fail("convert", StrCat(in, ": ", written.message()));
+  Status c = file->Commit();
+  if (!c.ok()) return Fail("convert", c.message());
   return 0;
 }
 

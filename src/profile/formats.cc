@@ -138,6 +138,15 @@ StatusOr<Profile> ReadProfile(std::string_view data, std::optional<Format> forma
   return UnimplementedError(StrCat("reading ", FormatName(f), " is not supported"));
 }
 
+Status WriteProfileTo(const Profile& p, Format format, const WriteOptions& options,
+                      const std::function<Status(std::string_view)>& sink) {
+  if (format == Format::kPprof && options.gzip_level != 0) {
+    return EncodePprofGzipTo(p, options.gzip_level, options.gzip_threads, sink);
+  }
+  SH_ASSIGN_OR_RETURN(std::string bytes, WriteProfile(p, format, options));
+  return sink(bytes);
+}
+
 StatusOr<std::string> WriteProfile(const Profile& p, Format format, const WriteOptions& options) {
   int type = options.type_index >= 0 ? options.type_index : p.DefaultSampleTypeIndex();
   bool single = format == Format::kFolded || format == Format::kFlamebearer || format == Format::kSvg;

@@ -4,6 +4,7 @@
 #ifndef STACKHOUSE_PROFILE_FORMATS_H_
 #define STACKHOUSE_PROFILE_FORMATS_H_
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,6 +65,11 @@ struct WriteOptions {
 
 StatusOr<std::string> WriteProfile(const Profile& profile, Format format,
                                    const WriteOptions& options = {});
+
+// Like WriteProfile, handing the output to `sink` in pieces as they are
+// ready (gzipped pprof of big profiles comes in several pieces).
+Status WriteProfileTo(const Profile& profile, Format format, const WriteOptions& options,
+                      const std::function<Status(std::string_view)>& sink);
 
 }  // namespace stackhouse::profile
 

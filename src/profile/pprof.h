@@ -10,6 +10,7 @@
 #define STACKHOUSE_PROFILE_PPROF_H_
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,11 @@ std::string EncodePprof(const Profile& profile);
 // Encodes and gzips (pprof's on-disk form). level 1..9; threads > 1 lets big
 // outputs be compressed in parallel (see Gzip).
 std::string EncodePprofGzip(const Profile& profile, int level = 1, int threads = 1);
+// The same, handing the gzip stream to `sink` in pieces, in order, as they
+// are ready (big profiles are compressed in several members); stops at the
+// sink's first error and returns it.
+Status EncodePprofGzipTo(const Profile& profile, int level, int threads,
+                         const std::function<Status(std::string_view)>& sink);
 
 }  // namespace stackhouse::profile
 

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -312,17 +314,27 @@ std::string EncodePprof(const Profile& prof) {
 }
 
 std::string EncodePprofGzip(const Profile& prof, int level, int threads) {
+  std::string out;
+  // The sink never fails.
+  (void)EncodePprofGzipTo(prof, level, threads, [&out](std::string_view member) {
+    out += member;
+    return OkStatus();
+  });
+  return out;
+}
+
+Status EncodePprofGzipTo(const Profile& prof, int level, int threads,
+                         const std::function<Status(std::string_view)>& sink) {
   // Small profiles, or one thread: encode, then compress.
   constexpr size_t kChunkStackEntries = size_t{4} << 20;  // ~5 MB of encoded samples
   if (threads <= 1 || prof.stack.size() < 2 * kChunkStackEntries) {
-    return Gzip(EncodePprof(prof), level);
+    return sink(Gzip(EncodePprof(prof), level));
   }
   // Big profiles: encode in chunks of samples and compress each chunk as its
   // own gzip member on another thread while the next chunk is encoded. The
-  // members concatenate to one gzip stream of the whole message.
+  // members concatenate to one gzip stream of the whole message; each goes
+  // to the sink, in order, as soon as it and those before it are done.
   Encoder e(prof);
-  std::vector<std::string> compressed;
-  std::vector<std::thread> workers;
   std::vector<size_t> bounds = {0};
   size_t entries = 0;
   for (size_t i = 0; i < prof.samples.size(); ++i) {
@@ -334,7 +346,16 @@ std::string EncodePprofGzip(const Profile& prof, int level, int threads) {
   }
   if (bounds.back() != prof.samples.size()) bounds.push_back(prof.samples.size());
   size_t chunks = bounds.size() - 1;
-  compressed.resize(chunks);
+  std::vector<std::string> compressed(chunks);
+  std::deque<std::pair<std::thread, size_t>> in_flight;
+  Status status;
+  auto finish_oldest = [&] {
+    auto [thread, k] = std::move(in_flight.front());
+    in_flight.pop_front();
+    thread.join();
+    if (status.ok()) status = sink(compressed[k]);
+    std::string().swap(compressed[k]);
+  };
   for (size_t k = 0; k < chunks; ++k) {
     std::string chunk;
     chunk.reserve(e.EstimateSamplesBytes(bounds[k], bounds[k + 1]) + 64 +
@@ -342,22 +363,15 @@ std::string EncodePprofGzip(const Profile& prof, int level, int threads) {
     if (k == 0) e.Head(&chunk);
     e.Samples(bounds[k], bounds[k + 1], &chunk);
     if (k + 1 == chunks) e.Tail(&chunk);
-    workers.emplace_back([&compressed, k, level, c = std::move(chunk)] {
-      compressed[k] = Gzip(c, level);
-    });
+    in_flight.emplace_back(std::thread([&compressed, k, level, c = std::move(chunk)] {
+                             compressed[k] = Gzip(c, level);
+                           }),
+                           k);
     // Keep at most `threads` compressions in flight.
-    if (workers.size() >= static_cast<size_t>(threads)) {
-      workers.front().join();
-      workers.erase(workers.begin());
-    }
+    if (in_flight.size() >= static_cast<size_t>(threads)) finish_oldest();
   }
-  for (std::thread& t : workers) t.join();
-  size_t total = 0;
-  for (const std::string& c : compressed) total += c.size();
-  std::string out;
-  out.reserve(total);
-  for (const std::string& c : compressed) out += c;
-  return out;
+  while (!in_flight.empty()) finish_oldest();
+  return status;
 }
 
 }  // namespace stackhouse::profile
