@@ -22,8 +22,10 @@ namespace stackhouse::profile {
 struct PprofDecodeOptions {
   // Upper bound on the decompressed protobuf size.
   size_t max_decompressed_bytes = size_t{1} << 30;
-  // Threads that decode the samples of a big profile (several MB of them).
+  // Threads that decode the samples of a big profile, each given at least
+  // min_part_bytes of them (tests and fuzzers make that small).
   int threads = 1;
+  size_t min_part_bytes = size_t{4} << 20;
 };
 
 // Decodes a pprof profile, gunzipping first if the data starts with the gzip

@@ -412,7 +412,11 @@ class SampleDecoder {
 
 class Decoder {
  public:
-  Decoder(std::string_view data, int threads) : data_(data), threads_(std::max(threads, 1)) {}
+  Decoder(std::string_view data, const PprofDecodeOptions& o)
+      : data_(data),
+        threads_(std::max(o.threads, 1)),
+        min_part_bytes_(std::max<size_t>(o.min_part_bytes, 1)),
+        checkpoint_bytes_(std::clamp<size_t>(min_part_bytes_ / 4, 1, size_t{256} << 10)) {}
 
   StatusOr<Profile> Run() {
     // One pass over every field but the samples, whose places are noted;
@@ -428,7 +432,7 @@ class Decoder {
         if (!Message(r, wt, &body)) return Error(field_offset, "bad sample");
         if (sample_bytes_ >= next_checkpoint_) {
           checkpoints_.push_back({field_offset, sample_count_, sample_bytes_});
-          next_checkpoint_ = sample_bytes_ + kCheckpointBytes;
+          next_checkpoint_ = sample_bytes_ + checkpoint_bytes_;
         }
         ++sample_count_;
         sample_bytes_ += body.size();
@@ -448,8 +452,6 @@ class Decoder {
   struct Checkpoint {
     size_t offset, samples, bytes;
   };
-  static constexpr size_t kCheckpointBytes = size_t{256} << 10;
-  static constexpr size_t kMinPartBytes = size_t{4} << 20;
 
   // Decodes the samples in up to threads_ parts of about equal bytes, each
   // straight into the profile's arrays. Samples and values go to known
@@ -458,7 +460,7 @@ class Decoder {
   Status DecodeSamples() {
     const size_t ntypes = p_.sample_types.size();
     std::vector<Checkpoint> bounds = {{0, 0, 0}};
-    size_t parts = std::clamp<size_t>(sample_bytes_ / kMinPartBytes, 1, threads_);
+    size_t parts = std::clamp<size_t>(sample_bytes_ / min_part_bytes_, 1, threads_);
     for (size_t k = 1; k < parts; ++k) {
       size_t want = sample_bytes_ * k / parts;
       auto it = std::lower_bound(checkpoints_.begin(), checkpoints_.end(), want,
@@ -834,6 +836,7 @@ class Decoder {
   std::vector<std::pair<size_t, uint64_t>> big_location_ids_;
   uint32_t max_location_ = 0;
   int threads_;
+  size_t min_part_bytes_, checkpoint_bytes_;
   std::vector<Checkpoint> checkpoints_;
   size_t sample_count_ = 0, sample_bytes_ = 0, next_checkpoint_ = 0;
 };
@@ -843,14 +846,14 @@ class Decoder {
 StatusOr<Profile> DecodePprof(std::string_view data, const PprofDecodeOptions& options) {
   if (IsGzip(data)) {
     SH_ASSIGN_OR_RETURN(std::string raw, Gunzip(data, options.max_decompressed_bytes));
-    return Decoder(raw, options.threads).Run();
+    return Decoder(raw, options).Run();
   }
   if (data.size() > options.max_decompressed_bytes) {
     return ResourceExhaustedError(StrCat("pprof: input of ", data.size(),
                                          " bytes exceeds the limit of ",
                                          options.max_decompressed_bytes));
   }
-  return Decoder(data, options.threads).Run();
+  return Decoder(data, options).Run();
 }
 
 }  // namespace stackhouse::profile

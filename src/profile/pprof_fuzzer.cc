@@ -1,5 +1,7 @@
-// Fuzz target for the pprof decoder: decoding must never crash, and whatever
-// decodes must re-encode and decode again to an equal profile.
+// Fuzz target for the pprof decoder: decoding must never crash; decoding on
+// several threads (parts of a few bytes) must give exactly what one thread
+// gives, profile or error; and whatever decodes must re-encode and decode
+// again to an equal profile.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -10,8 +12,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace stackhouse::profile;
   PprofDecodeOptions opts;
   opts.max_decompressed_bytes = 64 << 20;
-  auto p = DecodePprof(std::string_view(reinterpret_cast<const char*>(data), size), opts);
-  if (!p.ok()) return 0;
+  std::string_view in(reinterpret_cast<const char*>(data), size);
+  auto p = DecodePprof(in, opts);
+  PprofDecodeOptions parts = opts;
+  parts.threads = 3;
+  parts.min_part_bytes = 8;
+  auto pp = DecodePprof(in, parts);
+  if (p.ok() != pp.ok()) std::abort();
+  if (!p.ok()) {
+    if (p.status().ToString() != pp.status().ToString()) std::abort();
+    return 0;
+  }
+  if (!(*p == *pp)) std::abort();
   std::string again = EncodePprof(*p);
   auto q = DecodePprof(again, opts);
   if (!q.ok() || !(*q == *p)) std::abort();
