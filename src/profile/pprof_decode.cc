@@ -456,7 +456,7 @@ class Decoder {
   // Decodes the samples in up to threads_ parts of about equal bytes, each
   // straight into the profile's arrays. Samples and values go to known
   // places; a part's location indexes start after those of the parts before
-  // it, which its thread counts first (a quick scan).
+  // it, which their threads count first (a quick scan).
   Status DecodeSamples() {
     const size_t ntypes = p_.sample_types.size();
     std::vector<Checkpoint> bounds = {{0, 0, 0}};
@@ -491,31 +491,29 @@ class Decoder {
     p_.values.resize(sample_count_ * ntypes);
     p_.samples.resize(sample_count_);
 
-    // Where each part's location indexes start, once its thread has counted
-    // the parts before it; a part may not write past the next one's start.
-    std::vector<size_t> stack_begin(parts + 1, stack_cap);
-    stack_begin[0] = 0;
-    std::vector<std::atomic<bool>> begin_known(parts + 1);
-    begin_known[0] = true;
+    // Each part but the last counts its location ids first (a quick scan);
+    // a part starts after the ids of the parts before it and may not write
+    // past its own count.
+    std::vector<size_t> counts(parts, 0);
+    std::vector<std::atomic<bool>> counted(parts);
+    std::vector<size_t> stack_begin(parts + 1, 0);
     std::vector<std::unique_ptr<SampleDecoder>> decoders(parts);
     std::vector<Status> status(parts);
     auto run = [&](size_t k) {
-      if (k > 0) {
-        size_t ids = 0;
-        for (size_t j = 0; j < k; ++j) ids += CountLocationIds(range(j));
-        stack_begin[k] = std::min(ids, stack_cap);
-        begin_known[k].store(true, std::memory_order_release);
-      }
-      // The next part's start, as soon as its thread knows it (the last part
-      // may fill the whole array).
-      size_t limit = stack_cap;
       if (k + 1 < parts) {
-        while (!begin_known[k + 1].load(std::memory_order_acquire)) std::this_thread::yield();
-        limit = stack_begin[k + 1];
+        counts[k] = CountLocationIds(range(k));
+        counted[k].store(true, std::memory_order_release);
       }
+      size_t begin = 0;
+      for (size_t j = 0; j < k; ++j) {
+        while (!counted[j].load(std::memory_order_acquire)) std::this_thread::yield();
+        begin += counts[j];
+      }
+      begin = std::min(begin, stack_cap);
+      size_t limit = k + 1 < parts ? std::min(begin + counts[k], stack_cap) : stack_cap;
+      stack_begin[k] = begin;
       decoders[k] = std::make_unique<SampleDecoder>(data_.data(), &p_, bounds[k].samples,
-                                                    bounds[k + 1].samples, stack_begin[k],
-                                                    std::max(limit, stack_begin[k]));
+                                                    bounds[k + 1].samples, begin, limit);
       status[k] = decoders[k]->Run(range(k));
     };
     std::vector<std::thread> workers;
@@ -528,7 +526,8 @@ class Decoder {
     }
     // The parts must tile the stack exactly: no unwritten gap between them.
     for (size_t k = 0; k + 1 < parts; ++k) {
-      if (decoders[k]->stack_end() != stack_begin[k + 1]) {
+      if (decoders[k]->stack_end() != stack_begin[k] + counts[k] ||
+          stack_begin[k + 1] != stack_begin[k] + counts[k]) {
         return InvalidArgumentError("pprof: malformed packed location ids");
       }
     }
