@@ -5,12 +5,14 @@ import {
   diffChange,
   diffColor,
   hashString,
+  lazyPackageColors,
   NEUTRAL_KEY,
   nodeColors,
   packageColor,
   packageKey,
   paletteCss,
   themeColors,
+  type PaletteEntry,
 } from './color';
 import { fromFlamebearer, fromFolded } from './model';
 import { doubleFb } from './testdata';
@@ -97,6 +99,21 @@ describe('diff colours', () => {
     const css = paletteCss(entries, 'light');
     expect(css.normal).toHaveLength(2 * DIFF_STEPS + 1);
     expect(css.dimmed[0]).not.toBe(css.normal[0]);
+  });
+  it('resolves package colours on demand, as the eager ones', () => {
+    const m = fromFolded('net/http.a;net/http.b 1\nstd::x 1\nstd::y;libc.so.6 1\n');
+    const eager = nodeColors(m, 'package');
+    const lazy = lazyPackageColors(m);
+    expect([...lazy.ids].every((id) => id === -1)).toBe(true);
+    expect(lazy.entries).toHaveLength(1); // only the neutral entry so far
+    const keyOf = (c: { entries: PaletteEntry[]; ids: Int32Array }, i: number) => (c.entries[c.ids[i]] as { pkg: string }).pkg;
+    const last = m.count - 1;
+    lazy.resolve(last);
+    expect(lazy.entries).toHaveLength(2);
+    expect(keyOf(lazy, last)).toBe(keyOf(eager, last));
+    for (let i = 0; i < m.count; i++) lazy.resolve(i);
+    expect([...Array(m.count).keys()].map((i) => keyOf(lazy, i))).toEqual([...Array(m.count).keys()].map((i) => keyOf(eager, i)));
+    expect(new Set(lazy.entries.map((e) => (e as { pkg: string }).pkg))).toEqual(new Set(eager.entries.map((e) => (e as { pkg: string }).pkg)));
   });
   it('colours a single model by package', () => {
     const m = fromFolded('net/http.a;net/http.b 1\nstd::x 1\n');

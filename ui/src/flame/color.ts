@@ -228,6 +228,44 @@ export function nodeColors(m: FlameModel, mode: ColorMode): NodeColors {
   return { ids, entries };
 }
 
+/**
+ * Package colours resolved on demand, for the renderer: ids start at -1 and
+ * resolve(node) fills them, so that the first frame of a big profile looks
+ * only at the names it shows (entries grow as packages are met).
+ */
+export interface LazyNodeColors extends NodeColors {
+  resolve(node: number): number;
+}
+
+export function lazyPackageColors(m: FlameModel): LazyNodeColors {
+  const ids = new Int32Array(m.count).fill(-1);
+  const nameIds = new Int32Array(m.names.length).fill(-1);
+  const entries: PaletteEntry[] = [{ pkg: NEUTRAL_KEY }];
+  const byKey = new Map<string, number>([[NEUTRAL_KEY, 0]]);
+  return {
+    ids,
+    entries,
+    resolve(node: number): number {
+      const n = m.name[node];
+      let id = n === undefined || n < 0 || n >= nameIds.length ? 0 : nameIds[n];
+      if (id < 0) {
+        const key = packageKey(m.names[n]);
+        const known = byKey.get(key);
+        if (known === undefined) {
+          id = entries.length;
+          entries.push({ pkg: key });
+          byKey.set(key, id);
+        } else {
+          id = known;
+        }
+        nameIds[n] = id;
+      }
+      ids[node] = id;
+      return id;
+    },
+  };
+}
+
 /** CSS colours of the entries: normal, and dimmed (mostly background). */
 export function paletteCss(entries: PaletteEntry[], theme: Theme): { normal: string[]; dimmed: string[] } {
   const bg = THEMES[theme].background;

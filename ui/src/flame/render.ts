@@ -8,8 +8,10 @@
 // buffers are reused.
 
 import {
+  lazyPackageColors,
   nodeColors,
   paletteCss,
+  type LazyNodeColors,
   rgbCss,
   themeColors,
   diffChange,
@@ -253,7 +255,8 @@ export class FlameGraph {
   setTheme(t: Theme): void {
     this.theme = t;
     this.applyTheme();
-    this.recolor();
+    if (this.colors) this.rebuildPalette(); // ids do not depend on the theme
+    else this.recolor();
     this.draw();
   }
 
@@ -289,8 +292,14 @@ export class FlameGraph {
 
   private recolor(): void {
     if (!this.m) return;
-    const mode = this.mode === 'diff' && this.m.format === 'double' ? 'diff' : 'package';
-    this.colors = nodeColors(this.m, mode);
+    // Diff buckets are cheap arithmetic; package colours are resolved for
+    // the bars drawn (draw() grows the palette as packages appear).
+    this.colors = this.mode === 'diff' && this.m.format === 'double' ? nodeColors(this.m, 'diff') : lazyPackageColors(this.m);
+    this.rebuildPalette();
+  }
+
+  private rebuildPalette(): void {
+    if (!this.colors) return;
     const p = paletteCss(this.colors.entries, this.theme);
     this.palette = [...p.normal, ...p.dimmed, themeColors(this.theme).sliver];
     this.bucket = new Int32Array(this.palette.length + 1);
@@ -334,6 +343,16 @@ export class FlameGraph {
     if (this.order.length < n) {
       this.order = new Int32Array(n * 2);
       this.rectColor = new Int32Array(n * 2);
+    }
+
+    // Colours of the bars about to be drawn, then the palette if new
+    // packages appeared.
+    if ('resolve' in colors) {
+      const lazy = colors as LazyNodeColors;
+      for (let k = 0; k < n; k++) {
+        if (r.kind[k] !== KIND_SLIVER && lazy.ids[r.node[k]] < 0) lazy.resolve(r.node[k]);
+      }
+      if (2 * colors.entries.length + 1 !== this.palette.length) this.rebuildPalette();
     }
 
     // Counting sort of rectangles by colour id.
