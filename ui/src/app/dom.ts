@@ -49,3 +49,9 @@ export function markDrawn(pane: HTMLElement, model: { count: number; numTicks: n
     requestAnimationFrame((ts) => (pane.dataset.displayed = String(Math.max(ts, drawn)))),
   );
 }
+
+/** Runs fn once the next frame has been produced (after what is drawn now
+ * is on screen): for work that must not delay it. */
+export function afterNextFrame(fn: () => void): void {
+  requestAnimationFrame(() => setTimeout(fn, 0));
+}

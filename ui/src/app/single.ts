@@ -3,7 +3,7 @@
 import * as api from '../api';
 import { FlameGraph, formatValue, fromFlamebearer, sandwich, topTable, type FlameModel } from '../flame';
 import type { ViewContext, ViewHandle } from './app';
-import { el, markDrawn } from './dom';
+import { afterNextFrame, el, markDrawn } from './dom';
 import { exportMenu } from './export';
 import { ExplainPanel } from './explain';
 import { findPath, nodePath } from './paths';
@@ -132,9 +132,12 @@ export function createSingleView(parent: HTMLElement, ctx: ViewContext): ViewHan
       applyView(s, true);
       flamePane.dataset.renderMs = String(performance.now() - dataInHand);
       markDrawn(flamePane, model);
-      // The table after the first frame is on screen.
-      setTimeout(() => seq === loadSeq && updateTable(ctx.state), 0);
-      timeline.setData([timelineSeries('total', res.timeline)], r);
+      // The table and the timeline chart once the flame graph is on screen.
+      afterNextFrame(() => {
+        if (seq !== loadSeq) return;
+        updateTable(ctx.state);
+        timeline.setData([timelineSeries('total', res.timeline)], r);
+      });
     } catch (e) {
       if (seq === loadSeq) ctx.status.error(e);
     }

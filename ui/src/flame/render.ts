@@ -122,7 +122,10 @@ export class FlameGraph {
   ) {
     this.theme = options.theme ?? 'light';
     this.barHeight = options.barHeight ?? 18;
-    if (getComputedStyle(container).position === 'static') container.style.position = 'relative';
+    // The tooltip and menu are placed inside the container. (Set inline, not
+    // read from the computed style, which would force a layout of the page
+    // while the view is being built.)
+    if (!container.style.position) container.style.position = 'relative';
 
     this.cv = document.createElement('canvas');
     this.cv.className = 'flame-canvas';
