@@ -220,6 +220,7 @@ export class FlameGraph {
     this.recolor();
     this.applySize();
     this.draw();
+    this.warmColors();
   }
 
   /** Units of the values, for tooltips (they come with each response). */
@@ -292,6 +293,24 @@ export class FlameGraph {
   }
 
   // ---- drawing ----
+
+  /** After the first frame, the colours of the bars not drawn yet are
+   * resolved in small idle slices, so that a later zoom does not pay for
+   * them. A new colouring cancels the slices of the old one. */
+  private warmColors(): void {
+    const colors = this.colors, m = this.m;
+    if (!colors || !m || !('resolve' in colors)) return;
+    const lazy = colors as LazyNodeColors;
+    let next = 0;
+    const slice = () => {
+      if (this.colors !== colors) return;
+      const end = Math.min(m.count, next + 20000);
+      for (; next < end; next++) if (lazy.ids[next] < 0) lazy.resolve(next);
+      if (next < m.count) setTimeout(slice, 0);
+    };
+    const raf = globalThis.requestAnimationFrame ?? ((f: () => void) => setTimeout(f, 16));
+    raf(() => setTimeout(slice, 0));
+  }
 
   private recolor(): void {
     if (!this.m) return;
