@@ -200,9 +200,9 @@ export interface NodeColors {
 
 /** Assigns every node a palette id for the colour mode. */
 export function nodeColors(m: FlameModel, mode: ColorMode): NodeColors {
-  const ids = new Int32Array(m.count);
-  const entries: PaletteEntry[] = [];
   if (mode === 'diff' && m.leftTotal && m.rightTotal) {
+    const ids = new Int32Array(m.count);
+    const entries: PaletteEntry[] = [];
     for (let b = -DIFF_STEPS; b <= DIFF_STEPS; b++) entries.push({ bucket: b });
     const lt = m.leftTotal, rt = m.rightTotal, lT = m.leftTicks, rT = m.rightTicks;
     for (let i = 0; i < m.count; i++) {
@@ -210,22 +210,10 @@ export function nodeColors(m: FlameModel, mode: ColorMode): NodeColors {
     }
     return { ids, entries };
   }
-  // One entry per distinct package; computed per name, then per node.
-  const byKey = new Map<string, number>([[NEUTRAL_KEY, 0]]);
-  entries.push({ pkg: NEUTRAL_KEY });
-  const nameIds = new Int32Array(m.names.length);
-  for (let n = 0; n < m.names.length; n++) {
-    const key = packageKey(m.names[n]);
-    let id = byKey.get(key);
-    if (id === undefined) {
-      id = entries.length;
-      entries.push({ pkg: key });
-      byKey.set(key, id);
-    }
-    nameIds[n] = id;
-  }
-  for (let i = 0; i < m.count; i++) ids[i] = nameIds[m.name[i]] ?? 0;
-  return { ids, entries };
+  // One entry per distinct package, every node resolved now.
+  const lazy = lazyPackageColors(m);
+  for (let i = 0; i < m.count; i++) lazy.resolve(i);
+  return { ids: lazy.ids, entries: lazy.entries };
 }
 
 /**
