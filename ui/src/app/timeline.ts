@@ -1,6 +1,15 @@
 // A time series chart of totals (uPlot) on which dragging selects a range.
-import uPlot from 'uplot';
+// uPlot is loaded with the first chart, not with the page: its module sets up
+// Intl number and date formats, which costs a fresh page tens of ms before
+// the flame graph could be drawn.
+import type uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+
+let uPlotClass: Promise<typeof uPlot> | null = null;
+function loadUPlot(): Promise<typeof uPlot> {
+  uPlotClass ??= import('uplot').then((m) => m.default);
+  return uPlotClass;
+}
 
 export interface TimelineSeries {
   label: string;
@@ -13,6 +22,8 @@ const PALETTE = ['#e8743b', '#3b82c4', '#19a979', '#945ecf', '#ed4a7b', '#13a4b4
 export class Timeline {
   private plot: uPlot | null = null;
   private readonly el: HTMLElement;
+  private seq = 0; // the latest setData; older ones still loading uPlot give way
+  private destroyed = false;
 
   constructor(
     parent: HTMLElement,
@@ -29,7 +40,11 @@ export class Timeline {
     return this.el;
   }
 
-  setData(series: TimelineSeries[], range: { from: number; until: number }): void {
+  /** Draws the series (resolves once drawn; a later call or destroy() wins). */
+  async setData(series: TimelineSeries[], range: { from: number; until: number }): Promise<void> {
+    const seq = ++this.seq;
+    const UPlot = await loadUPlot();
+    if (seq !== this.seq || this.destroyed) return;
     this.plot?.destroy();
     this.plot = null;
     this.el.replaceChildren();
@@ -85,7 +100,7 @@ export class Timeline {
         ],
       },
     };
-    this.plot = new uPlot(opts, [times, ...ys] as uPlot.AlignedData, this.el);
+    this.plot = new UPlot(opts, [times, ...ys] as uPlot.AlignedData, this.el);
   }
 
   /** Selects [from, until) as if dragged (for keyboard use and tests). */
@@ -98,6 +113,7 @@ export class Timeline {
   }
 
   destroy(): void {
+    this.destroyed = true;
     this.plot?.destroy();
     this.el.remove();
   }
