@@ -191,8 +191,12 @@ export class FlameGraph {
         if (this.applySize()) this.draw();
       });
       this.ro.observe(container);
+    } else {
+      this.applySize();
     }
-    this.applySize();
+    // (With a ResizeObserver the first size comes from its first report,
+    // after layout: reading the width here would force a layout of the page
+    // while the view is still being built.)
   }
 
   /** The drawing surface (e.g. for custom exports). */
