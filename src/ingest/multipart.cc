@@ -1,19 +1,12 @@
 #include "ingest/multipart.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "base/strings.h"
 
 namespace stackhouse::ingest {
 
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // The value of parameter `key` in a header value like
 // `form-data; name="profile"; filename="p.pprof"`.
@@ -27,7 +20,7 @@ std::string Param(std::string_view header, std::string_view key) {
     pos = semi == std::string_view::npos ? header.size() : semi + 1;
     size_t eq = part.find('=');
     if (eq == std::string_view::npos) continue;
-    if (Lower(TrimSpace(part.substr(0, eq))) != key) continue;
+    if (AsciiLower(TrimSpace(part.substr(0, eq))) != key) continue;
     std::string_view v = TrimSpace(part.substr(eq + 1));
     if (v.size() >= 2 && v.front() == '"' && v.back() == '"') {
       std::string out;
@@ -46,7 +39,7 @@ std::string Param(std::string_view header, std::string_view key) {
 
 std::string MultipartBoundary(std::string_view content_type) {
   size_t semi = content_type.find(';');
-  if (Lower(TrimSpace(content_type.substr(0, semi))) != "multipart/form-data") return "";
+  if (AsciiLower(TrimSpace(content_type.substr(0, semi))) != "multipart/form-data") return "";
   if (semi == std::string_view::npos) return "";
   return Param(content_type.substr(semi + 1), "boundary");
 }
@@ -91,7 +84,7 @@ StatusOr<std::vector<FormPart>> ParseMultipart(std::string_view body, std::strin
       if (colon == std::string_view::npos) {
         return InvalidArgumentError(StrCat("multipart: offset ", pos, ": malformed part header"));
       }
-      std::string name = Lower(TrimSpace(line.substr(0, colon)));
+      std::string name = AsciiLower(TrimSpace(line.substr(0, colon)));
       std::string_view value = TrimSpace(line.substr(colon + 1));
       if (name == "content-disposition") {
         part.name = Param(value, "name");

@@ -185,6 +185,11 @@ inline bool Repeated(Reader& r, int wt, Fn&& fn) {
   return true;
 }
 
+// An error at a byte offset of the (decompressed) profile.
+Status Error(size_t offset, std::string_view what) {
+  return InvalidArgumentError(StrCat("pprof: offset ", offset, ": ", what));
+}
+
 // Counts the location ids of the Sample fields in `range` (top-level fields)
 // without decoding them: a packed varint ends at each byte below 0x80.
 size_t CountLocationIds(std::string_view range) {
@@ -265,10 +270,6 @@ class SampleDecoder {
   uint32_t max_location = 0;
 
  private:
-  static Status Error(size_t offset, std::string_view what) {
-    return InvalidArgumentError(StrCat("pprof: offset ", offset, ": ", what));
-  }
-
   // Decodes a packed run of varints into scratch_; returns false if malformed.
   bool DecodePacked(std::string_view body, size_t* count) {
     if (scratch_.size() < body.size()) scratch_.resize(std::max(body.size(), size_t{1024}));
@@ -496,7 +497,7 @@ class Decoder {
     // past its own count.
     std::vector<size_t> counts(parts, 0);
     std::vector<std::atomic<bool>> counted(parts);
-    std::vector<size_t> stack_begin(parts + 1, 0);
+    std::vector<size_t> stack_begin(parts, 0);
     std::vector<std::unique_ptr<SampleDecoder>> decoders(parts);
     std::vector<Status> status(parts);
     auto run = [&](size_t k) {
@@ -554,10 +555,6 @@ class Decoder {
       max_location_ = std::max(max_location_, d.max_location);
     }
     return OkStatus();
-  }
-
-  Status Error(size_t offset, std::string_view what) const {
-    return InvalidArgumentError(StrCat("pprof: offset ", offset, ": ", what));
   }
 
   Status Field(Reader& r, uint32_t field, int wt) {

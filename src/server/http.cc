@@ -33,14 +33,6 @@ bool EqualsLower(std::string_view a, std::string_view lower) {
   return true;
 }
 
-std::string Lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 std::string JsonError(std::string_view code, std::string_view message) {
   std::string body = "{\"code\":\"";
   AppendJsonEscaped(&body, code);
@@ -314,7 +306,7 @@ void HttpServer::Impl::ReadRequestHead(MHD_Connection* connection, const char* u
   MHD_get_connection_values(
       connection, MHD_HEADER_KIND,
       [](void* cls, MHD_ValueKind, const char* key, const char* value) {
-        static_cast<HttpRequest*>(cls)->headers.emplace_back(Lowercase(key != nullptr ? key : ""),
+        static_cast<HttpRequest*>(cls)->headers.emplace_back(AsciiLower(key != nullptr ? key : ""),
                                                              value != nullptr ? value : "");
         return MHD_YES;
       },

@@ -42,11 +42,7 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   }
   size_t colon = line.find(':');
   if (colon == std::string_view::npos) return size * n;  // the blank line
-  std::string name(TrimSpace(line.substr(0, colon)));
-  for (char& c : name) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  response->headers.emplace_back(std::move(name), std::string(TrimSpace(line.substr(colon + 1))));
+  response->headers.emplace_back(AsciiLower(TrimSpace(line.substr(0, colon))), std::string(TrimSpace(line.substr(colon + 1))));
   return size * n;
 }
 
