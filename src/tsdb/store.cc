@@ -163,15 +163,31 @@ std::string MarkerRecord(uint64_t generation) {
 
 }  // namespace
 
+Status Store::WriteCheckpoint(uint64_t generation, uint64_t first_segment) {
+  return env_->WriteFileAtomic(options_.dir + "/checkpoint",
+                               StrCat(generation, " ", first_segment, "\n"));
+}
+
 Status Store::Recover() {
   SH_RETURN_IF_ERROR(env_->CreateDirs(options_.dir + "/tenants"));
+  // The checkpoint (docs/format/wal_records.md): generations up to
+  // `checkpoint` are in blocks, WAL segments below `first_segment` hold
+  // nothing else. Leftovers of an interrupted removal go before replay.
   uint64_t checkpoint = 0;
+  uint64_t first_segment = 0;
   if (env_->FileExists(options_.dir + "/checkpoint")) {
     SH_ASSIGN_OR_RETURN(std::string text, env_->ReadFile(options_.dir + "/checkpoint"));
-    auto v = ParseUint64(std::string(TrimSpace(text)));
-    if (!v) return DataLossError(StrCat(options_.dir, "/checkpoint: malformed: ", Quote(text)));
-    checkpoint = *v;
+    std::vector<std::string_view> fields = Split(TrimSpace(text), ' ');
+    std::optional<uint64_t> gen, seg = 0;
+    if (!fields.empty() && fields.size() <= 2) gen = ParseUint64(std::string(fields[0]));
+    if (fields.size() == 2) seg = ParseUint64(std::string(fields[1]));
+    if (!gen || !seg) {
+      return DataLossError(StrCat(options_.dir, "/checkpoint: malformed: ", Quote(text)));
+    }
+    checkpoint = *gen;
+    first_segment = *seg;
   }
+  SH_RETURN_IF_ERROR(Wal::RemoveSegmentsBefore(env_, options_.dir + "/wal", first_segment));
 
   // Blocks: open every complete one; delete the leftovers of an interrupted
   // cut or compaction; quarantine the broken.
@@ -278,7 +294,7 @@ Status Store::Recover() {
     SH_RETURN_IF_ERROR(WriteHeadBlocks(*head, &blocks));
     state->blocks.insert(state->blocks.end(), blocks.begin(), blocks.end());
     last_done = gen;
-    SH_RETURN_IF_ERROR(env_->WriteFileAtomic(options_.dir + "/checkpoint", StrCat(gen, "\n")));
+    SH_RETURN_IF_ERROR(WriteCheckpoint(gen, first_segment));
     Log(StrCat("store: wrote generation ", gen, " from the WAL to ", blocks.size(), " blocks"));
   }
   if (!live) {

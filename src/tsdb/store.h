@@ -146,6 +146,9 @@ class Store {
   struct State;
   explicit Store(StoreOptions options);
   Status Recover();
+  // Records that generations up to `generation` are in blocks and WAL
+  // segments below `first_segment` are no longer needed.
+  Status WriteCheckpoint(uint64_t generation, uint64_t first_segment);
   Status WriteHeadBlocks(const Head& head, std::vector<std::shared_ptr<const Block>>* out);
   Status CompactGroup(const std::vector<std::shared_ptr<const Block>>& group,
                       std::shared_ptr<const Block>* out);

@@ -92,8 +92,7 @@ Status Store::CutHead() {
     st->blocks.insert(st->blocks.end(), blocks.begin(), blocks.end());
     Publish(st);
   }
-  SH_RETURN_IF_ERROR(env_->WriteFileAtomic(options_.dir + "/checkpoint",
-                                           StrCat(old->generation(), "\n")));
+  SH_RETURN_IF_ERROR(WriteCheckpoint(old->generation(), first_segment));
   SH_RETURN_IF_ERROR(wal_->RemoveSegmentsBefore(first_segment));
   {
     std::lock_guard lock(stats_mu_);

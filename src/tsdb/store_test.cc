@@ -375,6 +375,33 @@ TEST_F(StoreTest, DiskFullDuringCutKeepsDataAndReportsIt) {
   EXPECT_EQ(MergedFolded(*store->GetSnapshot(), Sel({})), "a 5\n");
 }
 
+TEST_F(StoreTest, InterruptedWalCleanupAfterCutDoesNotReplayTwice) {
+  // A head replayed on open keeps appending to the new WAL segment, which
+  // has no generation marker of its own. A crash while a later cut deletes
+  // the old segments (oldest first) can leave that segment behind: its
+  // records are already in a block and must not come back.
+  FaultEnv faults(&env_);
+  StoreOptions o = Options();
+  o.env = &faults;
+  auto store = OpenStore(o);
+  ASSERT_TRUE(store->Append("t1", Labels({{"service_name", "svc"}}), FoldedProfile("a 1\n", kT0)).ok());
+  ASSERT_TRUE(store->Close().ok());
+  store = OpenStore(o);
+  ASSERT_TRUE(store->Append("t1", Labels({{"service_name", "svc2"}}), FoldedProfile("b 1\n", kT0 + 1)).ok());
+  faults.FailNext(FaultEnv::Op::kDelete, 1, EIO, "/wal/00000002");
+  EXPECT_FALSE(store->CutHead().ok());
+  store.reset();
+  ASSERT_TRUE(env_.FileExists("/data/wal/00000002"));
+  for (int reopen = 0; reopen < 2; ++reopen) {
+    store = OpenStore();
+    ASSERT_TRUE(store);
+    EXPECT_EQ(MergedFolded(*store->GetSnapshot(), Sel({})), "a 1\nb 1\n") << "reopen " << reopen;
+    EXPECT_FALSE(LogContains("skipping a WAL record"));
+    store.reset();
+  }
+  EXPECT_FALSE(env_.FileExists("/data/wal/00000002"));
+}
+
 TEST_F(StoreTest, CorruptBlockIsQuarantinedAndTheRestServes) {
   auto store = OpenStore();
   ASSERT_TRUE(store->Append("t1", Labels({{"service_name", "a"}}), FoldedProfile("x 1\n", kT0)).ok());

@@ -135,16 +135,21 @@ Status Wal::RemoveSegmentsBefore(uint64_t index) {
                                          "): the current segment is ", current_index_));
     }
   }
-  SH_ASSIGN_OR_RETURN(std::vector<std::string> names, env_->ListDir(dir_));
+  return RemoveSegmentsBefore(env_, dir_, index);
+}
+
+Status Wal::RemoveSegmentsBefore(Env* env, const std::string& dir, uint64_t index) {
+  if (!env->FileExists(dir)) return OkStatus();
+  SH_ASSIGN_OR_RETURN(std::vector<std::string> names, env->ListDir(dir));
   bool removed = false;
   for (const std::string& name : names) {  // sorted: oldest first
     uint64_t i;
     if (!fmt::ParseSegmentName(name, &i) || i >= index) continue;
-    Status s = env_->DeleteFile(JoinPath(dir_, name));
+    Status s = env->DeleteFile(JoinPath(dir, name));
     if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
     removed = true;
   }
-  return removed ? env_->SyncDir(dir_) : OkStatus();
+  return removed ? env->SyncDir(dir) : OkStatus();
 }
 
 Wal::Stats Wal::stats() const {

@@ -91,6 +91,10 @@ class Wal {
   // the directory. `index` must not be above the current segment.
   Status RemoveSegmentsBefore(uint64_t index);
 
+  // The same on a WAL that is not open (a missing directory is fine): used
+  // before Open to finish a removal that a crash interrupted.
+  static Status RemoveSegmentsBefore(Env* env, const std::string& dir, uint64_t index);
+
   // Syncs pending records and closes the segment. Idempotent; returns the
   // failure if the WAL failed. Later Appends are not queued.
   Status Close();
