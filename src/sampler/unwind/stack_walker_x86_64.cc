@@ -17,11 +17,11 @@ Regs RegsFromUcontext(const void* ucontext) {
 int WalkStack(const Regs& start, uintptr_t stack_hi, WalkMode mode, const UnwindTables* tables,
               uintptr_t* pcs, int max_frames) {
   const bool use_cfi = mode == WalkMode::kDwarf && tables != nullptr;
-  if (use_cfi) tables->Enter();
+  const int shard = use_cfi ? tables->Enter() : 0;
   int n = WalkStackWith(
       start, stack_hi, [](uintptr_t addr, uintptr_t* out) { return SafeLoad(addr, out); },
       [&](uintptr_t pc) { return use_cfi ? tables->Find(pc) : nullptr; }, pcs, max_frames);
-  if (use_cfi) tables->Exit();
+  if (use_cfi) tables->Exit(shard);
   return n;
 }
 

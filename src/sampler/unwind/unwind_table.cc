@@ -243,12 +243,35 @@ StatusOr<std::unique_ptr<UnwindTable>> UnwindTable::FromMemory(std::string_view 
   return result;
 }
 
+UnwindTable::UnwindTable(uint64_t base, std::vector<UnwindRow> rows)
+    : base_(base), rows_(std::move(rows)) {
+  if (rows_.empty()) return;
+  const uint64_t pages = (uint64_t{rows_.back().pc_offset} >> kPageBits) + 1;
+  page_rows_.resize(pages + 1);
+  size_t r = 0;
+  for (uint64_t k = 0; k <= pages; ++k) {
+    const uint64_t first = k << kPageBits;
+    while (r < rows_.size() && rows_[r].pc_offset <= first) ++r;
+    page_rows_[k] = static_cast<uint32_t>(r);
+  }
+}
+
 const UnwindRow* UnwindTable::Find(uint64_t vaddr) const {
   if (rows_.empty() || vaddr < base_) return nullptr;
   const uint64_t offset = vaddr - base_;
   if (offset > std::numeric_limits<uint32_t>::max()) return nullptr;
   const UnwindRow* rows = rows_.data();
-  size_t lo = 0, hi = rows_.size();
+  // The first row starting after `offset` lies between the counts of rows
+  // starting at or before this page's first byte and the next page's.
+  const uint64_t page = offset >> kPageBits;
+  size_t lo, hi;
+  if (page + 1 < page_rows_.size()) {
+    lo = page_rows_[page];
+    hi = page_rows_[page + 1];
+  } else {
+    lo = page_rows_.back();
+    hi = rows_.size();
+  }
   while (lo < hi) {  // first row starting after `offset`
     const size_t mid = lo + (hi - lo) / 2;
     if (rows[mid].pc_offset <= offset) {

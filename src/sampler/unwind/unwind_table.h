@@ -91,14 +91,23 @@ class UnwindTable {
   // The ELF virtual address that row offsets are relative to.
   uint64_t base() const { return base_; }
   uint64_t RowVaddr(const UnwindRow& r) const { return base_ + r.pc_offset; }
-  size_t memory_bytes() const { return sizeof(*this) + rows_.capacity() * sizeof(UnwindRow); }
+  size_t memory_bytes() const {
+    return sizeof(*this) + rows_.capacity() * sizeof(UnwindRow) + page_rows_.capacity() * sizeof(uint32_t);
+  }
 
-  // Used by the builder.
-  UnwindTable(uint64_t base, std::vector<UnwindRow> rows) : base_(base), rows_(std::move(rows)) {}
+  // Used by the builder. `rows` are sorted by pc_offset.
+  UnwindTable(uint64_t base, std::vector<UnwindRow> rows);
 
  private:
+  // Offsets are grouped in pages of 2^kPageBits bytes; page_rows_[k] is the
+  // number of rows starting at or before the page's first byte, so a lookup
+  // searches only the rows of its own page (a cache line or two) instead of
+  // the whole table.
+  static constexpr int kPageBits = 12;
+
   uint64_t base_;
   std::vector<UnwindRow> rows_;
+  std::vector<uint32_t> page_rows_;  // one per page, and one past the last
 };
 
 }  // namespace stackhouse::sampler::unwind

@@ -146,7 +146,10 @@ TEST(UnwindTableTest, TestBinary) {
   EXPECT_GT(c.gap, 0u);
   EXPECT_GE(c.outermost, 1u);  // _start
   EXPECT_GE(c.plt, 1u);        // lazy-binding .plt
-  EXPECT_LE(table->memory_bytes(), sizeof(UnwindTable) + table->rows() * sizeof(UnwindRow) + 64);
+  // The rows, and one 4-byte page-index entry per 4 KiB of code.
+  const size_t pages = table->row(table->rows() - 1).pc_offset / 4096 + 2;
+  EXPECT_LE(table->memory_bytes(),
+            sizeof(UnwindTable) + table->rows() * sizeof(UnwindRow) + pages * sizeof(uint32_t) + 64);
 }
 
 TEST(UnwindTableTest, Libc) {
@@ -175,6 +178,38 @@ TEST(UnwindTableTest, Libc) {
     if (table->row(i).cfa != CfaRule::kPlt) continue;
     EXPECT_EQ(table->row(i).cfa_offset, 8);
     EXPECT_TRUE(table->row(i).plt_threshold() == 11 || table->row(i).plt_threshold() == 10);
+  }
+}
+
+// Find searches only the rows of the offset's page: it must agree with a
+// search of the whole table everywhere, page edges included.
+TEST(UnwindTableTest, FindAgreesWithWholeTableSearch) {
+  const LibcInfo libc = FindLibc();
+  auto table = BuildOrDie(libc.path, nullptr);
+  ASSERT_NE(table, nullptr);
+  ASSERT_GT(table->rows(), 100u);
+  auto whole = [&](uint64_t vaddr) -> const UnwindRow* {
+    if (vaddr < table->base()) return nullptr;
+    const UnwindRow* found = nullptr;
+    for (size_t i = 0; i < table->rows() && table->RowVaddr(table->row(i)) <= vaddr; ++i) {
+      found = &table->row(i);
+    }
+    return found != nullptr && found->cfa == CfaRule::kGap ? nullptr : found;
+  };
+  std::vector<uint64_t> probes = {0, table->base(), table->base() - 1, ~uint64_t{0}};
+  const uint64_t last = table->RowVaddr(table->row(table->rows() - 1));
+  for (uint64_t page = table->base() & ~uint64_t{4095}; page <= last + 8192; page += 4096) {
+    for (uint64_t d : {uint64_t{0}, uint64_t{1}}) {
+      probes.push_back(page + d);
+      probes.push_back(page - d - 1);
+    }
+  }
+  for (size_t i = 0; i < table->rows(); i += 7) {
+    uint64_t v = table->RowVaddr(table->row(i));
+    probes.insert(probes.end(), {v - 1, v, v + 1});
+  }
+  for (uint64_t v : probes) {
+    ASSERT_EQ(table->Find(v), whole(v)) << std::hex << v;
   }
 }
 

@@ -143,6 +143,13 @@ Status UnwindTables::Refresh() {
   return OkStatus();
 }
 
+bool UnwindTables::AnyReader() const {
+  for (const ReaderShardCount& r : readers_) {
+    if (r.count.load(std::memory_order_seq_cst) != 0) return true;
+  }
+  return false;
+}
+
 void UnwindTables::ReclaimLocked() {
   if (retired_snapshots_.empty() && retired_objects_.empty()) return;
   // Every reader that could still see a retired item entered before the last
@@ -150,7 +157,7 @@ void UnwindTables::ReclaimLocked() {
   // Signal handlers are short, so this normally succeeds at once; otherwise
   // the items wait for the next Refresh.
   for (int attempt = 0; attempt < 1000; ++attempt) {
-    if (readers_.load(std::memory_order_seq_cst) == 0) {
+    if (!AnyReader()) {
       retired_snapshots_.clear();
       retired_objects_.clear();
       return;

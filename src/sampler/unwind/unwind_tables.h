@@ -47,8 +47,15 @@ class UnwindTables {
   // The row for runtime `pc`, or nullptr. Async-signal-safe; call between
   // Enter and Exit.
   const UnwindRow* Find(uintptr_t pc) const;
-  void Enter() const { readers_.fetch_add(1, std::memory_order_seq_cst); }
-  void Exit() const { readers_.fetch_sub(1, std::memory_order_release); }
+  // Readers are counted in shards chosen by stack address, so that threads
+  // walking at once do not share a cache line. Exit takes what Enter
+  // returned.
+  int Enter() const {
+    int shard = ReaderShard();
+    readers_[shard].count.fetch_add(1, std::memory_order_seq_cst);
+    return shard;
+  }
+  void Exit(int shard) const { readers_[shard].count.fetch_sub(1, std::memory_order_release); }
 
   // Objects with a table in the current snapshot, and the bytes held by
   // tables and snapshots (including retired ones not yet freed).
@@ -79,8 +86,19 @@ class UnwindTables {
   // Frees retired snapshots and objects if no reader is inside. Needs mu_.
   void ReclaimLocked();
 
+  static constexpr int kReaderShards = 8;
+  struct alignas(64) ReaderShardCount {
+    std::atomic<int64_t> count{0};
+  };
+  // Thread stacks lie megabytes apart: their 2 MiB-granule numbers, hashed.
+  static int ReaderShard() {
+    auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+    return static_cast<int>(((sp >> 21) * 0x9E3779B97F4A7C15ull) >> 61);
+  }
+  bool AnyReader() const;
+
   std::atomic<const Snapshot*> snapshot_{nullptr};
-  mutable std::atomic<int64_t> readers_{0};
+  mutable ReaderShardCount readers_[kReaderShards];
 
   mutable std::mutex mu_;
   std::map<Key, std::unique_ptr<Object>> known_;  // guarded by mu_

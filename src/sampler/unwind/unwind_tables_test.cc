@@ -22,9 +22,9 @@ constexpr char kTestDso[] = STACKHOUSE_UNWIND_TEST_DSO;
 constexpr char kTestDsoFunction[] = "StackhouseUnwindTestDsoFunction";
 
 const UnwindRow* FindLocked(const UnwindTables& tables, uintptr_t pc) {
-  tables.Enter();
+  int shard = tables.Enter();
   const UnwindRow* row = tables.Find(pc);
-  tables.Exit();
+  tables.Exit(shard);
   return row;
 }
 
@@ -107,11 +107,11 @@ TEST(UnwindTablesTest, ReadersRaceWithRefresh) {
   const auto local = reinterpret_cast<uintptr_t>(&LocalFunction);
   std::thread reader([&] {
     while (!stop.load(std::memory_order_relaxed)) {
-      tables.Enter();
+      int shard = tables.Enter();
       if (tables.Find(local) == nullptr) ++misses;
       const uintptr_t pc = dso_pc.load(std::memory_order_relaxed);
       if (pc != 0) tables.Find(pc);
-      tables.Exit();
+      tables.Exit(shard);
       ++lookups;
     }
   });
