@@ -122,6 +122,20 @@ void* SampledMalloc(size_t size, void* frame) {
   return MallocSlow(size, frame);
 }
 
+namespace {
+
+// The slow paths of malloc itself. malloc has no frame of its own and
+// tail-calls these, so each one's frame sits where malloc's would have been:
+// its frame address leads to malloc's caller, as the other hooks' does.
+__attribute__((noinline)) void* MallocUnresolved(size_t size) {
+  return MallocSlow(size, __builtin_frame_address(0));
+}
+__attribute__((noinline)) void* MallocBudgetSpent(size_t size) {
+  return AllocateSampled(0, size, false, __builtin_frame_address(0));
+}
+
+}  // namespace
+
 void* SampledAligned(size_t align, size_t size, void* frame) {
   if (align < sizeof(void*)) align = sizeof(void*);
   if (__builtin_expect(!Ready(), 0)) return ArenaAlloc(size, align < 16 ? 16 : align);
@@ -144,13 +158,32 @@ void SampledFree(void* p) {
 
 }  // namespace stackhouse::sampler::interpose
 
+using namespace stackhouse::sampler;             // NOLINT
 using namespace stackhouse::sampler::interpose;  // NOLINT
 
 #define STACKHOUSE_EXPORT extern "C" __attribute__((visibility("default")))
 
-STACKHOUSE_EXPORT void* malloc(size_t size) { return SampledMalloc(size, __builtin_frame_address(0)); }
+// The two hottest hooks, written out so that the common case is a few
+// instructions and one jump into the real allocator: no frame, one load of
+// each flag, the thread's byte budget charged once.
+STACKHOUSE_EXPORT __attribute__((optimize("omit-frame-pointer"))) void* malloc(size_t size) {
+  auto fn = g_real.malloc.load(std::memory_order_relaxed);
+  if (__builtin_expect(fn == nullptr, 0)) return MallocUnresolved(size);
+  if (__builtin_expect(g_heap_on.load(std::memory_order_relaxed), 0)) {
+    ThreadLocal& tl = GetThreadLocal();
+    tl.bytes_until_sample -= static_cast<int64_t>(size);
+    if (__builtin_expect(tl.bytes_until_sample <= 0, 0)) return MallocBudgetSpent(size);
+  }
+  return fn(size);
+}
 
-STACKHOUSE_EXPORT void free(void* p) { SampledFree(p); }
+STACKHOUSE_EXPORT __attribute__((optimize("omit-frame-pointer"))) void free(void* p) {
+  auto fn = g_real.free.load(std::memory_order_relaxed);
+  if (__builtin_expect(fn != nullptr && (reinterpret_cast<uintptr_t>(p) & (kSampledAlignment - 1)) != 0, 1)) {
+    return fn(p);
+  }
+  SampledFree(p);
+}
 
 STACKHOUSE_EXPORT void cfree(void* p) { SampledFree(p); }
 
