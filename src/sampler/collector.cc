@@ -1,5 +1,7 @@
 #include "sampler/collector.h"
 
+#include <algorithm>
+
 #include "base/hash.h"
 
 namespace stackhouse::sampler {
@@ -67,7 +69,12 @@ void Collector::Drain(SampleRing* ring, std::vector<uintptr_t>* new_exact,
         Values& v = it->second;
         v.a += weight;
         v.b += weight * static_cast<double>(r->value);
-        if (r->address != 0) live_[r->address] = {key, weight, weight * static_cast<double>(r->value)};
+        if (r->address != 0) {
+          // A block at the same address that is still in the set was freed
+          // (its address was reused): the new allocation replaces it.
+          live_[r->address] = {key, weight, weight * static_cast<double>(r->value)};
+          if (live_.size() >= prune_at_) PruneFreed();
+        }
         break;
       }
       case SampleKind::kFree:
@@ -86,7 +93,13 @@ void Collector::Drain(SampleRing* ring, std::vector<uintptr_t>* new_exact,
   }
 }
 
+void Collector::PruneFreed() {
+  if (is_live_ != nullptr) std::erase_if(live_, [&](const auto& e) { return !is_live_(e.first); });
+  prune_at_ = std::max<size_t>(1024, 2 * live_.size());
+}
+
 Interval Collector::Cut(int64_t now_ns, int64_t covered_ns, uint64_t dropped_total) {
+  PruneFreed();
   Interval out = std::move(current_);
   out.end_ns = now_ns;
   out.covered_ns = covered_ns;

@@ -66,15 +66,24 @@ class Collector {
   // Closes the current interval at `now_ns` and starts the next.
   Interval Cut(int64_t now_ns, int64_t covered_ns, uint64_t dropped_total);
   void Start(int64_t now_ns) { current_.start_ns = now_ns; }
+  // Frees of sampled blocks are not queued: the hooks only forget the
+  // address (heap_filter.h). With a check set, the collector asks it which
+  // of its live allocations are still remembered, before each in-use
+  // snapshot and whenever the live set has doubled. A kFree record still
+  // forgets its address at once.
+  void set_live_check(bool (*is_live)(uintptr_t)) { is_live_ = is_live; }
   uint64_t records() const { return records_.load(std::memory_order_relaxed); }
 
  private:
   uint32_t LocalLabels(uint32_t id);
+  void PruneFreed();
   StackKey scratch_;
   Interval current_;
   std::map<LabelPairs, uint32_t> label_index_;
   std::unordered_map<uint32_t, uint32_t> id_cache_;  // global set id -> index, this drain
   std::unordered_map<uint64_t, LiveAllocation> live_;  // sampled address -> allocation
+  bool (*is_live_)(uintptr_t) = nullptr;
+  size_t prune_at_ = 1024;  // live_ size that triggers the next PruneFreed
   uint64_t last_dropped_ = 0;
   std::atomic<uint64_t> records_{0};
 };

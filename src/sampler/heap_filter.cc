@@ -54,6 +54,15 @@ bool HeapSampledRemove(uintptr_t addr) {
   return false;
 }
 
+bool HeapSampledContains(uintptr_t addr) {
+  if (addr == 0 || !HeapMaybeSampled(addr)) return false;
+  size_t home = Home(addr);
+  for (int i = 0; i < kHeapWindow; ++i) {
+    if (g_heap_table[(home + i) & kTableMask].load(std::memory_order_acquire) == addr) return true;
+  }
+  return false;
+}
+
 void HeapSampledReset() {
   for (auto& c : g_heap_filter) {
     if (c.load(std::memory_order_relaxed) != 0) c.store(0, std::memory_order_relaxed);

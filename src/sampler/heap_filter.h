@@ -36,6 +36,8 @@ inline bool HeapMaybeSampled(uintptr_t addr) {
 bool HeapSampledInsert(uintptr_t addr);
 // Forgets `addr` if it was sampled; true if it was.
 bool HeapSampledRemove(uintptr_t addr);
+// Whether `addr` is remembered (sampled and not freed since).
+bool HeapSampledContains(uintptr_t addr);
 // Forgets everything (at profiler start).
 void HeapSampledReset();
 

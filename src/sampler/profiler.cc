@@ -137,6 +137,7 @@ Status Profiler::Init() {
 
   started_ns_ = MonotonicNanos();
   on_since_ns_ = started_ns_;
+  collector_.set_live_check(&HeapSampledContains);
   collector_.Start(RealtimeNanos());
   g_signal_state.store(state_.get(), std::memory_order_release);
   state_->heap_on = (config_.profiles & STACKHOUSE_PROFILE_HEAP) != 0;
@@ -213,7 +214,7 @@ void Profiler::Stop(int64_t upload_timeout_ms) {
   if (export_thread_.joinable()) export_thread_.join();  // and exports it
   // No handler may still use the state once we free it.
   g_signal_state.store(nullptr, std::memory_order_release);
-  while (g_in_flight.load(std::memory_order_acquire) != 0) sched_yield();
+  while (AnyInFlight()) sched_yield();
   if (uploader_) {
     if (!uploader_->Drain(upload_timeout_ms)) {
       LogWarn("stackhouse: exiting with unsent profiles", {{"error", uploader_->stats().last_error}});
@@ -543,7 +544,7 @@ void Profiler::AbandonInChild() {
   // sampling in this process and leak the object rather than join threads
   // that are gone.
   g_signal_state.store(nullptr, std::memory_order_relaxed);
-  g_in_flight.store(0, std::memory_order_relaxed);
+  ResetInFlight();
   if (engine_) engine_->Abandon();
   stopped_ = true;
 }

@@ -14,7 +14,18 @@ namespace stackhouse::sampler {
 // every handler) on its own, so that it does not evict them.
 alignas(64) constinit std::atomic<SignalState*> g_signal_state{nullptr};
 constinit std::atomic<bool> g_heap_on{false};
-alignas(64) constinit std::atomic<int> g_in_flight{0};
+constinit InFlightShard g_in_flight[kCostShards];
+
+bool AnyInFlight() {
+  for (const InFlightShard& s : g_in_flight) {
+    if (s.count.load(std::memory_order_acquire) != 0) return true;
+  }
+  return false;
+}
+
+void ResetInFlight() {
+  for (InFlightShard& s : g_in_flight) s.count.store(0, std::memory_order_relaxed);
+}
 
 namespace {
 
@@ -54,10 +65,8 @@ bool RecordSample(SignalState* st, SampleKind kind, const unwind::Regs& regs, in
   uintptr_t hi = (tl.stack_hi != 0 && regs.sp >= tl.stack_lo && regs.sp < tl.stack_hi)
                      ? tl.stack_hi
                      : regs.sp + kUnknownStackSpan;
-  unwind::UnwindTables* tables = st->tables;
-  if (tables != nullptr) tables->Enter();
-  int n = unwind::WalkStack(regs, hi, st->walk_mode, tables, r->pcs, kMaxFrames);
-  if (tables != nullptr) tables->Exit();
+  // (WalkStack enters the tables itself while it uses them.)
+  int n = unwind::WalkStack(regs, hi, st->walk_mode, st->tables, r->pcs, kMaxFrames);
   if (n >= kMaxFrames) st->truncated_stacks.fetch_add(1, std::memory_order_relaxed);
   r->kind = kind;
   r->depth = static_cast<uint16_t>(n);
@@ -95,13 +104,30 @@ bool SignalHasForeignHandler(int signo) {
   return old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN;
 }
 
+uint64_t CostHistogram::count() const {
+  uint64_t n = 0;
+  for (const Shard& s : shards_) n += s.count.load(std::memory_order_relaxed);
+  return n;
+}
+
+uint64_t CostHistogram::total_ns() const {
+  uint64_t n = 0;
+  for (const Shard& s : shards_) n += s.total_ns.load(std::memory_order_relaxed);
+  return n;
+}
+
 double CostHistogram::QuantileNs(double p) const {
-  uint64_t n = count();
+  uint64_t n = 0;
+  uint64_t buckets[kBuckets] = {};
+  for (const Shard& s : shards_) {
+    for (int i = 0; i < kBuckets; ++i) buckets[i] += s.buckets[i].load(std::memory_order_relaxed);
+  }
+  for (uint64_t b : buckets) n += b;
   if (n == 0) return 0;
   uint64_t want = static_cast<uint64_t>(p * static_cast<double>(n));
   uint64_t seen = 0;
   for (int i = 0; i < kBuckets; ++i) {
-    seen += buckets_[i].load(std::memory_order_relaxed);
+    seen += buckets[i];
     if (seen > want) return (i + 0.5) * kBucketNs;
   }
   return static_cast<double>(kBuckets * kBucketNs);

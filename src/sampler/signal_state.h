@@ -11,32 +11,43 @@
 #include <cstdint>
 
 #include "sampler/ring.h"
+#include "sampler/thread_local.h"
 #include "sampler/unwind/stack_walker.h"
 #include "sampler/unwind/unwind_tables.h"
 
 namespace stackhouse::sampler {
 
+// Per-thread shards of shared counters: the hooks of two threads that
+// allocate at once would otherwise take turns owning the same cache lines.
+inline constexpr int kCostShards = 8;
+inline int ThreadShard() { return CurrentTid() & (kCostShards - 1); }
+
 // A histogram of per-call costs in nanoseconds: 50 ns buckets up to 25.6 us,
-// then one overflow bucket. Lock-free; medians come from the buckets.
+// then one overflow bucket. Lock-free, sharded by thread; medians come from
+// the buckets.
 class CostHistogram {
  public:
   static constexpr int kBuckets = 513;
   static constexpr uint64_t kBucketNs = 50;
   void Add(uint64_t ns) {
+    Shard& s = shards_[ThreadShard()];
     uint64_t b = ns / kBucketNs;
-    buckets_[b < kBuckets - 1 ? b : kBuckets - 1].fetch_add(1, std::memory_order_relaxed);
-    total_ns_.fetch_add(ns, std::memory_order_relaxed);
-    count_.fetch_add(1, std::memory_order_relaxed);
+    s.buckets[b < kBuckets - 1 ? b : kBuckets - 1].fetch_add(1, std::memory_order_relaxed);
+    s.total_ns.fetch_add(ns, std::memory_order_relaxed);
+    s.count.fetch_add(1, std::memory_order_relaxed);
   }
-  uint64_t count() const { return count_.load(std::memory_order_relaxed); }
-  uint64_t total_ns() const { return total_ns_.load(std::memory_order_relaxed); }
+  uint64_t count() const;
+  uint64_t total_ns() const;
   // The upper edge of the bucket holding the p-quantile (0..1), in ns.
   double QuantileNs(double p) const;
 
  private:
-  std::atomic<uint64_t> buckets_[kBuckets] = {};
-  std::atomic<uint64_t> total_ns_{0};
-  std::atomic<uint64_t> count_{0};
+  struct alignas(64) Shard {
+    std::atomic<uint64_t> buckets[kBuckets] = {};
+    std::atomic<uint64_t> total_ns{0};
+    std::atomic<uint64_t> count{0};
+  };
+  Shard shards_[kCostShards];
 };
 
 struct SignalState {
@@ -70,20 +81,31 @@ extern std::atomic<bool> g_heap_on;
 
 // The current state, or null when not profiling.
 extern std::atomic<SignalState*> g_signal_state;
-// Handlers and hooks between their load of g_signal_state and their last use.
-extern std::atomic<int> g_in_flight;
+// Handlers and hooks between their load of g_signal_state and their last
+// use, counted in per-thread shards (see ThreadShard).
+struct alignas(64) InFlightShard {
+  std::atomic<int> count{0};
+};
+extern InFlightShard g_in_flight[kCostShards];
+// True while any handler or hook may still use the state it loaded.
+bool AnyInFlight();
+// Forgets every count (in a forked child, whose other threads are gone).
+void ResetInFlight();
 
 // RAII: counts the caller as in flight and loads the state.
 class InFlight {
  public:
-  InFlight() {
-    g_in_flight.fetch_add(1, std::memory_order_acquire);
+  InFlight() : shard_(g_in_flight[ThreadShard()]) {
+    shard_.count.fetch_add(1, std::memory_order_acquire);
     state_ = g_signal_state.load(std::memory_order_acquire);
   }
-  ~InFlight() { g_in_flight.fetch_sub(1, std::memory_order_release); }
+  ~InFlight() { shard_.count.fetch_sub(1, std::memory_order_release); }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
   SignalState* state() const { return state_; }
 
  private:
+  InFlightShard& shard_;
   SignalState* state_;
 };
 

@@ -62,25 +62,14 @@ void RecordAllocation(void* ptr, size_t size, void* frame, uint64_t start_tsc) {
 
 void ReportSampledFree(void* ptr) {
   // A page-aligned block that was not sampled: one look at the filter (and
-  // rarely the table), untimed like the rest of the fast path.
+  // rarely the table), untimed like the rest of the fast path. A sampled
+  // one is only forgotten: the collector finds out from the set
+  // (Collector::set_live_check), so no record is queued.
   const uint64_t start_tsc = ReadTsc();
   if (!HeapSampledRemove(reinterpret_cast<uintptr_t>(ptr))) return;
   InFlight in_flight;
   SignalState* st = in_flight.state();
   if (st == nullptr) return;
-  uint64_t ticket;
-  SampleRecord* r = st->ring->Claim(&ticket);
-  if (r != nullptr) {  // else the in-use estimate keeps it: counted as dropped
-    r->kind = SampleKind::kFree;
-    r->depth = 0;
-    r->label_set = 0;
-    r->tid = 0;
-    r->value = 0;
-    r->weight = 0;
-    r->address = reinterpret_cast<uintptr_t>(ptr);
-    st->ring->Publish(ticket);
-  }
-  // A sampled block's free: the set's lookup and the report, timed.
   st->heap_free_cost.Add(static_cast<uint64_t>((ReadTsc() - start_tsc) / st->tsc_per_ns));
 }
 
