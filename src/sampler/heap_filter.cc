@@ -1,74 +1,80 @@
 #include "sampler/heap_filter.h"
 
 namespace stackhouse::sampler {
-
-constinit std::atomic<uint8_t> g_heap_filter[size_t{1} << kHeapFilterBits]{};
-constinit std::atomic<uintptr_t> g_heap_table[size_t{1} << kHeapTableBits]{};
-
 namespace {
 
-constexpr size_t kTableMask = (size_t{1} << kHeapTableBits) - 1;
+constexpr size_t kBucketMask = (size_t{1} << kHeapBucketBits) - 1;
 
-std::atomic<uint8_t>& Counter(uintptr_t addr) {
-  return g_heap_filter[HeapHash(addr) >> (64 - kHeapFilterBits)];
+constinit HeapBucket g_buckets[size_t{1} << kHeapBucketBits]{};
+
+size_t Home(uintptr_t addr) {
+  return static_cast<size_t>(((addr >> 4) * 0x9E3779B97F4A7C15ull) >> (64 - kHeapBucketBits));
 }
 
-size_t Home(uintptr_t addr) { return static_cast<size_t>(HeapHash(addr) >> (64 - kHeapTableBits)); }
+HeapBucket& BucketAt(size_t home, int probe) { return g_buckets[(home + probe) & kBucketMask]; }
+
+// The slot holding `addr` in `b`, or null.
+std::atomic<uintptr_t>* FindIn(HeapBucket& b, uintptr_t addr) {
+  for (auto& slot : b.slots) {
+    if (slot.load(std::memory_order_acquire) == addr) return &slot;
+  }
+  return nullptr;
+}
+
+// The slot holding `addr`, or null; *probe is its bucket's distance from home.
+std::atomic<uintptr_t>* Find(uintptr_t addr, int* probe) {
+  const size_t home = Home(addr);
+  HeapBucket& first = BucketAt(home, 0);
+  *probe = 0;
+  if (auto* slot = FindIn(first, addr)) return slot;
+  if (first.overflow.load(std::memory_order_acquire) == 0) return nullptr;
+  for (*probe = 1; *probe < kHeapProbeBuckets; ++*probe) {
+    if (auto* slot = FindIn(BucketAt(home, *probe), addr)) return slot;
+  }
+  return nullptr;
+}
 
 }  // namespace
 
 bool HeapSampledInsert(uintptr_t addr) {
   if (addr == 0) return false;
-  size_t home = Home(addr);
-  for (int i = 0; i < kHeapWindow; ++i) {
-    std::atomic<uintptr_t>& slot = g_heap_table[(home + i) & kTableMask];
-    uintptr_t expected = 0;
-    if (slot.load(std::memory_order_relaxed) == 0 &&
-        slot.compare_exchange_strong(expected, addr, std::memory_order_acq_rel)) {
-      // Counters saturate at 255 and then stay set (only a cost, never wrong).
-      auto& c = Counter(addr);
-      uint8_t v = c.load(std::memory_order_relaxed);
-      while (v != 255 && !c.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel)) {
+  const size_t home = Home(addr);
+  for (int probe = 0; probe < kHeapProbeBuckets; ++probe) {
+    for (auto& slot : BucketAt(home, probe).slots) {
+      uintptr_t expected = 0;
+      if (slot.load(std::memory_order_relaxed) == 0 &&
+          slot.compare_exchange_strong(expected, addr, std::memory_order_acq_rel)) {
+        if (probe > 0) BucketAt(home, 0).overflow.fetch_add(1, std::memory_order_acq_rel);
+        return true;
       }
-      return true;
     }
   }
   return false;
 }
 
 bool HeapSampledRemove(uintptr_t addr) {
-  if (!HeapMaybeSampled(addr)) return false;
-  size_t home = Home(addr);
-  for (int i = 0; i < kHeapWindow; ++i) {
-    std::atomic<uintptr_t>& slot = g_heap_table[(home + i) & kTableMask];
-    uintptr_t expected = addr;
-    if (slot.load(std::memory_order_relaxed) == addr &&
-        slot.compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) {
-      auto& c = Counter(addr);
-      uint8_t v = c.load(std::memory_order_relaxed);
-      while (v != 0 && v != 255 && !c.compare_exchange_weak(v, v - 1, std::memory_order_acq_rel)) {
-      }
-      return true;
-    }
+  if (addr == 0) return false;
+  int probe;
+  std::atomic<uintptr_t>* slot = Find(addr, &probe);
+  uintptr_t expected = addr;
+  if (slot == nullptr || !slot->compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) {
+    return false;
   }
-  return false;
+  if (probe > 0) BucketAt(Home(addr), 0).overflow.fetch_sub(1, std::memory_order_acq_rel);
+  return true;
 }
 
 bool HeapSampledContains(uintptr_t addr) {
-  if (addr == 0 || !HeapMaybeSampled(addr)) return false;
-  size_t home = Home(addr);
-  for (int i = 0; i < kHeapWindow; ++i) {
-    if (g_heap_table[(home + i) & kTableMask].load(std::memory_order_acquire) == addr) return true;
-  }
-  return false;
+  int probe;
+  return addr != 0 && Find(addr, &probe) != nullptr;
 }
 
 void HeapSampledReset() {
-  for (auto& c : g_heap_filter) {
-    if (c.load(std::memory_order_relaxed) != 0) c.store(0, std::memory_order_relaxed);
-  }
-  for (auto& s : g_heap_table) {
-    if (s.load(std::memory_order_relaxed) != 0) s.store(0, std::memory_order_relaxed);
+  for (HeapBucket& b : g_buckets) {
+    for (auto& slot : b.slots) {
+      if (slot.load(std::memory_order_relaxed) != 0) slot.store(0, std::memory_order_relaxed);
+    }
+    if (b.overflow.load(std::memory_order_relaxed) != 0) b.overflow.store(0, std::memory_order_relaxed);
   }
 }
 
