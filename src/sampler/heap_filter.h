@@ -18,7 +18,7 @@
 
 namespace stackhouse::sampler {
 
-inline constexpr int kHeapBucketBits = 14;  // 16 Ki buckets: 112 Ki addresses, 1 MiB
+inline constexpr int kHeapBucketBits = 15;  // 32 Ki buckets: 224 Ki addresses, 2 MiB
 inline constexpr int kHeapBucketSlots = 7;
 inline constexpr int kHeapProbeBuckets = 4;
 
@@ -28,6 +28,8 @@ struct alignas(64) HeapBucket {
 };
 static_assert(sizeof(HeapBucket) == 64);
 
+// Starts loading the cache line that Insert(addr) will write.
+void HeapSampledPrefetch(uintptr_t addr);
 // Remembers a sampled address; false when its buckets are full (the
 // allocation then counts for alloc_* but not for inuse_*).
 bool HeapSampledInsert(uintptr_t addr);
@@ -35,8 +37,10 @@ bool HeapSampledInsert(uintptr_t addr);
 bool HeapSampledRemove(uintptr_t addr);
 // Whether `addr` is remembered (sampled and not freed since).
 bool HeapSampledContains(uintptr_t addr);
-// Forgets everything (at profiler start).
-void HeapSampledReset();
+// Forgets everything; the first call maps the table (at profiler start,
+// before heap sampling is switched on). False if the table could not be
+// mapped: nothing is then remembered (inuse_* stay empty).
+bool HeapSampledReset();
 
 }  // namespace stackhouse::sampler
 

@@ -93,7 +93,9 @@ Status Profiler::Init() {
   state_->cpu_period_ns = period_ns;
   state_->heap_sample_bytes = static_cast<int64_t>(config_.heap_sample_bytes);
   state_->lock_sample_rate = config_.lock_sample_rate;
-  HeapSampledReset();
+  if (!HeapSampledReset()) {
+    LogWarn("stackhouse: cannot map the table of sampled heap blocks; inuse_* stay empty", {});
+  }
   state_->wall_weight_ns.store(period_ns);
   export_options_.cpu_period_ns = period_ns;
   export_options_.wall_period_ns = period_ns;

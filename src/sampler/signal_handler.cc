@@ -56,11 +56,9 @@ void OnSignal(int signo, siginfo_t* info, void* ucontext) {
 
 }  // namespace
 
-bool RecordSample(SignalState* st, SampleKind kind, const unwind::Regs& regs, int64_t value,
-                  int64_t weight, uint64_t address) {
-  uint64_t ticket;
-  SampleRecord* r = st->ring->Claim(&ticket);
-  if (r == nullptr) return false;
+SampleRecord* BeginSample(SignalState* st, const unwind::Regs& regs, uint64_t* ticket) {
+  SampleRecord* r = st->ring->Claim(ticket);
+  if (r == nullptr) return nullptr;
   const ThreadLocal& tl = GetThreadLocal();
   uintptr_t hi = (tl.stack_hi != 0 && regs.sp >= tl.stack_lo && regs.sp < tl.stack_hi)
                      ? tl.stack_hi
@@ -68,14 +66,28 @@ bool RecordSample(SignalState* st, SampleKind kind, const unwind::Regs& regs, in
   // (WalkStack enters the tables itself while it uses them.)
   int n = unwind::WalkStack(regs, hi, st->walk_mode, st->tables, r->pcs, kMaxFrames);
   if (n >= kMaxFrames) st->truncated_stacks.fetch_add(1, std::memory_order_relaxed);
-  r->kind = kind;
   r->depth = static_cast<uint16_t>(n);
+  return r;
+}
+
+void FinishSample(SignalState* st, SampleRecord* r, uint64_t ticket, SampleKind kind, int64_t value,
+                  int64_t weight, uint64_t address) {
+  const ThreadLocal& tl = GetThreadLocal();
+  r->kind = kind;
   r->label_set = tl.label_set;
   r->tid = static_cast<uint32_t>(tl.tid);
   r->value = value;
   r->weight = weight;
   r->address = address;
   st->ring->Publish(ticket);
+}
+
+bool RecordSample(SignalState* st, SampleKind kind, const unwind::Regs& regs, int64_t value,
+                  int64_t weight, uint64_t address) {
+  uint64_t ticket;
+  SampleRecord* r = BeginSample(st, regs, &ticket);
+  if (r == nullptr) return false;
+  FinishSample(st, r, ticket, kind, value, weight, address);
   return true;
 }
 

@@ -119,6 +119,13 @@ inline uint64_t ReadTsc() {
 // if the ring was full.
 bool RecordSample(SignalState* st, SampleKind kind, const unwind::Regs& regs, int64_t value,
                   int64_t weight, uint64_t address);
+// The same in two steps, for callers with work to overlap with the walk:
+// BeginSample claims a cell and walks the stack into it (null if the ring is
+// full); FinishSample fills in the rest and publishes it.
+SampleRecord* BeginSample(SignalState* st, const unwind::Regs& regs, uint64_t* ticket);
+void FinishSample(SignalState* st, SampleRecord* r, uint64_t ticket, SampleKind kind, int64_t value,
+                  int64_t weight, uint64_t address);
+
 
 // Regs of the caller of the function whose frame pointer is `frame`
 // (__builtin_frame_address(0) of a function built with frame pointers).

@@ -47,13 +47,15 @@ void RecordAllocation(void* ptr, size_t size, void* frame, uint64_t start_tsc) {
   double p = -std::expm1(-static_cast<double>(size) / mean);  // P(sampled) = 1 - e^(-size/mean)
   int64_t weight = static_cast<int64_t>(1024.0 / (p > 1e-12 ? p : 1e-12));
   uintptr_t addr = reinterpret_cast<uintptr_t>(ptr);
-  // Only addresses the collector will know get remembered, so that every
-  // reported free matches an allocation it has.
-  bool tracked = HeapSampledInsert(addr);
-  if (!RecordSample(st, SampleKind::kAlloc, CallerRegs(frame), static_cast<int64_t>(size), weight,
-                    tracked ? addr : 0) &&
-      tracked) {
-    HeapSampledRemove(addr);
+  // The set's line loads while the stack is walked. Only addresses the
+  // collector will know get remembered (not when the ring is full), and
+  // before the record is published, so the collector finds them in the set.
+  HeapSampledPrefetch(addr);
+  uint64_t ticket;
+  if (SampleRecord* r = BeginSample(st, CallerRegs(frame), &ticket)) {
+    bool tracked = HeapSampledInsert(addr);
+    FinishSample(st, r, ticket, SampleKind::kAlloc, static_cast<int64_t>(size), weight,
+                 tracked ? addr : 0);
   }
   tl.internal--;
   // From the sampling decision on: the page-aligned allocation included.
