@@ -35,6 +35,23 @@ TEST(SamplerHeapTest, AllocAndInuseSpaceMatchWithinTenPercent) {
   EXPECT_NEAR(keep_objects / (truth / 65536), 1.0, 0.10);
 }
 
+// Sampled blocks are page-aligned and reused after they are freed: every
+// allocation function must still keep its promises with most blocks sampled.
+TEST(SamplerHeapTest, AllocationFunctionsKeepTheirPromisesWhenSampled) {
+  std::string dir = stackhouse::testing::MakeTempDir();
+  auto res = RunWorkload({"allocheck", "60000", "3"},
+                         {{"STACKHOUSE_PROFILES", "heap"}, {"STACKHOUSE_HEAP_SAMPLE_BYTES", "8192"},
+                          {"STACKHOUSE_UPLOAD_INTERVAL", "60s"}},
+                         dir);
+  EXPECT_EQ(res.exit_code, 0) << res.out << res.err;
+  EXPECT_NE(res.out.find("\"failures\":0"), std::string::npos) << res.out;
+  // Heap sampling was really on: the profile has many allocation samples.
+  auto profiles = ReadProfiles(dir, "heap");
+  ASSERT_FALSE(profiles.empty()) << res.err;
+  double objects = SumWhereStackHas(profiles, "alloc_objects", "AllocCheck");
+  EXPECT_GT(objects, 1000);
+}
+
 TEST(SamplerLockTest, ContendedMutexShowsItsCallSite) {
   std::string dir = stackhouse::testing::MakeTempDir();
   auto res = RunWorkload({"lock", "2", "4"}, {{"STACKHOUSE_PROFILES", "lock"}}, dir);

@@ -62,17 +62,19 @@ void RecordAllocation(void* ptr, size_t size, void* frame, uint64_t start_tsc) {
   st->heap_cost.Add(static_cast<uint64_t>((ReadTsc() - start_tsc) / st->tsc_per_ns));
 }
 
-void ReportSampledFree(void* ptr) {
+bool ReportSampledFree(void* ptr) {
   // A page-aligned block that was not sampled: one look at the filter (and
   // rarely the table), untimed like the rest of the fast path. A sampled
   // one is only forgotten: the collector finds out from the set
   // (Collector::set_live_check), so no record is queued.
   const uint64_t start_tsc = ReadTsc();
-  if (!HeapSampledRemove(reinterpret_cast<uintptr_t>(ptr))) return;
+  if (!HeapSampledRemove(reinterpret_cast<uintptr_t>(ptr))) return false;
   InFlight in_flight;
   SignalState* st = in_flight.state();
-  if (st == nullptr) return;
-  st->heap_free_cost.Add(static_cast<uint64_t>((ReadTsc() - start_tsc) / st->tsc_per_ns));
+  if (st != nullptr) {
+    st->heap_free_cost.Add(static_cast<uint64_t>((ReadTsc() - start_tsc) / st->tsc_per_ns));
+  }
+  return true;
 }
 
 }  // namespace stackhouse::sampler::interpose

@@ -49,7 +49,8 @@ void RecordAllocation(void* ptr, size_t size, void* frame, uint64_t start_tsc);
 inline bool MaybeSampled(const void* ptr) {
   return ptr != nullptr && (reinterpret_cast<uintptr_t>(ptr) & (kSampledAlignment - 1)) == 0;
 }
-void ReportSampledFree(void* ptr);
+// True if `ptr` was a sampled block (it is forgotten now).
+bool ReportSampledFree(void* ptr);
 
 }  // namespace stackhouse::sampler::interpose
 

@@ -83,6 +83,47 @@ bool Ready() {
   return true;
 }
 
+// Freed sampled blocks kept for later sampled allocations: a page-aligned
+// allocation costs the real allocator several times a plain one (it carves
+// the block out of a larger chunk), and sampled sizes recur. Each class holds
+// blocks whose usable size is at least 2^class bytes; a request of s bytes
+// takes from the class of s rounded up to a power of two. The blocks are the
+// real allocator's own, so everything it does with them (malloc_usable_size,
+// its internal realloc) stays valid. At most kBlockCacheSlots per class, and
+// only up to 64 KiB: well under 1 MiB is ever held.
+constexpr int kBlockCacheMinClass = 5;   // 32 bytes
+constexpr int kBlockCacheMaxClass = 16;  // 64 KiB
+constexpr int kBlockCacheSlots = 4;
+constinit std::atomic<void*> g_block_cache[kBlockCacheMaxClass + 1][kBlockCacheSlots]{};
+
+void* TakeCachedBlock(size_t size) {
+  const int c = size <= (size_t{1} << kBlockCacheMinClass)
+                    ? kBlockCacheMinClass
+                    : 64 - __builtin_clzll(static_cast<unsigned long long>(size - 1));
+  if (c > kBlockCacheMaxClass) return nullptr;
+  for (auto& slot : g_block_cache[c]) {
+    void* p = slot.load(std::memory_order_relaxed);
+    if (p != nullptr && slot.compare_exchange_strong(p, nullptr, std::memory_order_acquire)) return p;
+  }
+  return nullptr;
+}
+
+// Keeps a freed sampled block if its class has room.
+bool CacheBlock(void* p) {
+  const size_t usable = malloc_usable_size(p);
+  if (usable < (size_t{1} << kBlockCacheMinClass)) return false;
+  const int c = 63 - __builtin_clzll(static_cast<unsigned long long>(usable));
+  if (c > kBlockCacheMaxClass) return false;
+  for (auto& slot : g_block_cache[c]) {
+    void* expected = nullptr;
+    if (slot.load(std::memory_order_relaxed) == nullptr &&
+        slot.compare_exchange_strong(expected, p, std::memory_order_release)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // The sampled path: a page-aligned block (see heap_sampling.h), recorded.
 __attribute__((noinline)) void* AllocateSampled(size_t align, size_t size, bool zero, void* frame) {
   uint64_t start = ReadTsc();
@@ -92,8 +133,10 @@ __attribute__((noinline)) void* AllocateSampled(size_t align, size_t size, bool 
     void* p = nullptr;
     return g_real.posix_memalign(&p, align, size) == 0 ? p : nullptr;
   }
-  void* p = nullptr;
-  if (g_real.posix_memalign(&p, std::max(align, kSampledAlignment), size) != 0) return nullptr;
+  void* p = align <= kSampledAlignment ? TakeCachedBlock(size) : nullptr;
+  if (p == nullptr && g_real.posix_memalign(&p, std::max(align, kSampledAlignment), size) != 0) {
+    return nullptr;
+  }
   if (zero) memset(p, 0, size);
   RecordAllocation(p, size, frame, start);
   return p;
@@ -107,7 +150,7 @@ __attribute__((noinline)) void* MallocSlow(size_t size, void* frame) {
 
 __attribute__((noinline)) void FreeSlow(void* p) {
   if (p == nullptr || InArena(p)) return;
-  if (MaybeSampled(p)) ReportSampledFree(p);
+  if (MaybeSampled(p) && ReportSampledFree(p) && CacheBlock(p)) return;
   if (Ready()) g_real.free.load(std::memory_order_relaxed)(p);
 }
 

@@ -21,11 +21,13 @@
 //   sigcost N               the kernel's cost to deliver and return from a
 //                           signal (no profiler needed)
 //   hookcost N              the added cost of a hooked malloc+free pair
+//   allocheck ROUNDS THREADS  every allocation entry point keeps its promises
 //
 // WORKLOAD_DELAY_MS waits before the work (for profilers that attach).
 #include <dirent.h>
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -296,6 +298,78 @@ __attribute__((noinline)) void MallocOps(long ops, unsigned seed) {
   for (void* p : slots) free(p);
 }
 
+// Every allocation entry point, checked for what it promises (zeroed calloc
+// memory, realloc keeping contents, alignment, usable size), from several
+// threads that free each other's blocks. Run with a small sampling mean, so
+// that many blocks are sampled and sampled blocks are reused. Exits 1 with a
+// message on the first broken promise.
+int AllocCheck(long rounds, int threads) {
+  std::atomic<int> failures{0};
+  auto fail = [&](const char* what, size_t size) {
+    if (failures.fetch_add(1) == 0) fprintf(stderr, "allocheck: %s (size %zu)\n", what, size);
+  };
+  std::vector<std::atomic<void*>> shared(256);
+  auto body = [&](unsigned seed) {
+    unsigned r = seed;
+    for (long i = 0; i < rounds && failures.load() == 0; ++i) {
+      r = r * 1103515245u + 12345u;
+      size_t size = 1 + (r >> 8) % 20000;
+      switch ((r >> 4) % 5) {
+        case 0: {  // calloc: zeroed, even in a reused block
+          auto* p = static_cast<unsigned char*>(calloc(1, size));
+          if (p == nullptr) { fail("calloc returned null", size); break; }
+          for (size_t k = 0; k < size; ++k) {
+            if (p[k] != 0) { fail("calloc memory not zero", size); break; }
+          }
+          memset(p, 0xab, size);
+          free(p);
+          break;
+        }
+        case 1: {  // realloc keeps the contents
+          auto* p = static_cast<unsigned char*>(malloc(size));
+          if (p == nullptr) { fail("malloc returned null", size); break; }
+          for (size_t k = 0; k < size; ++k) p[k] = static_cast<unsigned char>(k * 7);
+          size_t bigger = size * 2 + 100;
+          auto* q = static_cast<unsigned char*>(realloc(p, bigger));
+          if (q == nullptr) { fail("realloc returned null", bigger); free(p); break; }
+          for (size_t k = 0; k < size; ++k) {
+            if (q[k] != static_cast<unsigned char>(k * 7)) { fail("realloc lost contents", size); break; }
+          }
+          if (malloc_usable_size(q) < bigger) fail("usable size below the request", bigger);
+          free(q);
+          break;
+        }
+        case 2: {  // alignment
+          size_t align = size_t{16} << ((r >> 12) % 10);  // 16 .. 8192
+          void* p = nullptr;
+          if (posix_memalign(&p, align, size) != 0 || p == nullptr) { fail("posix_memalign failed", size); break; }
+          if ((reinterpret_cast<uintptr_t>(p) & (align - 1)) != 0) fail("posix_memalign misaligned", align);
+          void* q = aligned_alloc(align, (size + align - 1) / align * align);
+          if (q == nullptr || (reinterpret_cast<uintptr_t>(q) & (align - 1)) != 0) fail("aligned_alloc", align);
+          free(p);
+          free(q);
+          break;
+        }
+        default: {  // blocks freed by another thread
+          auto* p = static_cast<unsigned char*>(malloc(size));
+          if (p == nullptr) { fail("malloc returned null", size); break; }
+          memset(p, 0x5a, size);
+          if (malloc_usable_size(p) < size) fail("usable size below the request", size);
+          void* old = shared[(r >> 16) % shared.size()].exchange(p);
+          free(old);
+          break;
+        }
+      }
+    }
+  };
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t) ts.emplace_back(body, 777u + t);
+  for (auto& t : ts) t.join();
+  for (auto& p : shared) free(p.exchange(nullptr));
+  printf("{\"failures\":%d}\n", failures.load());
+  return failures.load() == 0 ? 0 : 1;
+}
+
 int MallocWork(long ops, int threads) {
   std::vector<std::thread> ts;
   for (int t = 0; t < threads; ++t) ts.emplace_back([ops, t] { MallocOps(ops, 12345u + t); });
@@ -435,6 +509,7 @@ int main(int argc, char** argv) {
   else if (mode == "jit") rc = Jit(arg(2, 2));
   else if (mode == "sigcost") rc = SigCost(static_cast<long>(arg(2, 200000)));
   else if (mode == "hookcost") rc = HookCost(static_cast<long>(arg(2, 2000000)));
+  else if (mode == "allocheck") rc = AllocCheck(static_cast<long>(arg(2, 100000)), static_cast<int>(arg(3, 3)));
   else {
     fprintf(stderr, "unknown mode %s\n", mode.c_str());
     rc = 2;
