@@ -89,19 +89,23 @@ bool Ready() {
 // blocks whose usable size is at least 2^class bytes; a request of s bytes
 // takes from the class of s rounded up to a power of two. The blocks are the
 // real allocator's own, so everything it does with them (malloc_usable_size,
-// its internal realloc) stays valid. At most kBlockCacheSlots per class, and
-// only up to 64 KiB: well under 1 MiB is ever held.
+// its internal realloc) stays valid. One cache per thread shard (a block
+// goes to the freeing thread's), so that threads do not trade its cache
+// lines; kBlockCacheSlots per class up to 32 KiB: at most ~2 MiB is held.
 constexpr int kBlockCacheMinClass = 5;   // 32 bytes
-constexpr int kBlockCacheMaxClass = 16;  // 64 KiB
-constexpr int kBlockCacheSlots = 4;
-constinit std::atomic<void*> g_block_cache[kBlockCacheMaxClass + 1][kBlockCacheSlots]{};
+constexpr int kBlockCacheMaxClass = 15;  // 32 KiB
+constexpr int kBlockCacheSlots = 2;
+struct alignas(64) BlockCache {
+  std::atomic<void*> slots[kBlockCacheMaxClass - kBlockCacheMinClass + 1][kBlockCacheSlots];
+};
+constinit BlockCache g_block_cache[kCostShards]{};
 
 void* TakeCachedBlock(size_t size) {
   const int c = size <= (size_t{1} << kBlockCacheMinClass)
                     ? kBlockCacheMinClass
                     : 64 - __builtin_clzll(static_cast<unsigned long long>(size - 1));
   if (c > kBlockCacheMaxClass) return nullptr;
-  for (auto& slot : g_block_cache[c]) {
+  for (auto& slot : g_block_cache[ThreadShard()].slots[c - kBlockCacheMinClass]) {
     void* p = slot.load(std::memory_order_relaxed);
     if (p != nullptr && slot.compare_exchange_strong(p, nullptr, std::memory_order_acquire)) return p;
   }
@@ -114,7 +118,7 @@ bool CacheBlock(void* p) {
   if (usable < (size_t{1} << kBlockCacheMinClass)) return false;
   const int c = 63 - __builtin_clzll(static_cast<unsigned long long>(usable));
   if (c > kBlockCacheMaxClass) return false;
-  for (auto& slot : g_block_cache[c]) {
+  for (auto& slot : g_block_cache[ThreadShard()].slots[c - kBlockCacheMinClass]) {
     void* expected = nullptr;
     if (slot.load(std::memory_order_relaxed) == nullptr &&
         slot.compare_exchange_strong(expected, p, std::memory_order_release)) {
