@@ -16,10 +16,13 @@
 namespace stackhouse::sampler::interpose {
 namespace {
 
-// Each pointer is null until resolved; the fast paths read malloc and free
-// and use them as their "ready" flag too.
+// malloc and free start out as resolvers (which resolve the real functions,
+// then call them), so the fast paths never test for "not resolved yet"; the
+// others are null until resolved.
 using MallocFn = void* (*)(size_t);
 using FreeFn = void (*)(void*);
+void* MallocUnresolved(size_t size);
+void FreeUnresolved(void* p);
 
 struct RealAllocator {
   std::atomic<MallocFn> malloc;
@@ -29,7 +32,7 @@ struct RealAllocator {
   decltype(&::posix_memalign) posix_memalign;
 };
 
-constinit RealAllocator g_real{};
+constinit RealAllocator g_real{&MallocUnresolved, &FreeUnresolved, nullptr, nullptr, nullptr};
 constinit std::atomic<int> g_state{0};  // 0 = unresolved, 1 = resolving, 2 = ready
 
 // dlsym may allocate while we resolve: serve that from here. Arena blocks
@@ -164,9 +167,10 @@ __attribute__((noinline)) void FreeSlow(void* p) {
 // resolved and heap profiling is off, or on with budget left.
 void* SampledMalloc(size_t size, void* frame) {
   auto fn = g_real.malloc.load(std::memory_order_relaxed);
-  if (__builtin_expect(fn != nullptr && !g_heap_on.load(std::memory_order_relaxed), 1)) return fn(size);
-  if (fn != nullptr && !ShouldSample(size)) return fn(size);
-  return MallocSlow(size, frame);
+  if (__builtin_expect(!g_heap_on.load(std::memory_order_relaxed), 1)) return fn(size);
+  if (!ShouldSample(size)) return fn(size);
+  if (__builtin_expect(!Ready(), 0)) return ArenaAlloc(size);  // (heap sampling on this early?)
+  return AllocateSampled(0, size, false, frame);
 }
 
 namespace {
@@ -177,7 +181,9 @@ namespace {
 __attribute__((noinline)) void* MallocUnresolved(size_t size) {
   return MallocSlow(size, __builtin_frame_address(0));
 }
+__attribute__((noinline)) void FreeUnresolved(void* p) { FreeSlow(p); }
 __attribute__((noinline)) void* MallocBudgetSpent(size_t size) {
+  if (__builtin_expect(!Ready(), 0)) return ArenaAlloc(size);  // (heap sampling on this early?)
   return AllocateSampled(0, size, false, __builtin_frame_address(0));
 }
 
@@ -197,9 +203,7 @@ void* SampledAligned(size_t align, size_t size, void* frame) {
 // other pointer goes straight to the real free.
 void SampledFree(void* p) {
   auto fn = g_real.free.load(std::memory_order_relaxed);
-  if (__builtin_expect(fn != nullptr && (reinterpret_cast<uintptr_t>(p) & (kSampledAlignment - 1)) != 0, 1)) {
-    return fn(p);
-  }
+  if (__builtin_expect((reinterpret_cast<uintptr_t>(p) & (kSampledAlignment - 1)) != 0, 1)) return fn(p);
   FreeSlow(p);
 }
 
@@ -215,7 +219,6 @@ using namespace stackhouse::sampler::interpose;  // NOLINT
 // each flag, the thread's byte budget charged once.
 STACKHOUSE_EXPORT __attribute__((optimize("omit-frame-pointer"))) void* malloc(size_t size) {
   auto fn = g_real.malloc.load(std::memory_order_relaxed);
-  if (__builtin_expect(fn == nullptr, 0)) return MallocUnresolved(size);
   if (__builtin_expect(g_heap_on.load(std::memory_order_relaxed), 0)) {
     ThreadLocal& tl = GetThreadLocal();
     tl.bytes_until_sample -= static_cast<int64_t>(size);
@@ -226,9 +229,7 @@ STACKHOUSE_EXPORT __attribute__((optimize("omit-frame-pointer"))) void* malloc(s
 
 STACKHOUSE_EXPORT __attribute__((optimize("omit-frame-pointer"))) void free(void* p) {
   auto fn = g_real.free.load(std::memory_order_relaxed);
-  if (__builtin_expect(fn != nullptr && (reinterpret_cast<uintptr_t>(p) & (kSampledAlignment - 1)) != 0, 1)) {
-    return fn(p);
-  }
+  if (__builtin_expect((reinterpret_cast<uintptr_t>(p) & (kSampledAlignment - 1)) != 0, 1)) return fn(p);
   SampledFree(p);
 }
 
