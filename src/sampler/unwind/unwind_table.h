@@ -85,6 +85,14 @@ class UnwindTable {
   // The row covering `vaddr` (a runtime pc minus the object's load bias), or
   // nullptr in gaps and outside the table. Async-signal-safe.
   const UnwindRow* Find(uint64_t vaddr) const;
+  // Whether row `i` is the one Find(vaddr) looks at (the last row starting
+  // at or before vaddr), checked in O(1): lets a cache of row indexes verify
+  // its hits exactly.
+  bool Covers(size_t i, uint64_t vaddr) const {
+    if (i >= rows_.size() || vaddr < base_ || vaddr - base_ > 0xffffffffu) return false;
+    const uint64_t offset = vaddr - base_;
+    return rows_[i].pc_offset <= offset && (i + 1 == rows_.size() || rows_[i + 1].pc_offset > offset);
+  }
 
   size_t rows() const { return rows_.size(); }
   const UnwindRow& row(size_t i) const { return rows_[i]; }

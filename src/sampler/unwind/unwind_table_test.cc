@@ -208,8 +208,18 @@ TEST(UnwindTableTest, FindAgreesWithWholeTableSearch) {
     uint64_t v = table->RowVaddr(table->row(i));
     probes.insert(probes.end(), {v - 1, v, v + 1});
   }
+  // The last row starting at or before vaddr, gap or not (what Covers names).
+  auto last_row = [&](uint64_t vaddr) -> ptrdiff_t {
+    ptrdiff_t found = -1;
+    for (size_t i = 0; i < table->rows() && table->RowVaddr(table->row(i)) <= vaddr; ++i) found = i;
+    return vaddr < table->base() || vaddr - table->base() > 0xffffffffu ? -1 : found;
+  };
   for (uint64_t v : probes) {
     ASSERT_EQ(table->Find(v), whole(v)) << std::hex << v;
+    const ptrdiff_t want = last_row(v);
+    for (ptrdiff_t i = std::max<ptrdiff_t>(want - 1, 0); i <= want + 1; ++i) {
+      ASSERT_EQ(table->Covers(static_cast<size_t>(i), v), i == want) << std::hex << v << " row " << i;
+    }
   }
 }
 

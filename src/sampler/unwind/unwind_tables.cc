@@ -170,11 +170,9 @@ void UnwindTables::ReclaimLocked() {
   }
 }
 
-const UnwindRow* UnwindTables::Find(uintptr_t pc) const {
-  const Snapshot* snapshot = snapshot_.load(std::memory_order_seq_cst);
-  if (snapshot == nullptr) return nullptr;
-  const Mapping* mappings = snapshot->mappings.data();
-  size_t lo = 0, hi = snapshot->mappings.size();
+ptrdiff_t UnwindTables::MappingIndex(const Snapshot& snapshot, uintptr_t pc) {
+  const Mapping* mappings = snapshot.mappings.data();
+  size_t lo = 0, hi = snapshot.mappings.size();
   while (lo < hi) {  // first mapping starting after pc
     const size_t mid = lo + (hi - lo) / 2;
     if (mappings[mid].start <= pc) {
@@ -183,10 +181,49 @@ const UnwindRow* UnwindTables::Find(uintptr_t pc) const {
       hi = mid;
     }
   }
-  if (lo == 0) return nullptr;
-  const Mapping& m = mappings[lo - 1];
-  if (pc >= m.end) return nullptr;
+  if (lo == 0 || pc >= mappings[lo - 1].end) return -1;
+  return static_cast<ptrdiff_t>(lo - 1);
+}
+
+const UnwindRow* UnwindTables::FindUncached(uintptr_t pc) const {
+  const Snapshot* snapshot = snapshot_.load(std::memory_order_seq_cst);
+  if (snapshot == nullptr) return nullptr;
+  const ptrdiff_t i = MappingIndex(*snapshot, pc);
+  if (i < 0) return nullptr;
+  const Mapping& m = snapshot->mappings[static_cast<size_t>(i)];
   return m.table->Find(pc - m.bias);
+}
+
+const UnwindRow* UnwindTables::Find(uintptr_t pc) const {
+  const Snapshot* snapshot = snapshot_.load(std::memory_order_seq_cst);
+  if (snapshot == nullptr) return nullptr;
+  const uint64_t h = pc * 0x9E3779B97F4A7C15ull;
+  std::atomic<uint64_t>& slot = row_cache_[h >> (64 - kRowCacheBits)];
+  const uint64_t tag = (h >> 16) & 0xffff;
+  // A hit names a mapping of the current snapshot that holds pc and a row
+  // that covers it: exactly what the search below would find. Entries of an
+  // older snapshot either pass the same checks or miss.
+  const uint64_t e = slot.load(std::memory_order_relaxed);
+  if ((e >> 48) == tag) {
+    const size_t mi = (e >> 32) & 0xffff;
+    const auto ri = static_cast<uint32_t>(e);
+    if (mi < snapshot->mappings.size()) {
+      const Mapping& m = snapshot->mappings[mi];
+      if (pc >= m.start && pc < m.end && m.table->Covers(ri, pc - m.bias)) {
+        const UnwindRow* row = &m.table->row(ri);
+        return row->cfa == CfaRule::kGap ? nullptr : row;
+      }
+    }
+  }
+  const ptrdiff_t i = MappingIndex(*snapshot, pc);
+  if (i < 0) return nullptr;
+  const Mapping& m = snapshot->mappings[static_cast<size_t>(i)];
+  const UnwindRow* row = m.table->Find(pc - m.bias);
+  if (row != nullptr && i <= 0xffff) {
+    const uint64_t ri = static_cast<uint64_t>(row - &m.table->row(0));
+    slot.store((tag << 48) | (static_cast<uint64_t>(i) << 32) | ri, std::memory_order_relaxed);
+  }
+  return row;
 }
 
 size_t UnwindTables::objects() const {

@@ -45,8 +45,12 @@ class UnwindTables {
   Status Refresh();
 
   // The row for runtime `pc`, or nullptr. Async-signal-safe; call between
-  // Enter and Exit.
+  // Enter and Exit. Recent answers are remembered in a small direct-mapped
+  // cache (stacks repeat: the same return addresses come back sample after
+  // sample); every hit is verified against the current snapshot, so the
+  // answer is always exactly FindUncached's.
   const UnwindRow* Find(uintptr_t pc) const;
+  const UnwindRow* FindUncached(uintptr_t pc) const;
   // Readers are counted in shards chosen by stack address, so that threads
   // walking at once do not share a cache line. Exit takes what Enter
   // returned.
@@ -97,8 +101,14 @@ class UnwindTables {
   }
   bool AnyReader() const;
 
+  // Finds the mapping of `pc` in `snapshot`: its index, or -1.
+  static ptrdiff_t MappingIndex(const Snapshot& snapshot, uintptr_t pc);
+
   std::atomic<const Snapshot*> snapshot_{nullptr};
   mutable ReaderShardCount readers_[kReaderShards];
+  // Row cache entries: [16-bit pc tag][16-bit mapping index][32-bit row].
+  static constexpr int kRowCacheBits = 10;
+  mutable std::atomic<uint64_t> row_cache_[size_t{1} << kRowCacheBits] = {};
 
   mutable std::mutex mu_;
   std::map<Key, std::unique_ptr<Object>> known_;  // guarded by mu_

@@ -75,6 +75,33 @@ TEST(UnwindTablesTest, RefreshCoversLoadedObjects) {
   EXPECT_EQ(tables.objects(), objects);
 }
 
+// Find remembers recent answers; cold or warm, colliding or not, it must
+// answer exactly as the uncached search does.
+TEST(UnwindTablesTest, CachedFindAgreesWithUncached) {
+  UnwindTables tables;
+  ASSERT_TRUE(tables.Refresh().ok());
+  std::vector<uintptr_t> pcs;
+  for (void* f : {reinterpret_cast<void*>(&LocalFunction), reinterpret_cast<void*>(&qsort),
+                  reinterpret_cast<void*>(&strtol), reinterpret_cast<void*>(&getpid)}) {
+    auto base = reinterpret_cast<uintptr_t>(f);
+    for (uintptr_t d = 0; d < 64 * 1024; d += 13) pcs.push_back(base + d);
+  }
+  pcs.insert(pcs.end(), {0, 1, 4096, ~uintptr_t{0}});
+  int shard = tables.Enter();
+  for (int pass = 0; pass < 3; ++pass) {
+    size_t found = 0;
+    for (uintptr_t pc : pcs) {
+      const UnwindRow* want = tables.FindUncached(pc);
+      ASSERT_EQ(tables.Find(pc), want) << "pass " << pass << " pc " << std::hex << pc;
+      found += want != nullptr;
+    }
+    EXPECT_GT(found, pcs.size() / 2);
+    // Warm: the same pcs again, now mostly answered from the cache.
+    for (size_t i = pcs.size(); i-- > 0;) ASSERT_EQ(tables.Find(pcs[i]), tables.FindUncached(pcs[i]));
+  }
+  tables.Exit(shard);
+}
+
 TEST(UnwindTablesTest, FollowsDlopenAndDlclose) {
   UnwindTables tables;
   ASSERT_TRUE(tables.Refresh().ok());
