@@ -72,7 +72,10 @@ void Collector::Drain(SampleRing* ring, std::vector<uintptr_t>* new_exact,
         if (r->address != 0) {
           // A block at the same address that is still in the set was freed
           // (its address was reused): the new allocation replaces it.
-          live_[r->address] = {key, weight, weight * static_cast<double>(r->value)};
+          LiveAllocation& a = live_[r->address];
+          a.in_interval = &it->first;
+          a.objects = weight;
+          a.bytes = weight * static_cast<double>(r->value);
           if (live_.size() >= prune_at_) PruneFreed();
         }
         break;
@@ -107,11 +110,15 @@ Interval Collector::Cut(int64_t now_ns, int64_t covered_ns, uint64_t dropped_tot
   last_dropped_ = dropped_total;
   // The in-use snapshot keeps the label sets of live allocations reachable:
   // copy them into this interval's table.
-  for (const auto& [addr, a] : live_) {
-    StackKey key = a.stack;
-    Values& v = out.inuse[key];
+  for (auto& [addr, a] : live_) {
+    Values& v = out.inuse[a.stack()];
     v.a += a.objects;
     v.b += a.bytes;
+    // The interval's keys go with it: survivors keep a copy.
+    if (a.in_interval != nullptr) {
+      a.owned = *a.in_interval;
+      a.in_interval = nullptr;
+    }
   }
   // Live allocations refer to label indexes of the interval they were taken
   // in; re-home them into the next interval's table.
@@ -119,11 +126,11 @@ Interval Collector::Cut(int64_t now_ns, int64_t covered_ns, uint64_t dropped_tot
   current_.start_ns = now_ns;
   std::map<LabelPairs, uint32_t> next_index;
   for (auto& [addr, a] : live_) {
-    if (a.stack.labels == 0) continue;
-    const LabelPairs& pairs = out.label_sets[a.stack.labels];
+    if (a.owned.labels == 0) continue;
+    const LabelPairs& pairs = out.label_sets[a.owned.labels];
     auto [it, inserted] = next_index.emplace(pairs, static_cast<uint32_t>(current_.label_sets.size()));
     if (inserted) current_.label_sets.push_back(pairs);
-    a.stack.labels = it->second;
+    a.owned.labels = it->second;
   }
   label_index_ = std::move(next_index);
   id_cache_.clear();

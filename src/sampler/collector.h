@@ -38,9 +38,14 @@ struct Values {
 enum ProfileKind { kCpuProfile = 0, kWallProfile, kAllocProfile, kLockProfile, kNumProfileKinds };
 
 struct LiveAllocation {
-  StackKey stack;
-  double objects;  // weight
-  double bytes;    // size x weight
+  // The stack: during the interval it was sampled in, the key of that
+  // interval's alloc profile (node keys do not move); copied into `owned`
+  // only if the block is still live when the interval is cut.
+  const StackKey* in_interval = nullptr;
+  StackKey owned;
+  double objects = 0;  // weight
+  double bytes = 0;    // size x weight
+  const StackKey& stack() const { return in_interval != nullptr ? *in_interval : owned; }
 };
 
 struct Interval {
