@@ -24,6 +24,28 @@ inline void AdviseHugePages(void* p, size_t bytes) {
   if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
 }
 
+// Maps `bytes` (rounded up to whole 2 MiB pages) of zeroed anonymous memory
+// at a 2 MiB boundary and asks for transparent huge pages, for tables read
+// at random where TLB misses would dominate. Returns null if mmap fails;
+// release with munmap(p, HugePageBytes(bytes)). Uses no malloc.
+inline size_t HugePageBytes(size_t bytes) {
+  constexpr size_t kHuge = size_t{2} << 20;
+  return (bytes + kHuge - 1) & ~(kHuge - 1);
+}
+inline void* MapHugePages(size_t bytes) {
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  const size_t size = HugePageBytes(bytes);
+  // One page more than needed, so that an aligned run fits; the rest goes back.
+  void* p = mmap(nullptr, size + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  const auto start = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t aligned = (start + kHuge - 1) & ~(kHuge - 1);
+  if (aligned > start) munmap(p, aligned - start);
+  if (start + kHuge > aligned) munmap(reinterpret_cast<void*>(aligned + size), start + kHuge - aligned);
+  madvise(reinterpret_cast<void*>(aligned), size, MADV_HUGEPAGE);
+  return reinterpret_cast<void*>(aligned);
+}
+
 // An allocator whose value-less construct() default-initializes: for
 // trivial types, vector::resize() then leaves new elements unwritten, so that
 // a big array can be sized first and filled (and its pages first touched) by

@@ -361,9 +361,8 @@ class SampleDecoder {
       }
     }
     if (nvalues_ != ntypes_) {
-      return InvalidArgumentError(StrCat("pprof: offset ", sample_at, ": sample ", next_sample_,
-                                         " has ", nvalues_, " values for ", ntypes_,
-                                         " sample types"));
+      return Error(sample_at, StrCat("sample ", next_sample_, " has ", nvalues_, " values for ",
+                                     ntypes_, " sample types"));
     }
     s.stack_size = static_cast<uint32_t>(stack_pos_ - s.stack_begin);
     s.label_count = static_cast<uint32_t>(labels.size() - s.label_begin);
@@ -474,15 +473,15 @@ class Decoder {
       return data_.substr(bounds[k].offset, bounds[k + 1].offset - bounds[k].offset);
     };
 
-    // Every location id takes at least one byte, so the sample bytes bound
-    // the stack; it shrinks to its real size at the end. Pages are only
-    // committed where written (the array is not zero-filled).
     // Each value takes at least a byte (this bounds the values array for
     // hostile inputs with many sample types and empty samples).
     if (ntypes > 0 && sample_count_ > sample_bytes_ / ntypes) {
       return InvalidArgumentError(StrCat("pprof: ", sample_count_, " samples of ", ntypes,
                                          " values cannot fit in ", sample_bytes_, " bytes"));
     }
+    // Every location id takes at least one byte, so the sample bytes bound
+    // the stack; it shrinks to its real size at the end. Pages are only
+    // committed where written (the array is not zero-filled).
     size_t stack_cap = std::min<size_t>(sample_bytes_, UINT32_MAX - 1);
     p_.stack.reserve(stack_cap);
     AdviseHugePages(p_.stack.data(), stack_cap * sizeof(uint32_t));

@@ -1,8 +1,8 @@
 #include "sampler/heap_filter.h"
 
-#include <sys/mman.h>
-
 #include <new>
+
+#include "base/memory.h"
 
 namespace stackhouse::sampler {
 namespace {
@@ -27,16 +27,8 @@ HeapBucket& BucketAt(HeapBucket* table, size_t home, int probe) {
 }
 
 HeapBucket* MapTable() {
-  // Twice the size, so that a 2 MiB-aligned page fits; the rest is returned.
-  void* p = mmap(nullptr, 2 * kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return nullptr;
-  auto start = reinterpret_cast<uintptr_t>(p);
-  uintptr_t aligned = (start + kHugePage - 1) & ~(kHugePage - 1);
-  if (aligned > start) munmap(p, aligned - start);
-  uintptr_t end = start + 2 * kHugePage;
-  if (end > aligned + kHugePage) munmap(reinterpret_cast<void*>(aligned + kHugePage), end - aligned - kHugePage);
-  madvise(reinterpret_cast<void*>(aligned), kHugePage, MADV_HUGEPAGE);
-  return new (reinterpret_cast<void*>(aligned)) HeapBucket[kBuckets];
+  void* p = MapHugePages(kHugePage);
+  return p == nullptr ? nullptr : new (p) HeapBucket[kBuckets];
 }
 
 // The slot holding `addr` in `b`, or null.

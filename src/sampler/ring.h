@@ -19,6 +19,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "base/memory.h"
+
 namespace stackhouse::sampler {
 
 // 120 frames keep a 2,048-cell ring inside one 2 MiB huge page.
@@ -48,23 +50,15 @@ class SampleRing {
     // Whole 2 MiB pages, aligned, and marked for transparent huge pages: the
     // handler then touches one TLB entry for the ring instead of hundreds
     // (TLB misses dominated its cost in a VM). Pre-faulted.
-    constexpr size_t kHuge = size_t{2} << 20;
-    bytes_ = (cap * sizeof(Cell) + kHuge - 1) & ~(kHuge - 1);
-    map_bytes_ = bytes_ + kHuge;
-    void* p = mmap(nullptr, map_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p != MAP_FAILED) {
-      map_ = p;
-      uintptr_t aligned = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
-      cells_ = reinterpret_cast<Cell*>(aligned);
-      madvise(cells_, bytes_, MADV_HUGEPAGE);
-      memset(static_cast<void*>(cells_), 0, bytes_);
-    }
+    bytes_ = HugePageBytes(cap * sizeof(Cell));
+    cells_ = static_cast<Cell*>(MapHugePages(bytes_));
     if (cells_ != nullptr) {
+      memset(static_cast<void*>(cells_), 0, bytes_);
       for (size_t i = 0; i < cap; ++i) cells_[i].seq.store(i, std::memory_order_relaxed);
     }
   }
   ~SampleRing() {
-    if (map_ != nullptr) munmap(map_, map_bytes_);
+    if (cells_ != nullptr) munmap(cells_, bytes_);
   }
   SampleRing(const SampleRing&) = delete;
   SampleRing& operator=(const SampleRing&) = delete;
@@ -131,8 +125,6 @@ class SampleRing {
     SampleRecord record;
   };
   Cell* cells_ = nullptr;
-  void* map_ = nullptr;
-  size_t map_bytes_ = 0;
   size_t mask_ = 0;
   size_t bytes_ = 0;
   alignas(64) std::atomic<uint64_t> tail_{0};

@@ -126,7 +126,6 @@ SampleRecord* BeginSample(SignalState* st, const unwind::Regs& regs, uint64_t* t
 void FinishSample(SignalState* st, SampleRecord* r, uint64_t ticket, SampleKind kind, int64_t value,
                   int64_t weight, uint64_t address);
 
-
 // Regs of the caller of the function whose frame pointer is `frame`
 // (__builtin_frame_address(0) of a function built with frame pointers).
 unwind::Regs CallerRegs(void* frame);

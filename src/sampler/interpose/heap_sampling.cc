@@ -63,10 +63,10 @@ void RecordAllocation(void* ptr, size_t size, void* frame, uint64_t start_tsc) {
 }
 
 bool ReportSampledFree(void* ptr) {
-  // A page-aligned block that was not sampled: one look at the filter (and
-  // rarely the table), untimed like the rest of the fast path. A sampled
-  // one is only forgotten: the collector finds out from the set
-  // (Collector::set_live_check), so no record is queued.
+  // A page-aligned block that was not sampled: one look at the set's bucket,
+  // untimed like the rest of the fast path. A sampled one is only forgotten:
+  // the collector finds out from the set (Collector::set_live_check), so no
+  // record is queued.
   const uint64_t start_tsc = ReadTsc();
   if (!HeapSampledRemove(reinterpret_cast<uintptr_t>(ptr))) return false;
   InFlight in_flight;

@@ -149,6 +149,20 @@ __attribute__((noinline)) void* AllocateSampled(size_t align, size_t size, bool 
   return p;
 }
 
+// A malloc whose byte budget ran out.
+void* SampleMalloc(size_t size, void* frame) {
+  if (__builtin_expect(!Ready(), 0)) return ArenaAlloc(size);  // (heap sampling on this early?)
+  return AllocateSampled(0, size, false, frame);
+}
+
+// free's fast path: every pointer but page-aligned ones (sampled blocks,
+// arena blocks, null) goes straight to the real free.
+__attribute__((always_inline)) inline bool FreeFast(void* p) {
+  if (__builtin_expect((reinterpret_cast<uintptr_t>(p) & (kSampledAlignment - 1)) == 0, 0)) return false;
+  g_real.free.load(std::memory_order_relaxed)(p);
+  return true;
+}
+
 __attribute__((noinline)) void* MallocSlow(size_t size, void* frame) {
   if (!Ready()) return ArenaAlloc(size);
   if (!ShouldSample(size)) return g_real.malloc.load(std::memory_order_relaxed)(size);
@@ -169,8 +183,7 @@ void* SampledMalloc(size_t size, void* frame) {
   auto fn = g_real.malloc.load(std::memory_order_relaxed);
   if (__builtin_expect(!g_heap_on.load(std::memory_order_relaxed), 1)) return fn(size);
   if (!ShouldSample(size)) return fn(size);
-  if (__builtin_expect(!Ready(), 0)) return ArenaAlloc(size);  // (heap sampling on this early?)
-  return AllocateSampled(0, size, false, frame);
+  return SampleMalloc(size, frame);
 }
 
 namespace {
@@ -183,8 +196,7 @@ __attribute__((noinline)) void* MallocUnresolved(size_t size) {
 }
 __attribute__((noinline)) void FreeUnresolved(void* p) { FreeSlow(p); }
 __attribute__((noinline)) void* MallocBudgetSpent(size_t size) {
-  if (__builtin_expect(!Ready(), 0)) return ArenaAlloc(size);  // (heap sampling on this early?)
-  return AllocateSampled(0, size, false, __builtin_frame_address(0));
+  return SampleMalloc(size, __builtin_frame_address(0));
 }
 
 }  // namespace
@@ -199,12 +211,8 @@ void* SampledAligned(size_t align, size_t size, void* frame) {
   return AllocateSampled(align, size, false, frame);
 }
 
-// Sampled blocks, arena blocks and null are page-aligned (or zero); every
-// other pointer goes straight to the real free.
 void SampledFree(void* p) {
-  auto fn = g_real.free.load(std::memory_order_relaxed);
-  if (__builtin_expect((reinterpret_cast<uintptr_t>(p) & (kSampledAlignment - 1)) != 0, 1)) return fn(p);
-  FreeSlow(p);
+  if (!FreeFast(p)) FreeSlow(p);
 }
 
 }  // namespace stackhouse::sampler::interpose
@@ -228,9 +236,7 @@ STACKHOUSE_EXPORT __attribute__((optimize("omit-frame-pointer"))) void* malloc(s
 }
 
 STACKHOUSE_EXPORT __attribute__((optimize("omit-frame-pointer"))) void free(void* p) {
-  auto fn = g_real.free.load(std::memory_order_relaxed);
-  if (__builtin_expect((reinterpret_cast<uintptr_t>(p) & (kSampledAlignment - 1)) != 0, 1)) return fn(p);
-  SampledFree(p);
+  if (!FreeFast(p)) FreeSlow(p);
 }
 
 STACKHOUSE_EXPORT void cfree(void* p) { SampledFree(p); }
