@@ -29,6 +29,32 @@ TEST(HeapFilterTest, InsertContainsRemove) {
   EXPECT_FALSE(HeapSampledRemove(Addr(1)));  // once only
 }
 
+TEST(HeapFilterTest, HomeCountsTurnAwayAddressesNeverInserted) {
+  HeapSampledReset();
+  EXPECT_FALSE(HeapSampledMayContain(Addr(7)));
+  ASSERT_TRUE(HeapSampledInsert(Addr(7)));
+  EXPECT_TRUE(HeapSampledMayContain(Addr(7)));
+  ASSERT_TRUE(HeapSampledRemove(Addr(7)));
+  EXPECT_FALSE(HeapSampledMayContain(Addr(7)));
+  // A refused insert (its buckets full) leaves no count behind.
+  std::vector<uintptr_t> same_home;
+  const uint64_t home = HomeOf(Addr(0));
+  for (uint64_t i = 0; same_home.size() < kHeapBucketSlots * kHeapProbeBuckets + 1; ++i) {
+    if (HomeOf(Addr(i)) == home) same_home.push_back(Addr(i));
+  }
+  for (uintptr_t a : same_home) HeapSampledInsert(a);
+  for (size_t i = 0; i + 1 < same_home.size(); ++i) ASSERT_TRUE(HeapSampledRemove(same_home[i]));
+  EXPECT_FALSE(HeapSampledMayContain(same_home.back()));
+  // And a reset clears the counts.
+  ASSERT_TRUE(HeapSampledInsert(Addr(7)));
+  HeapSampledReset();
+  EXPECT_FALSE(HeapSampledMayContain(Addr(7)));
+  const uint64_t before = HeapUnsampledAlignedFrees();
+  HeapNoteUnsampledAlignedFree();
+  HeapNoteUnsampledAlignedFree();
+  EXPECT_EQ(HeapUnsampledAlignedFrees(), before + 2);
+}
+
 TEST(HeapFilterTest, FullBucketsOverflowIntoTheNextOnesAndRefuseBeyond) {
   HeapSampledReset();
   // Addresses sharing one home bucket: they fill it, then the next buckets.

@@ -580,6 +580,7 @@ std::string Profiler::StatsJson() {
   hist("wall_handler", st->wall_cost);
   hist("heap_sample", st->heap_cost);
   hist("heap_free", st->heap_free_cost);
+  out += StrCat(",\"heap_unsampled_aligned_frees\":", HeapUnsampledAlignedFrees());
   hist("lock_sample", st->lock_cost);
   rusage ru;
   getrusage(RUSAGE_SELF, &ru);

@@ -70,7 +70,7 @@ struct SignalState {
   CostHistogram cpu_cost;   // CPU signal handler
   CostHistogram wall_cost;  // wall signal handler
   CostHistogram heap_cost;  // sampled allocations (the unsampled fast path is not timed)
-  CostHistogram heap_free_cost;  // frees of page-aligned blocks (sampled ones, and the rare others)
+  CostHistogram heap_free_cost;  // frees of page-aligned blocks past the home-count check
   CostHistogram lock_cost;  // recorded contentions
   std::atomic<uint64_t> truncated_stacks{0};
 };

@@ -121,8 +121,12 @@ export async function takePrefetched(
   const q = new URLSearchParams({ query, from: from || 'now-1h', until: until || 'now' });
   if (maxNodes) q.set('maxNodes', String(maxNodes));
   if (q.toString() !== pre.key) return null;
+  performance.mark('pre-await');
   const buf = await pre.response;
-  return buf ? decodeBinaryRender(buf) : null;
+  performance.mark('pre-buf');
+  const rr = buf ? decodeBinaryRender(buf) : null;
+  performance.mark('pre-decoded');
+  return rr;
 }
 
 export async function render(

@@ -1,0 +1,14 @@
+import { chromium } from 'playwright-core';
+import { readFileSync } from 'fs';
+const base = process.argv[2];
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+const page = await context.newPage();
+await browser.startTracing(page, { path: '/tmp/trace.json', categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute', 'blink.user_timing', 'loading', 'toplevel'] });
+const params = new URLSearchParams({ type: 'process_cpu:cpu:nanoseconds:cpu:nanoseconds', query: `{service_name="bench100k"}`, from: 'now-6h', maxNodes: '4000000', layout: 'flame' });
+await page.goto(`${base}/?${params}`, { waitUntil: 'commit' });
+await page.waitForSelector('[data-testid="flame"][data-displayed]', { timeout: 120000 });
+const d = await page.evaluate(() => [performance.timeOrigin, document.querySelector('[data-testid="flame"]').dataset.displayed, performance.getEntriesByType('mark').map(m => [m.name, Math.round(m.startTime)])]);
+await browser.stopTracing();
+console.log(JSON.stringify(d));
+await browser.close();
