@@ -121,12 +121,8 @@ export async function takePrefetched(
   const q = new URLSearchParams({ query, from: from || 'now-1h', until: until || 'now' });
   if (maxNodes) q.set('maxNodes', String(maxNodes));
   if (q.toString() !== pre.key) return null;
-  performance.mark('pre-await');
   const buf = await pre.response;
-  performance.mark('pre-buf');
-  const rr = buf ? decodeBinaryRender(buf) : null;
-  performance.mark('pre-decoded');
-  return rr;
+  return buf ? decodeBinaryRender(buf) : null;
 }
 
 export async function render(
