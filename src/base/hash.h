@@ -1,7 +1,8 @@
-// Hashing (XXH3 from Debian's libxxhash) and HashIndex, an open-addressing
+// Hashing (XXH3 from Debian's libxxhash); HashIndex, an open-addressing
 // hash set of dense uint32 ids whose keys live elsewhere (in the caller's
-// arrays). Deduplicating tables use it to map content to ids without storing
-// each key twice. Not thread-safe.
+// arrays), so that deduplicating tables map content to ids without storing
+// each key twice; and HashKeyIndex, for tables that identify entries by a
+// 64-bit content hash, which it keeps in the slot.
 #ifndef STACKHOUSE_BASE_HASH_H_
 #define STACKHOUSE_BASE_HASH_H_
 
@@ -90,6 +91,79 @@ class HashIndex {
     for (const Slot& s : old) {
       if (s.id == kEmpty) continue;
       size_t pos = s.hash & mask;
+      while (slots_[pos].id != kEmpty) pos = (pos + 1) & mask;
+      slots_[pos] = s;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  size_t count_ = 0;
+};
+
+// An open-addressing map from 64-bit content hashes, taken as the identity
+// of what they hash (a collision, ~n^2/2^65 for n keys, would merge two
+// keys), to dense uint32 ids. The key lives in the slot, so a lookup reads
+// the slot's line only. Not thread-safe.
+class HashKeyIndex {
+ public:
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  static constexpr size_t kSlotBytes = 16;
+
+  HashKeyIndex() { Reset(16); }
+
+  // The id stored for `key`, or kEmpty.
+  uint32_t Find(uint64_t key) const {
+    size_t mask = slots_.size() - 1;
+    for (size_t pos = Spread(key) & mask;; pos = (pos + 1) & mask) {
+      const Slot& s = slots_[pos];
+      if (s.id == kEmpty) return kEmpty;
+      if (s.key == key) return s.id;
+    }
+  }
+
+  // The id stored for `key`, or `new_id` after storing it.
+  uint32_t FindOrInsert(uint64_t key, uint32_t new_id) {
+    if ((count_ + 1) * 4 > slots_.size() * 3) Rehash(slots_.size() * 2);
+    size_t mask = slots_.size() - 1;
+    for (size_t pos = Spread(key) & mask;; pos = (pos + 1) & mask) {
+      Slot& s = slots_[pos];
+      if (s.id == kEmpty) {
+        s.key = key;
+        s.id = new_id;
+        ++count_;
+        return new_id;
+      }
+      if (s.key == key) return s.id;
+    }
+  }
+
+  size_t size() const { return count_; }
+  void Reserve(size_t n) {
+    size_t want = 16;
+    while (want * 3 < n * 4 + 4) want *= 2;
+    if (want > slots_.size()) Rehash(want);
+  }
+  void Clear() { Reset(16); }
+
+ private:
+  struct Slot {
+    uint64_t key;
+    uint32_t id;
+  };
+  static_assert(sizeof(Slot) == kSlotBytes);
+  static size_t Spread(uint64_t key) { return static_cast<size_t>(key ^ (key >> 32)); }
+  void Reset(size_t n) {
+    slots_.assign(n, Slot{0, kEmpty});
+    count_ = 0;
+  }
+  void Rehash(size_t n) {
+    std::vector<Slot> old;
+    old.swap(slots_);
+    slots_.assign(n, Slot{0, kEmpty});
+    size_t mask = n - 1;
+    for (const Slot& s : old) {
+      if (s.id == kEmpty) continue;
+      size_t pos = Spread(s.key) & mask;
       while (slots_[pos].id != kEmpty) pos = (pos + 1) & mask;
       slots_[pos] = s;
     }

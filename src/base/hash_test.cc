@@ -29,5 +29,22 @@ TEST(HashIndexTest, DeduplicatesExternalKeys) {
             HashIndex::kEmpty);
 }
 
+TEST(HashKeyIndexTest, MapsKeysToIdsThroughGrowth) {
+  HashKeyIndex index;
+  // Keys that share their low bits probe the same run of slots.
+  auto key = [](uint64_t i) { return (i << 40) | 0x1234; };
+  for (uint32_t i = 0; i < 5000; ++i) EXPECT_EQ(index.FindOrInsert(key(i), i), i);
+  for (uint32_t i = 0; i < 5000; ++i) EXPECT_EQ(index.FindOrInsert(key(i), 99999), i);
+  EXPECT_EQ(index.size(), 5000u);
+  EXPECT_EQ(index.Find(key(4321)), 4321u);
+  EXPECT_EQ(index.Find(key(5000)), HashKeyIndex::kEmpty);
+  EXPECT_EQ(index.Find(0), HashKeyIndex::kEmpty);
+  EXPECT_EQ(index.FindOrInsert(0, 7), 7u);  // zero is an ordinary key
+  EXPECT_EQ(index.Find(0), 7u);
+  index.Clear();
+  EXPECT_EQ(index.Find(key(1)), HashKeyIndex::kEmpty);
+  EXPECT_EQ(index.size(), 0u);
+}
+
 }  // namespace
 }  // namespace stackhouse

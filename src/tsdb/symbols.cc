@@ -9,7 +9,7 @@ namespace stackhouse::tsdb {
 
 namespace {
 constexpr uint32_t kUnmapped = UINT32_MAX;
-constexpr uint64_t kRootHash = 0x9ae16a3b2f90404fULL;
+constexpr uint64_t kRootHash = SymbolTable::RootPathHash();
 constexpr uint64_t kNoSymbolHash = 0x51afd7ed558ccd00ULL;  // content hash of "none"
 }  // namespace
 
@@ -99,13 +99,12 @@ void SymbolTable::EnsureIndexes() {
   build(&string_index_, string_hashes_);
   build(&mapping_index_, mapping_hashes_);
   build(&function_index_, function_hashes_);
-  build(&location_index_, location_hashes_);
+  location_index_.Reserve(location_hashes_.size());
+  for (uint32_t i = 0; i < location_hashes_.size(); ++i) location_index_.FindOrInsert(location_hashes_[i], i);
   node_index_.Reserve(parents_.size());
-  for (uint32_t n = 1; n < parents_.size(); ++n) {
-    node_index_.FindOrInsert(node_hashes_[n], n, [](uint32_t) { return false; });
-  }
-  memory_bytes_ += (strings_.size() + mappings_.size() + functions_.size() + locations_.size() +
-                    parents_.size()) * 12;
+  for (uint32_t n = 1; n < parents_.size(); ++n) node_index_.FindOrInsert(node_hashes_[n], n);
+  memory_bytes_ += (strings_.size() + mappings_.size() + functions_.size()) * 12 +
+                   (locations_.size() + parents_.size()) * HashKeyIndex::kSlotBytes * 3 / 2;
 }
 
 uint32_t SymbolTable::String(std::string_view s) {
@@ -156,12 +155,7 @@ uint32_t SymbolTable::Location(uint32_t mapping, uint64_t address,
                              line.line);
   }
   uint32_t next = static_cast<uint32_t>(locations_.size());
-  uint32_t id = location_index_.FindOrInsert(h, next, [&](uint32_t i) {
-    const SymLocation& l = locations_[i];
-    auto ll = this->lines(l);
-    return l.mapping == mapping && l.address == address && ll.size() == lines.size() &&
-           std::equal(ll.begin(), ll.end(), lines.begin());
-  });
+  uint32_t id = location_index_.FindOrInsert(h, next);
   if (id == next) {
     SymLocation l;
     l.mapping = mapping;
@@ -177,17 +171,15 @@ uint32_t SymbolTable::Location(uint32_t mapping, uint64_t address,
 
 uint32_t SymbolTable::FindLocationByContent(uint64_t h) {
   EnsureIndexes();
-  uint32_t id = location_index_.Find(h, [&](uint32_t i) { return location_hashes_[i] == h; });
-  return id == HashIndex::kEmpty ? UINT32_MAX : id;
+  uint32_t id = location_index_.Find(h);
+  return id == HashKeyIndex::kEmpty ? UINT32_MAX : id;
 }
 
 uint32_t SymbolTable::Child(uint32_t parent, uint32_t location) {
   EnsureIndexes();
   uint64_t h = HashMix(node_hashes_[parent], location);
   uint32_t next = static_cast<uint32_t>(parents_.size());
-  uint32_t id = node_index_.FindOrInsert(h, next, [&](uint32_t n) {
-    return parents_[n] == parent && node_locations_[n] == location;
-  });
+  uint32_t id = node_index_.FindOrInsert(h, next);
   if (id == next) {
     parents_.push_back(parent);
     node_locations_.push_back(location);
@@ -197,18 +189,14 @@ uint32_t SymbolTable::Child(uint32_t parent, uint32_t location) {
   return id;
 }
 
-uint32_t SymbolTable::Stack(std::span<const uint32_t> leaf_first) {
+uint32_t SymbolTable::Stack(std::span<const uint32_t> leaf_first, uint64_t h) {
   EnsureIndexes();
   if (leaf_first.empty()) return 0;
-  // The hash of the root-first path, computed as the tree would. A stack
-  // seen before is found with one lookup; its path is identified by the
-  // 64-bit hash (a collision, ~n^2/2^64, would merge two stacks).
-  uint64_t h = kRootHash;
-  for (size_t i = leaf_first.size(); i-- > 0;) h = HashMix(h, leaf_first[i]);
-  uint32_t found = node_index_.Find(h, [&](uint32_t n) {
-    return node_hashes_[n] == h && node_locations_[n] == leaf_first[0];
-  });
-  if (found != HashIndex::kEmpty) return found;
+  // `h` is the hash of the root-first path, as the tree computes it. A
+  // stack seen before is found with one lookup; its path is identified by
+  // the 64-bit hash (a collision, ~n^2/2^65, would merge two stacks).
+  uint32_t found = node_index_.Find(h);
+  if (found != HashKeyIndex::kEmpty) return found;
   uint32_t node = 0;
   for (size_t i = leaf_first.size(); i-- > 0;) node = Child(node, leaf_first[i]);
   return node;
@@ -377,7 +365,7 @@ Status SymbolTable::DecodeDelta(protowire::Reader* r) {
     if (in.failed()) break;
     locations_.push_back(l);
     uint64_t h = NoteLocation(locations_.size() - 1);
-    if (indexed_) location_index_.FindOrInsert(h, locations_.size() - 1, [](uint32_t) { return false; });
+    if (indexed_) location_index_.FindOrInsert(h, static_cast<uint32_t>(locations_.size() - 1));
   }
   SH_RETURN_IF_ERROR(base(now.nodes, "stacks"));
   n = count(2);
@@ -395,7 +383,7 @@ Status SymbolTable::DecodeDelta(protowire::Reader* r) {
     node_locations_.push_back(loc);
     node_hashes_.push_back(h);
     memory_bytes_ += 28;
-    if (indexed_) node_index_.FindOrInsert(h, node, [](uint32_t) { return false; });
+    if (indexed_) node_index_.FindOrInsert(h, node);
   }
   if (in.failed()) return DataLossError("malformed symbol delta");
   return OkStatus();
@@ -612,29 +600,34 @@ uint32_t ProfileInterner::Function(uint32_t one_based) {
   return m;
 }
 
-uint32_t ProfileInterner::Location(uint32_t index) {
+uint32_t ProfileInterner::InternLocation(uint32_t index) {
   uint32_t& m = locations_[index];
-  if (m == kUnmapped) {
-    const profile::Location& loc = p_.locations[index];
-    // Fast path: a location the table already has, found by content hash.
-    uint64_t h = SymbolTable::LocationContentHash(MappingHash(loc.mapping), loc.address,
-                                                  loc.line_count);
-    for (const profile::Line& l : p_.location_lines(loc)) {
-      h = SymbolTable::AddLineToContentHash(h, FunctionHash(l.function), l.line);
-    }
-    m = table_->FindLocationByContent(h);
-    if (m != kUnmapped) return m;
-    lines_.clear();
-    for (const profile::Line& l : p_.location_lines(loc)) lines_.push_back({Function(l.function), l.line});
-    m = table_->Location(Mapping(loc.mapping), loc.address, lines_);
+  const profile::Location& loc = p_.locations[index];
+  // Fast path: a location the table already has, found by content hash.
+  uint64_t h = SymbolTable::LocationContentHash(MappingHash(loc.mapping), loc.address,
+                                                loc.line_count);
+  for (const profile::Line& l : p_.location_lines(loc)) {
+    h = SymbolTable::AddLineToContentHash(h, FunctionHash(l.function), l.line);
   }
+  m = table_->FindLocationByContent(h);
+  if (m != kUnmapped) return m;
+  lines_.clear();
+  for (const profile::Line& l : p_.location_lines(loc)) lines_.push_back({Function(l.function), l.line});
+  m = table_->Location(Mapping(loc.mapping), loc.address, lines_);
   return m;
 }
 
 uint32_t ProfileInterner::Stack(size_t sample) {
-  stack_.clear();
-  for (uint32_t loc : p_.sample_stack(sample)) stack_.push_back(Location(loc));
-  return table_->Stack(stack_);
+  // Locations mapped and the path hash computed in one pass, root first.
+  auto st = p_.sample_stack(sample);
+  stack_.resize(st.size());
+  uint64_t h = SymbolTable::RootPathHash();
+  for (size_t i = st.size(); i-- > 0;) {
+    uint32_t m = Location(st[i]);
+    stack_[i] = m;
+    h = SymbolTable::MixPathHash(h, m);
+  }
+  return table_->Stack(stack_, h);
 }
 
 // --- TableImporter --------------------------------------------------------------------

@@ -75,7 +75,19 @@ class SymbolTable {
   uint32_t Function(const SymFunction& f);  // 1-based id
   uint32_t Location(uint32_t mapping, uint64_t address, std::span<const SymLine> lines);
   // The node of a stack given leaf first, as location ids.
-  uint32_t Stack(std::span<const uint32_t> leaf_first);
+  uint32_t Stack(std::span<const uint32_t> leaf_first) {
+    return Stack(leaf_first, PathHash(leaf_first));
+  }
+  // The same with the stack's path hash computed by the caller (PathHash,
+  // or RootPathHash and MixPathHash from the root down).
+  uint32_t Stack(std::span<const uint32_t> leaf_first, uint64_t path_hash);
+  static constexpr uint64_t RootPathHash() { return 0x9ae16a3b2f90404fULL; }
+  static uint64_t MixPathHash(uint64_t h, uint32_t location) { return HashMix(h, location); }
+  static uint64_t PathHash(std::span<const uint32_t> leaf_first) {
+    uint64_t h = RootPathHash();
+    for (size_t i = leaf_first.size(); i-- > 0;) h = MixPathHash(h, leaf_first[i]);
+    return h;
+  }
   // The child of `parent` at `location` (created when missing).
   uint32_t Child(uint32_t parent, uint32_t location);
 
@@ -153,7 +165,10 @@ class SymbolTable {
   size_t memory_bytes_ = 0;
 
   bool indexed_ = false;
-  HashIndex string_index_, mapping_index_, function_index_, location_index_, node_index_;
+  HashIndex string_index_, mapping_index_, function_index_;
+  // Locations and stack nodes are identified by their 64-bit content and
+  // path hashes.
+  HashKeyIndex location_index_, node_index_;
 };
 
 // Interns the symbols and stacks of one decoded profile into a table.
@@ -161,11 +176,16 @@ class SymbolTable {
 class ProfileInterner {
  public:
   ProfileInterner(SymbolTable* table, const profile::Profile& profile);
-  uint32_t Location(uint32_t profile_location);
+  uint32_t Location(uint32_t profile_location) {
+    uint32_t m = locations_[profile_location];
+    return m != kUnmapped ? m : InternLocation(profile_location);
+  }
   // The node of sample i's stack.
   uint32_t Stack(size_t sample);
 
  private:
+  static constexpr uint32_t kUnmapped = UINT32_MAX;
+  uint32_t InternLocation(uint32_t profile_location);
   uint32_t String(int64_t profile_string);
   uint32_t Mapping(uint32_t profile_mapping);
   uint32_t Function(uint32_t profile_function);
