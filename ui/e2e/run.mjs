@@ -117,6 +117,9 @@ try {
     assert(first.includes('main.checksumLedger'), `top row: ${first}`);
     const nodes = Number(await page.getAttribute('[data-testid="flame"]', 'data-nodes'));
     assert(nodes > 100, `flame nodes ${nodes}`);
+    // One draw on the way to the screen (not one per layout or theme step).
+    const draws = await page.getAttribute('[data-testid="flame"]', 'data-model-draws');
+    assert(draws === '1', `flame drawn ${draws} times before it was shown`);
     await shot('single');
   });
 

@@ -132,6 +132,7 @@ export function createSingleView(parent: HTMLElement, ctx: ViewContext): ViewHan
       applyView(s, true);
       flamePane.dataset.renderMs = String(performance.now() - dataInHand);
       markDrawn(flamePane, model);
+      flamePane.dataset.modelDraws = String(flame.modelDraws);
       // The table and the timeline chart once the flame graph is on screen.
       afterNextFrame(() => {
         if (seq !== loadSeq) return;
@@ -144,7 +145,8 @@ export function createSingleView(parent: HTMLElement, ctx: ViewContext): ViewHan
   }
 
   // What the flame graph shows, to redraw only on a change (each setter draws).
-  const shown = { theme: '', search: '', focus: null as number | null, model: null as FlameModel | null, sandwich: '' };
+  // The flame graph was built with the current theme.
+  const shown = { theme: ctx.state.theme as string, search: '', focus: null as number | null, model: null as FlameModel | null, sandwich: '' };
   let tableModel: FlameModel | null = null;
   function updateTable(s: ViewState): void {
     if (!model || s.layout === 'flame' || tableModel === model) return;
@@ -152,14 +154,20 @@ export function createSingleView(parent: HTMLElement, ctx: ViewContext): ViewHan
     table.setRows(topTable(model));
   }
 
-  function applyView(s: ViewState, deferTable = false): void {
+  /** Shows the panes of the layout; true if it changed. */
+  function applyLayout(s: ViewState): boolean {
     for (const b of layoutButtons.querySelectorAll('button')) {
       b.classList.toggle('active', (b as HTMLElement).dataset.layout === s.layout);
     }
-    const layoutChanged = panes.dataset.layout !== s.layout;
+    const changed = panes.dataset.layout !== s.layout;
     panes.dataset.layout = s.layout;
     tablePane.hidden = s.layout === 'flame';
     flamePane.hidden = s.layout === 'table';
+    return changed;
+  }
+
+  function applyView(s: ViewState, deferTable = false): void {
+    const layoutChanged = applyLayout(s);
     if (search.value !== s.search) search.value = s.search;
     let drew = false;
     if (shown.theme !== s.theme) {
@@ -226,6 +234,9 @@ export function createSingleView(parent: HTMLElement, ctx: ViewContext): ViewHan
 
   query.value = ctx.state.query;
   range.set(ctx.state.from, ctx.state.until);
+  // The panes take their final widths before the first model arrives, so
+  // the flame graph is drawn once, at its size.
+  applyLayout(ctx.state);
   void load(ctx.state);
 
   const dataKeys: (keyof ViewState)[] = ['type', 'query', 'from', 'until', 'maxNodes'];

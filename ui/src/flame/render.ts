@@ -82,6 +82,8 @@ export async function copyText(s: string): Promise<void> {
 export class FlameGraph {
   /** Main-thread milliseconds of the last draw (layout + paint calls). */
   lastDrawMs = 0;
+  /** Draws of a model so far (tests check that a load draws once). */
+  modelDraws = 0;
 
   private readonly cv: HTMLCanvasElement;
   private readonly ctx: CanvasRenderingContext2D | null;
@@ -364,6 +366,7 @@ export class FlameGraph {
       this.lastDrawMs = performance.now() - t0;
       return;
     }
+    this.modelDraws++;
     const r = layoutFlame(m, { width: w, focus: this.focusNode }, this.rects);
     const n = r.n;
     if (this.order.length < n) {
