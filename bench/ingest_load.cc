@@ -142,18 +142,10 @@ int main(int argc, char** argv) {
   setrlimit(RLIMIT_NOFILE, &rl);
 
   // Payloads: services x profiles, times spread over the last 24 h.
-  bench::GenOptions go;
-  go.live_stacks = 800;
-  go.min_depth = 12;
-  go.max_depth = 30;
   std::vector<std::string> names = bench::TestdataFunctionNames(testdata);
   std::vector<bench::ServiceGenerator> gens;
   for (int s = 0; s < services; ++s) {
-    go.seed = static_cast<uint64_t>(s) + 1;
-    // Busier services have more distinct stacks: payloads of ~5 to ~20 KB.
-    go.functions = 120 + (s % 10) * 60;
-    go.ticks_per_profile = 70 + (s % 10) * 40;
-    gens.emplace_back(StrCat("svc-", s), names, go);
+    gens.emplace_back(StrCat("svc-", s), names, bench::IngestServiceOptions(s));
   }
   int64_t now = NowNanos();
   if (mode != "push" && mode != "otlp") {
@@ -162,10 +154,8 @@ int main(int argc, char** argv) {
   }
   // A day of svc-7, in time order, on 8 threads.
   if (day_load) {
-    bench::GenOptions day = go;
+    bench::GenOptions day = bench::IngestServiceOptions(7);
     day.seed = 8;
-    day.functions = 120 + 7 * 60;
-    day.ticks_per_profile = 70 + 7 * 40;
     bench::ServiceGenerator g("svc-7", names, day);
     const int64_t n = 24 * 360;
     std::vector<std::string> bodies(static_cast<size_t>(n));

@@ -28,6 +28,17 @@ std::vector<std::string> TestdataFunctionNames(const std::string& dir) {
   return {names.begin(), names.end()};
 }
 
+GenOptions IngestServiceOptions(int s) {
+  GenOptions go;
+  go.live_stacks = 800;
+  go.min_depth = 12;
+  go.max_depth = 30;
+  go.seed = static_cast<uint64_t>(s) + 1;
+  go.functions = 120 + (s % 10) * 60;
+  go.ticks_per_profile = 70 + (s % 10) * 40;
+  return go;
+}
+
 ServiceGenerator::ServiceGenerator(std::string service, const std::vector<std::string>& seed_names,
                                    const GenOptions& options)
     : service_(std::move(service)), opt_(options), rng_(options.seed) {

@@ -26,6 +26,11 @@ struct GenOptions {
   uint64_t seed = 1;
 };
 
+// The options of service number `s` in the ingest benchmark's mix: busier
+// services have more functions and distinct stacks (gzipped pprof of ~5 to
+// ~20 KB).
+GenOptions IngestServiceOptions(int s);
+
 // Function names from the profiles in `testdata_dir` (pprof, folded, perf
 // script files).
 std::vector<std::string> TestdataFunctionNames(const std::string& testdata_dir);

@@ -1,0 +1,109 @@
+// The CPU one pushed profile costs the server's ingest path, stage by stage,
+// on scripts/bench ingest's payload mix (gzipped pprof of ~5-20 KB from 64
+// services): gunzip, pprof decode, and the store's append (WAL on, returning
+// after its fsync). One thread, so that the stages add up to the cost of a
+// profile; scripts/bench ingest measures the whole server under load.
+//
+//   ingest_stages [--testdata DIR] [--services 64] [--rounds 6]
+//
+// Last line: one JSON object (microseconds per profile).
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "base/gzip.h"
+#include "base/strings.h"
+#include "bench/profile_gen.h"
+#include "profile/pprof.h"
+#include "tsdb/store.h"
+
+using namespace stackhouse;  // NOLINT
+
+namespace {
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::string Flag(int argc, char** argv, const std::string& name, const std::string& def) {
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (argv[i] == name) return argv[i + 1];
+  }
+  return def;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string testdata = Flag(argc, argv, "--testdata", "../shared/testdata");
+  const int services = std::stoi(Flag(argc, argv, "--services", "64"));
+  const int rounds = std::stoi(Flag(argc, argv, "--rounds", "6"));
+  constexpr int kPerService = 8;
+  auto names = bench::TestdataFunctionNames(testdata);
+  std::vector<std::string> payloads, service_of;
+  size_t raw_bytes = 0, gz_bytes = 0;
+  for (int s = 0; s < services; ++s) {
+    bench::ServiceGenerator g(StrCat("svc-", s), names, bench::IngestServiceOptions(s));
+    for (int k = 0; k < kPerService; ++k) {
+      std::string pb = profile::EncodePprof(g.Next(0));
+      raw_bytes += pb.size();
+      payloads.push_back(Gzip(pb, 6));
+      gz_bytes += payloads.back().size();
+      service_of.push_back(g.service());
+    }
+  }
+  const std::string dir = (std::filesystem::temp_directory_path() /
+                           StrCat("stackhouse-ingest-stages-", getpid())).string();
+  std::filesystem::remove_all(dir);
+  tsdb::StoreOptions o;
+  o.dir = dir;
+  o.retention = 0;
+  auto opened = tsdb::Store::Open(o);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "ingest_stages: %s\n", opened.status().ToString().c_str());
+    return 1;
+  }
+  auto store = std::move(opened).value();
+  double gunzip = 0, decode = 0, append = 0;
+  size_t n = 0;
+  const int64_t t0 = 1'704'067'200LL * 1'000'000'000;
+  // Round 0 warms up (first sight of every service's symbols and stacks).
+  for (int round = 0; round <= rounds; ++round) {
+    for (size_t i = 0; i < payloads.size(); ++i) {
+      double a = Now();
+      auto raw = Gunzip(payloads[i], 64 << 20);
+      double b = Now();
+      auto p = raw.ok() ? profile::DecodePprof(*raw) : StatusOr<profile::Profile>(raw.status());
+      double c = Now();
+      if (!p.ok()) {
+        std::fprintf(stderr, "ingest_stages: %s\n", p.status().ToString().c_str());
+        return 1;
+      }
+      auto labels = profile::LabelSet::FromPairs({{"service_name", service_of[i]}});
+      Status st = store->Append("bench", *labels, *p,
+                                t0 + static_cast<int64_t>(round * payloads.size() + i) * 10'000'000'000,
+                                10'000'000'000);
+      double d = Now();
+      if (!st.ok()) {
+        std::fprintf(stderr, "ingest_stages: append: %s\n", st.ToString().c_str());
+        return 1;
+      }
+      if (round == 0) continue;
+      gunzip += b - a;
+      decode += c - b;
+      append += d - c;
+      ++n;
+    }
+  }
+  store.reset();
+  std::filesystem::remove_all(dir);
+  auto us = [&](double s) { return s / static_cast<double>(n) * 1e6; };
+  std::printf(
+      "{\"gunzip_us\": %.1f, \"decode_us\": %.1f, \"append_us\": %.1f, \"total_us\": %.1f, "
+      "\"mean_gz_bytes\": %zu, \"mean_raw_bytes\": %zu, \"profiles\": %zu}\n",
+      us(gunzip), us(decode), us(append), us(gunzip + decode + append), gz_bytes / payloads.size(),
+      raw_bytes / payloads.size(), n);
+  return 0;
+}
