@@ -28,21 +28,77 @@ inline uint64_t HashMix(uint64_t h, uint64_t v) {
   return x ^ (x >> 29) ^ (x >> 47);
 }
 
-class HashIndex {
+namespace hash_internal {
+
+// The storage both indexes share: open addressing with linear probing over
+// a power-of-two array of slots, grown at 3/4 full. A Slot has a uint32 `id`
+// (kEmpty when free, its default) and Home(), where its probe starts.
+template <typename Slot>
+class SlotTable {
  public:
   static constexpr uint32_t kEmpty = UINT32_MAX;
 
-  HashIndex() { Reset(16); }
+  size_t size() const { return count_; }
+  void Reserve(size_t n) {
+    size_t want = 16;
+    while (want * 3 < n * 4 + 4) want *= 2;
+    if (want > slots_.size()) Rehash(want);
+  }
+  void Clear() { Reset(16); }
 
+ protected:
+  SlotTable() { Reset(16); }
+  // Makes room for one more entry.
+  void Reserve1() {
+    if ((count_ + 1) * 4 > slots_.size() * 3) Rehash(slots_.size() * 2);
+  }
+  void Reset(size_t n) {
+    slots_.assign(n, Slot{});
+    count_ = 0;
+  }
+  void Rehash(size_t n) {
+    std::vector<Slot> old;
+    old.swap(slots_);
+    slots_.assign(n, Slot{});
+    size_t mask = n - 1;
+    for (const Slot& s : old) {
+      if (s.id == kEmpty) continue;
+      size_t pos = s.Home() & mask;
+      while (slots_[pos].id != kEmpty) pos = (pos + 1) & mask;
+      slots_[pos] = s;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  size_t count_ = 0;
+};
+
+struct IdSlot {
+  uint32_t id = UINT32_MAX;
+  uint32_t hash = 0;
+  size_t Home() const { return hash; }
+};
+
+struct KeySlot {
+  uint64_t key = 0;
+  uint32_t id = UINT32_MAX;
+  static size_t Spread(uint64_t key) { return static_cast<size_t>(key ^ (key >> 32)); }
+  size_t Home() const { return Spread(key); }
+};
+
+}  // namespace hash_internal
+
+class HashIndex : public hash_internal::SlotTable<hash_internal::IdSlot> {
+ public:
   // Returns the stored id for which eq(id) is true, or inserts `new_id` and
   // returns it. `hash` must be the same for equal keys.
   template <typename Eq>
   uint32_t FindOrInsert(uint64_t hash, uint32_t new_id, Eq&& eq) {
-    if ((count_ + 1) * 4 > slots_.size() * 3) Grow();
+    Reserve1();
     uint32_t h = static_cast<uint32_t>(hash ^ (hash >> 32));
     size_t mask = slots_.size() - 1;
     for (size_t pos = h & mask;; pos = (pos + 1) & mask) {
-      Slot& s = slots_[pos];
+      hash_internal::IdSlot& s = slots_[pos];
       if (s.id == kEmpty) {
         s.id = new_id;
         s.hash = h;
@@ -59,63 +115,26 @@ class HashIndex {
     uint32_t h = static_cast<uint32_t>(hash ^ (hash >> 32));
     size_t mask = slots_.size() - 1;
     for (size_t pos = h & mask;; pos = (pos + 1) & mask) {
-      const Slot& s = slots_[pos];
+      const hash_internal::IdSlot& s = slots_[pos];
       if (s.id == kEmpty) return kEmpty;
       if (s.hash == h && eq(s.id)) return s.id;
     }
   }
-
-  size_t size() const { return count_; }
-  void Reserve(size_t n) {
-    size_t want = 16;
-    while (want * 3 < n * 4 + 4) want *= 2;
-    if (want > slots_.size()) Rehash(want);
-  }
-  void Clear() { Reset(16); }
-
- private:
-  struct Slot {
-    uint32_t id;
-    uint32_t hash;
-  };
-  void Reset(size_t n) {
-    slots_.assign(n, Slot{kEmpty, 0});
-    count_ = 0;
-  }
-  void Grow() { Rehash(slots_.size() * 2); }
-  void Rehash(size_t n) {
-    std::vector<Slot> old;
-    old.swap(slots_);
-    slots_.assign(n, Slot{kEmpty, 0});
-    size_t mask = n - 1;
-    for (const Slot& s : old) {
-      if (s.id == kEmpty) continue;
-      size_t pos = s.hash & mask;
-      while (slots_[pos].id != kEmpty) pos = (pos + 1) & mask;
-      slots_[pos] = s;
-    }
-  }
-
-  std::vector<Slot> slots_;
-  size_t count_ = 0;
 };
 
 // An open-addressing map from 64-bit content hashes, taken as the identity
 // of what they hash (a collision, ~n^2/2^65 for n keys, would merge two
 // keys), to dense uint32 ids. The key lives in the slot, so a lookup reads
 // the slot's line only. Not thread-safe.
-class HashKeyIndex {
+class HashKeyIndex : public hash_internal::SlotTable<hash_internal::KeySlot> {
  public:
-  static constexpr uint32_t kEmpty = UINT32_MAX;
-  static constexpr size_t kSlotBytes = 16;
-
-  HashKeyIndex() { Reset(16); }
+  static constexpr size_t kSlotBytes = sizeof(hash_internal::KeySlot);
 
   // The id stored for `key`, or kEmpty.
   uint32_t Find(uint64_t key) const {
     size_t mask = slots_.size() - 1;
-    for (size_t pos = Spread(key) & mask;; pos = (pos + 1) & mask) {
-      const Slot& s = slots_[pos];
+    for (size_t pos = hash_internal::KeySlot::Spread(key) & mask;; pos = (pos + 1) & mask) {
+      const hash_internal::KeySlot& s = slots_[pos];
       if (s.id == kEmpty) return kEmpty;
       if (s.key == key) return s.id;
     }
@@ -123,10 +142,10 @@ class HashKeyIndex {
 
   // The id stored for `key`, or `new_id` after storing it.
   uint32_t FindOrInsert(uint64_t key, uint32_t new_id) {
-    if ((count_ + 1) * 4 > slots_.size() * 3) Rehash(slots_.size() * 2);
+    Reserve1();
     size_t mask = slots_.size() - 1;
-    for (size_t pos = Spread(key) & mask;; pos = (pos + 1) & mask) {
-      Slot& s = slots_[pos];
+    for (size_t pos = hash_internal::KeySlot::Spread(key) & mask;; pos = (pos + 1) & mask) {
+      hash_internal::KeySlot& s = slots_[pos];
       if (s.id == kEmpty) {
         s.key = key;
         s.id = new_id;
@@ -136,41 +155,6 @@ class HashKeyIndex {
       if (s.key == key) return s.id;
     }
   }
-
-  size_t size() const { return count_; }
-  void Reserve(size_t n) {
-    size_t want = 16;
-    while (want * 3 < n * 4 + 4) want *= 2;
-    if (want > slots_.size()) Rehash(want);
-  }
-  void Clear() { Reset(16); }
-
- private:
-  struct Slot {
-    uint64_t key;
-    uint32_t id;
-  };
-  static_assert(sizeof(Slot) == kSlotBytes);
-  static size_t Spread(uint64_t key) { return static_cast<size_t>(key ^ (key >> 32)); }
-  void Reset(size_t n) {
-    slots_.assign(n, Slot{0, kEmpty});
-    count_ = 0;
-  }
-  void Rehash(size_t n) {
-    std::vector<Slot> old;
-    old.swap(slots_);
-    slots_.assign(n, Slot{0, kEmpty});
-    size_t mask = n - 1;
-    for (const Slot& s : old) {
-      if (s.id == kEmpty) continue;
-      size_t pos = Spread(s.key) & mask;
-      while (slots_[pos].id != kEmpty) pos = (pos + 1) & mask;
-      slots_[pos] = s;
-    }
-  }
-
-  std::vector<Slot> slots_;
-  size_t count_ = 0;
 };
 
 }  // namespace stackhouse
