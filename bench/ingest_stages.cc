@@ -18,6 +18,7 @@
 
 #include "base/gzip.h"
 #include "base/strings.h"
+#include "bench/bench_flags.h"
 #include "bench/profile_gen.h"
 #include "profile/pprof.h"
 #include "tsdb/store.h"
@@ -34,16 +35,15 @@ double Now() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-std::string Flag(int argc, char** argv, const std::string& name, const std::string& def) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (argv[i] == name) return argv[i + 1];
-  }
-  return def;
+int Fail(const Status& s) {
+  std::fprintf(stderr, "ingest_stages: %s\n", s.ToString().c_str());
+  return 1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  using bench::Flag;
   const std::string testdata = Flag(argc, argv, "--testdata", "../shared/testdata");
   const int services = std::stoi(Flag(argc, argv, "--services", "64"));
   const int rounds = std::stoi(Flag(argc, argv, "--rounds", "6"));
@@ -68,10 +68,7 @@ int main(int argc, char** argv) {
   o.dir = dir;
   o.retention = 0;
   auto opened = tsdb::Store::Open(o);
-  if (!opened.ok()) {
-    std::fprintf(stderr, "ingest_stages: %s\n", opened.status().ToString().c_str());
-    return 1;
-  }
+  if (!opened.ok()) return Fail(opened.status());
   auto store = std::move(opened).value();
   double gunzip = 0, decode = 0, append = 0;
   size_t n = 0;
@@ -82,22 +79,17 @@ int main(int argc, char** argv) {
       double a = Now();
       auto raw = Gunzip(payloads[i], 64 << 20);
       double b = Now();
-      auto p = raw.ok() ? profile::DecodePprof(*raw) : StatusOr<profile::Profile>(raw.status());
+      if (!raw.ok()) return Fail(raw.status());
+      auto p = profile::DecodePprof(*raw);
       double c = Now();
-      if (!p.ok()) {
-        std::fprintf(stderr, "ingest_stages: %s\n", p.status().ToString().c_str());
-        return 1;
-      }
+      if (!p.ok()) return Fail(p.status());
       auto labels = profile::LabelSet::FromPairs({{"service_name", service_of[i]}});
       // Each service sends a profile every 10 s, as in the ingest bench (the
       // head is not cut during the run).
       const int64_t slot = static_cast<int64_t>(round) * kPerService + static_cast<int64_t>(i % kPerService);
       Status st = store->Append("bench", *labels, *p, t0 + slot * 10'000'000'000, 10'000'000'000);
       double d = Now();
-      if (!st.ok()) {
-        std::fprintf(stderr, "ingest_stages: append: %s\n", st.ToString().c_str());
-        return 1;
-      }
+      if (!st.ok()) return Fail(st);
       if (round == 0) continue;
       gunzip += b - a;
       decode += c - b;

@@ -16,12 +16,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <thread>
 
 #include "base/file.h"
+#include "bench/bench_flags.h"
 #include "bench/profile_gen.h"
 #include "profile/pprof.h"
 #include "tsdb/merge.h"
@@ -31,6 +31,8 @@ using namespace stackhouse;
 using namespace stackhouse::tsdb;
 
 namespace {
+
+using bench::Flag;
 
 constexpr int64_t kSec = 1'000'000'000;
 constexpr int64_t kHour = 3600 * kSec;
@@ -52,13 +54,6 @@ uint64_t DirBytes(const std::string& dir) {
     if (e.is_regular_file()) n += e.file_size();
   }
   return n;
-}
-
-std::string Flag(int argc, char** argv, const char* name, const char* def) {
-  for (int i = 0; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], name) == 0) return argv[i + 1];
-  }
-  return def;
 }
 
 profile::LabelSet ServiceLabels(const std::string& service) {

@@ -21,7 +21,7 @@ constinit std::atomic<HeapBucket*> g_buckets{nullptr};
 
 // Per home bucket, how many remembered addresses have that home (in it or
 // in an overflow bucket): 32 KiB that stay in the caches. Most frees that
-// ask (page-aligned blocks glibc handed out, 1 in 256) find a zero here and
+// ask (page-aligned blocks glibc handed out, 1 in 100-250) find a zero here and
 // never touch the table's line. Raised before an address is placed and
 // lowered after it is taken out, so a free that can see the address (it got
 // the pointer after malloc returned) sees a non-zero count.

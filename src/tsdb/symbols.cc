@@ -9,7 +9,6 @@ namespace stackhouse::tsdb {
 
 namespace {
 constexpr uint32_t kUnmapped = UINT32_MAX;
-constexpr uint64_t kRootHash = SymbolTable::RootPathHash();
 constexpr uint64_t kNoSymbolHash = 0x51afd7ed558ccd00ULL;  // content hash of "none"
 }  // namespace
 
@@ -41,7 +40,7 @@ SymbolTable::SymbolTable() {
   NoteString(0);
   parents_.push_back(0);
   node_locations_.push_back(0);
-  node_hashes_.push_back(kRootHash);
+  node_hashes_.push_back(RootPathHash());
 }
 
 SymbolTable::Sizes SymbolTable::sizes() const {
@@ -177,7 +176,7 @@ uint32_t SymbolTable::FindLocationByContent(uint64_t h) {
 
 uint32_t SymbolTable::Child(uint32_t parent, uint32_t location) {
   EnsureIndexes();
-  uint64_t h = HashMix(node_hashes_[parent], location);
+  uint64_t h = MixPathHash(node_hashes_[parent], location);
   uint32_t next = static_cast<uint32_t>(parents_.size());
   uint32_t id = node_index_.FindOrInsert(h, next);
   if (id == next) {
@@ -378,7 +377,7 @@ Status SymbolTable::DecodeDelta(protowire::Reader* r) {
       break;
     }
     uint32_t parent = node - static_cast<uint32_t>(delta);
-    uint64_t h = HashMix(node_hashes_[parent], loc);
+    uint64_t h = MixPathHash(node_hashes_[parent], loc);
     parents_.push_back(parent);
     node_locations_.push_back(loc);
     node_hashes_.push_back(h);
@@ -504,9 +503,9 @@ StatusOr<SymbolTable> SymbolTable::DecodeSections(std::string_view strings,
     for (uint64_t i = 1; i < n && !in.failed(); ++i) t.node_locations_[i] = in.Id(nlocs);
     if (in.failed() || !in.done()) return fail("stacks");
     t.node_hashes_.resize(n);
-    t.node_hashes_[0] = kRootHash;
+    t.node_hashes_[0] = RootPathHash();
     for (uint64_t i = 1; i < n; ++i) {
-      t.node_hashes_[i] = HashMix(t.node_hashes_[t.parents_[i]], t.node_locations_[i]);
+      t.node_hashes_[i] = MixPathHash(t.node_hashes_[t.parents_[i]], t.node_locations_[i]);
     }
   }
   t.string_hashes_.clear();

@@ -74,20 +74,12 @@ class SymbolTable {
   uint32_t Mapping(const SymMapping& m);    // 1-based id
   uint32_t Function(const SymFunction& f);  // 1-based id
   uint32_t Location(uint32_t mapping, uint64_t address, std::span<const SymLine> lines);
-  // The node of a stack given leaf first, as location ids.
-  uint32_t Stack(std::span<const uint32_t> leaf_first) {
-    return Stack(leaf_first, PathHash(leaf_first));
-  }
-  // The same with the stack's path hash computed by the caller (PathHash,
-  // or RootPathHash and MixPathHash from the root down).
+  // The node of a stack given leaf first, as location ids, and the hash of
+  // its root-first path: RootPathHash mixed with each location from the
+  // root down by MixPathHash (as the tree hashes its nodes).
   uint32_t Stack(std::span<const uint32_t> leaf_first, uint64_t path_hash);
   static constexpr uint64_t RootPathHash() { return 0x9ae16a3b2f90404fULL; }
   static uint64_t MixPathHash(uint64_t h, uint32_t location) { return HashMix(h, location); }
-  static uint64_t PathHash(std::span<const uint32_t> leaf_first) {
-    uint64_t h = RootPathHash();
-    for (size_t i = leaf_first.size(); i-- > 0;) h = MixPathHash(h, leaf_first[i]);
-    return h;
-  }
   // The child of `parent` at `location` (created when missing).
   uint32_t Child(uint32_t parent, uint32_t location);
 
