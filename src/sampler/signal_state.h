@@ -29,12 +29,14 @@ class CostHistogram {
  public:
   static constexpr int kBuckets = 513;
   static constexpr uint64_t kBucketNs = 50;
-  void Add(uint64_t ns) {
+  // One call's cost; `weight` > 1 when only 1 call in `weight` is timed
+  // (it then stands for the others).
+  void Add(uint64_t ns, uint64_t weight = 1) {
     Shard& s = shards_[ThreadShard()];
     uint64_t b = ns / kBucketNs;
-    s.buckets[b < kBuckets - 1 ? b : kBuckets - 1].fetch_add(1, std::memory_order_relaxed);
-    s.total_ns.fetch_add(ns, std::memory_order_relaxed);
-    s.count.fetch_add(1, std::memory_order_relaxed);
+    s.buckets[b < kBuckets - 1 ? b : kBuckets - 1].fetch_add(weight, std::memory_order_relaxed);
+    s.total_ns.fetch_add(ns * weight, std::memory_order_relaxed);
+    s.count.fetch_add(weight, std::memory_order_relaxed);
   }
   uint64_t count() const;
   uint64_t total_ns() const;
@@ -69,6 +71,8 @@ struct SignalState {
 
   CostHistogram cpu_cost;   // CPU signal handler
   CostHistogram wall_cost;  // wall signal handler
+  // The heap hooks' slow paths time 1 call in kHeapTimingEvery per thread
+  // (two TSC reads and the histogram's atomics were a fifth of their cost).
   CostHistogram heap_cost;  // sampled allocations (the unsampled fast path is not timed)
   CostHistogram heap_free_cost;  // frees of page-aligned blocks past the home-count check
   CostHistogram lock_cost;  // recorded contentions

@@ -18,6 +18,9 @@ struct ThreadLocal {
   // Heap sampling: bytes left until the next sample, and the generator.
   int64_t bytes_until_sample = 0;
   uint64_t rng = 0;
+  // heap_sampling.h: which sampled allocations and frees are timed.
+  uint32_t alloc_timing_tick = 0;
+  uint32_t free_timing_tick = 0;
 };
 
 inline ThreadLocal& GetThreadLocal() {

@@ -27,6 +27,12 @@ int64_t DrawBudget(ThreadLocal& tl, double mean) {
 
 }  // namespace
 
+bool BudgetSpent() {
+  if (g_heap_on.load(std::memory_order_relaxed)) return true;
+  GetThreadLocal().bytes_until_sample = kRecheckBytes;
+  return false;
+}
+
 bool StartSample() {
   ThreadLocal& tl = GetThreadLocal();
   SignalState* st = g_signal_state.load(std::memory_order_acquire);
@@ -59,26 +65,30 @@ void RecordAllocation(void* ptr, size_t size, void* frame, uint64_t start_tsc) {
   }
   tl.internal--;
   // From the sampling decision on: the page-aligned allocation included.
-  st->heap_cost.Add(static_cast<uint64_t>((ReadTsc() - start_tsc) / st->tsc_per_ns));
+  if (start_tsc != 0) {
+    st->heap_cost.Add(static_cast<uint64_t>((ReadTsc() - start_tsc) / st->tsc_per_ns), kHeapTimingEvery);
+  }
 }
 
 bool ReportSampledFree(void* ptr) {
   // A page-aligned block glibc happened to align (1 in 100-250 blocks) mostly
   // stops at the set's home count; those are counted, and the benchmark
-  // charges each the cost hookcost measures for it. The rest is timed:
-  // sampled blocks are only forgotten (the collector finds out from the set,
-  // see Collector::set_live_check, so no record is queued).
+  // charges each the cost hookcost measures for it. The rest is timed (1 in
+  // kHeapTimingEvery): sampled blocks are only forgotten (the collector
+  // finds out from the set, see Collector::set_live_check, so no record is
+  // queued).
   const uintptr_t addr = reinterpret_cast<uintptr_t>(ptr);
   if (!HeapSampledMayContain(addr)) {
     HeapNoteUnsampledAlignedFree();
     return false;
   }
-  const uint64_t start_tsc = ReadTsc();
+  const uint64_t start_tsc = HeapTimingStart(GetThreadLocal().free_timing_tick);
   const bool sampled = HeapSampledRemove(addr);
-  InFlight in_flight;
-  SignalState* st = in_flight.state();
-  if (st != nullptr) {
-    st->heap_free_cost.Add(static_cast<uint64_t>((ReadTsc() - start_tsc) / st->tsc_per_ns));
+  if (start_tsc != 0) {
+    InFlight in_flight;
+    if (SignalState* st = in_flight.state()) {
+      st->heap_free_cost.Add(static_cast<uint64_t>((ReadTsc() - start_tsc) / st->tsc_per_ns), kHeapTimingEvery);
+    }
   }
   return sampled;
 }

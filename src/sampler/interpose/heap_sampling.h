@@ -28,13 +28,31 @@ namespace stackhouse::sampler::interpose {
 
 inline constexpr size_t kSampledAlignment = 4096;
 
+// While heap profiling is off, a thread whose budget runs out gets this
+// much more before it looks at the switch again: the hooks' fast path reads
+// only the thread's budget, never the switch.
+inline constexpr int64_t kRecheckBytes = int64_t{4} << 20;
+
+// The budget ran out: true if heap profiling is on (StartSample draws the
+// next budget), else the budget is re-armed with kRecheckBytes.
+bool BudgetSpent();
+
 // True when this allocation should be sampled (it exhausted the thread's
-// byte budget). Cheap: one flag, one thread-local counter.
+// byte budget). Cheap: one thread-local counter.
 inline bool ShouldSample(size_t size) {
-  if (__builtin_expect(!g_heap_on.load(std::memory_order_relaxed), 1)) return false;
   ThreadLocal& tl = GetThreadLocal();
   tl.bytes_until_sample -= static_cast<int64_t>(size);
-  return __builtin_expect(tl.bytes_until_sample <= 0, 0);
+  if (__builtin_expect(tl.bytes_until_sample > 0, 1)) return false;
+  return BudgetSpent();
+}
+
+// The heap hooks time their slow paths (the sampled allocation, the free of
+// a sampled block) 1 call in kHeapTimingEvery per thread, starting with the
+// first; a timed call is counted kHeapTimingEvery times. `tick` is the
+// thread's count of that kind of call. Returns 0 when this one is not timed.
+inline constexpr uint32_t kHeapTimingEvery = 8;
+inline uint64_t HeapTimingStart(uint32_t& tick) {
+  return (tick++ & (kHeapTimingEvery - 1)) == 0 ? ReadTsc() : 0;
 }
 
 // Slow path after ShouldSample said yes: draws the next budget and reports
@@ -42,8 +60,9 @@ inline bool ShouldSample(size_t size) {
 // profiler).
 bool StartSample();
 // Records the sampled allocation `ptr` of `size` bytes for the caller of
-// the function whose frame is `frame`; the time since `start_tsc` (taken
-// when the slow path began) is counted as the hooks' sampling cost.
+// the function whose frame is `frame`; the time since `start_tsc` (from
+// HeapTimingStart when the slow path began; 0 = not timed) is counted as the
+// hooks' sampling cost.
 void RecordAllocation(void* ptr, size_t size, void* frame, uint64_t start_tsc);
 
 // Page-aligned pointers may be sampled ones: check and report their free.

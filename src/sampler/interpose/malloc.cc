@@ -1,7 +1,7 @@
 // malloc-family interposers. Each forwards to the next allocator in the
 // lookup order (libc, or jemalloc/tcmalloc when the program uses one) and
-// then lets heap_sampling.h decide whether to sample. With heap profiling
-// off the added cost is one load and a branch.
+// then lets heap_sampling.h decide whether to sample. The added cost is a
+// thread-local byte budget charged and tested, on or off.
 #include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
@@ -133,7 +133,7 @@ bool CacheBlock(void* p) {
 
 // The sampled path: a page-aligned block (see heap_sampling.h), recorded.
 __attribute__((noinline)) void* AllocateSampled(size_t align, size_t size, bool zero, void* frame) {
-  uint64_t start = ReadTsc();
+  uint64_t start = HeapTimingStart(GetThreadLocal().alloc_timing_tick);
   if (!StartSample()) {
     // Not this time (first draw, or the profiler's own allocation).
     if (align <= 16) return zero ? g_real.calloc(1, size) : g_real.malloc.load(std::memory_order_relaxed)(size);
@@ -181,8 +181,7 @@ __attribute__((noinline)) void FreeSlow(void* p) {
 // resolved and heap profiling is off, or on with budget left.
 void* SampledMalloc(size_t size, void* frame) {
   auto fn = g_real.malloc.load(std::memory_order_relaxed);
-  if (__builtin_expect(!g_heap_on.load(std::memory_order_relaxed), 1)) return fn(size);
-  if (!ShouldSample(size)) return fn(size);
+  if (__builtin_expect(!ShouldSample(size), 1)) return fn(size);
   return SampleMalloc(size, frame);
 }
 
@@ -196,6 +195,7 @@ __attribute__((noinline)) void* MallocUnresolved(size_t size) {
 }
 __attribute__((noinline)) void FreeUnresolved(void* p) { FreeSlow(p); }
 __attribute__((noinline)) void* MallocBudgetSpent(size_t size) {
+  if (!BudgetSpent()) return g_real.malloc.load(std::memory_order_relaxed)(size);
   return SampleMalloc(size, __builtin_frame_address(0));
 }
 
@@ -223,15 +223,13 @@ using namespace stackhouse::sampler::interpose;  // NOLINT
 #define STACKHOUSE_EXPORT extern "C" __attribute__((visibility("default")))
 
 // The two hottest hooks, written out so that the common case is a few
-// instructions and one jump into the real allocator: no frame, one load of
-// each flag, the thread's byte budget charged once.
+// instructions and one jump into the real allocator: no frame, no flag, the
+// thread's byte budget charged once (heap_sampling.h).
 STACKHOUSE_EXPORT __attribute__((optimize("omit-frame-pointer"))) void* malloc(size_t size) {
   auto fn = g_real.malloc.load(std::memory_order_relaxed);
-  if (__builtin_expect(g_heap_on.load(std::memory_order_relaxed), 0)) {
-    ThreadLocal& tl = GetThreadLocal();
-    tl.bytes_until_sample -= static_cast<int64_t>(size);
-    if (__builtin_expect(tl.bytes_until_sample <= 0, 0)) return MallocBudgetSpent(size);
-  }
+  ThreadLocal& tl = GetThreadLocal();
+  tl.bytes_until_sample -= static_cast<int64_t>(size);
+  if (__builtin_expect(tl.bytes_until_sample <= 0, 0)) return MallocBudgetSpent(size);
   return fn(size);
 }
 

@@ -20,7 +20,7 @@
 //   jit SECONDS             runs generated machine code named in /tmp/perf-PID.map
 //   sigcost N               the kernel's cost to deliver and return from a
 //                           signal (no profiler needed)
-//   hookcost N              the added cost of a hooked malloc+free pair
+//   hookcost [N [ROUNDS]]   the added cost of a hooked malloc+free pair
 //   allocheck ROUNDS THREADS  every allocation entry point keeps its promises
 //
 // WORKLOAD_DELAY_MS waits before the work (for profilers that attach).
@@ -450,9 +450,11 @@ extern "C" void* __libc_malloc(size_t);
 extern "C" void __libc_free(void*);
 extern "C" void* __libc_memalign(size_t, size_t);
 
-int HookCost(long n) {
-  // Interleaved rounds of the same loop through the hooks and straight into
-  // glibc; the minimum of each is the least disturbed figure.
+int HookCost(long n, int rounds) {
+  // Short blocks of the same loop through the hooks and straight into glibc,
+  // back to back in alternating order; the median of the paired differences
+  // is robust to this machine's bursts of noise (a minimum of each side is
+  // not: it swung by 3 ns between runs).
   auto once = [&](bool hooked) {
     int64_t t0 = MonoNs();
     for (long i = 0; i < n; ++i) {
@@ -465,7 +467,7 @@ int HookCost(long n) {
   // The free of a page-aligned block that was not sampled (glibc aligns
   // 1 in 100-250 blocks by chance): the hooks look it up; same blocks freed
   // through the hooks and straight into glibc.
-  const long m = n / 16;
+  const long m = std::max(1L, n / 16);
   auto aligned_once = [&](bool hooked) {
     int64_t t0 = MonoNs();
     for (long i = 0; i < m; ++i) {
@@ -475,18 +477,30 @@ int HookCost(long n) {
     }
     return MonoNs() - t0;
   };
-  int64_t plain = INT64_MAX, hooked = INT64_MAX, aligned_plain = INT64_MAX, aligned_hooked = INT64_MAX;
-  for (int round = 0; round < 15; ++round) {
-    plain = std::min(plain, once(false));
-    hooked = std::min(hooked, once(true));
-    aligned_plain = std::min(aligned_plain, aligned_once(false));
-    aligned_hooked = std::min(aligned_hooked, aligned_once(true));
-  }
-  double p = static_cast<double>(plain) / n, h = static_cast<double>(hooked) / n;
-  double ap = static_cast<double>(aligned_plain) / m, ah = static_cast<double>(aligned_hooked) / m;
-  printf("{\"pair_plain_ns\":%.2f,\"pair_hooked_ns\":%.2f,\"per_call_ns\":%.2f,"
-         "\"aligned_free_plain_ns\":%.2f,\"aligned_free_extra_ns\":%.2f}\n",
-         p, h, (h - p) / 2, ap, ah - ap);
+  auto paired = [&](auto&& run, int64_t* plain_sum) {
+    std::vector<int64_t> diffs;
+    for (int round = 0; round < rounds; ++round) {
+      int64_t a, b;
+      if (round & 1) {
+        b = run(true);
+        a = run(false);
+      } else {
+        a = run(false);
+        b = run(true);
+      }
+      diffs.push_back(b - a);
+      *plain_sum += a;
+    }
+    std::nth_element(diffs.begin(), diffs.begin() + diffs.size() / 2, diffs.end());
+    return static_cast<double>(diffs[diffs.size() / 2]);
+  };
+  int64_t plain = 0, aligned_plain = 0;
+  double pair_extra = paired(once, &plain) / n;
+  double aligned_extra = paired(aligned_once, &aligned_plain) / m;
+  printf("{\"pair_plain_ns\":%.2f,\"per_call_ns\":%.2f,\"aligned_free_plain_ns\":%.2f,"
+         "\"aligned_free_extra_ns\":%.2f}\n",
+         static_cast<double>(plain) / n / rounds, pair_extra / 2,
+         static_cast<double>(aligned_plain) / m / rounds, aligned_extra);
   return 0;
 }
 
@@ -527,7 +541,7 @@ int main(int argc, char** argv) {
   else if (mode == "syscalls") rc = Syscalls(arg(2, 2));
   else if (mode == "jit") rc = Jit(arg(2, 2));
   else if (mode == "sigcost") rc = SigCost(static_cast<long>(arg(2, 200000)));
-  else if (mode == "hookcost") rc = HookCost(static_cast<long>(arg(2, 2000000)));
+  else if (mode == "hookcost") rc = HookCost(static_cast<long>(arg(2, 10000)), static_cast<int>(arg(3, 2000)));
   else if (mode == "allocheck") rc = AllocCheck(static_cast<long>(arg(2, 100000)), static_cast<int>(arg(3, 3)));
   else {
     fprintf(stderr, "unknown mode %s\n", mode.c_str());
