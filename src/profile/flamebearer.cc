@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <string_view>
 #include <unordered_map>
@@ -169,7 +170,15 @@ FlamebearerData ComputeFlamebearer(const FlameTree& tree) {
     out.reserve(level.size() * 4);
     next.clear();
     int64_t prev_end = 0;
-    for (const Bar& bar : level) {
+    for (size_t i = 0; i < level.size(); ++i) {
+      // The nodes are scattered: fetch the bars' nodes ahead, and (once a
+      // node is in) its first child's.
+      if (i + 16 < level.size()) __builtin_prefetch(&nodes[level[i + 16].node]);
+      if (i + 8 < level.size()) {
+        const uint32_t c = nodes[level[i + 8].node].first_child;
+        if (c != FlameTree::kNone) __builtin_prefetch(&nodes[c]);
+      }
+      const Bar& bar = level[i];
       const FlameTree::Node& n = nodes[bar.node];
       out.push_back(bar.x - prev_end);
       out.push_back(n.total);
@@ -238,44 +247,110 @@ std::string FlamebearerJson(const FlamebearerData& data, std::string_view format
   return out;
 }
 
+namespace {
+
+// Exact division of values known to be multiples of `unit`, without a
+// hardware divide per value: the quotient through a double reciprocal,
+// checked by one multiplication (and divided for real only when the check
+// fails, for magnitudes beyond a double's 53 bits).
+class ExactDivider {
+ public:
+  explicit ExactDivider(uint64_t unit) : unit_(static_cast<int64_t>(unit)), inverse_(1.0 / static_cast<double>(unit)) {}
+  int64_t operator()(int64_t v) const {
+    if (unit_ == 1) return v;
+    const int64_t q = Quotient(v);
+    return Times(q) == v ? q : v / unit_;
+  }
+  // True if v is a multiple of the unit.
+  bool Divides(int64_t v) const {
+    if (unit_ == 1) return true;
+    return Times(Quotient(v)) == v || v % unit_ == 0;
+  }
+
+ private:
+  // v / unit rounded to nearest (ties either way); |v / unit| < 2^62.
+  int64_t Quotient(int64_t v) const {
+    const double q = static_cast<double>(v) * inverse_;
+    return static_cast<int64_t>(q + (q < 0 ? -0.5 : 0.5));
+  }
+  // q * unit, wrapping (a wrong quotient must not overflow).
+  int64_t Times(int64_t q) const {
+    return static_cast<int64_t>(static_cast<uint64_t>(q) * static_cast<uint64_t>(unit_));
+  }
+  int64_t unit_;
+  double inverse_;
+};
+
+}  // namespace
+
 std::string FlamebearerBinary(std::string_view json, const FlamebearerData& data,
                               size_t stride) {
-  std::string out;
   size_t ints = 0;
   for (const auto& l : data.levels) ints += l.size();
-  out.reserve(9 + json.size() + 16 + ints * 2);
-  out.append("SHFB");
-  out.push_back(1);
-  uint32_t len = static_cast<uint32_t>(json.size());
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((len >> (8 * i)) & 0xff));
-  out.append(json);
-  auto uvarint = [&](uint64_t v) {
-    while (v >= 0x80) {
-      out.push_back(static_cast<char>(v | 0x80));
-      v >>= 7;
-    }
-    out.push_back(static_cast<char>(v));
-  };
   // Values (every int of a bar but its last, the name index) share a unit:
   // CPU nanoseconds are multiples of the sampling period, so dividing by it
-  // keeps most varints to one or two bytes.
+  // keeps most varints to one or two bytes. gcd only runs when a value is
+  // not a multiple of the unit so far.
   uint64_t unit = 0;
-  for (const auto& l : data.levels) {
-    for (size_t k = 0; k < l.size(); ++k) {
-      if (k % stride == stride - 1 || l[k] == 0) continue;
-      unit = std::gcd(unit, static_cast<uint64_t>(l[k] < 0 ? -l[k] : l[k]));
+  {
+    ExactDivider divides(1);
+    for (const auto& l : data.levels) {
+      for (size_t k = 0; k < l.size(); k += stride) {
+        for (size_t j = k; j < k + stride - 1 && j < l.size(); ++j) {
+          const int64_t v = l[j];
+          if (v == 0 || (unit != 0 && divides.Divides(v))) continue;
+          unit = std::gcd(unit, static_cast<uint64_t>(v < 0 ? -v : v));
+          divides = ExactDivider(unit);
+        }
+      }
     }
   }
   if (unit == 0) unit = 1;
+  const ExactDivider divide(unit);
+
+  std::string out;
+  // Header, JSON, then varints (at most 10 bytes each; the buffer grows a
+  // level at a time, so that it is not zero-filled for the worst case).
+  const size_t head = 9 + json.size() + 20;
+  out.resize(head + 2 * ints);
+  size_t at = 0;
+  auto room = [&](size_t varints) {
+    const size_t need = at + 10 * varints;
+    if (out.size() < need) out.resize(std::max(need, out.size() + out.size() / 2));
+  };
+  char* p = out.data();
+  memcpy(p, "SHFB", 4);
+  p[4] = 1;
+  const auto len = static_cast<uint32_t>(json.size());
+  for (int i = 0; i < 4; ++i) p[5 + i] = static_cast<char>((len >> (8 * i)) & 0xff);
+  memcpy(p + 9, json.data(), json.size());
+  at = 9 + json.size();
+  auto uvarint = [&out, &at](uint64_t v) {
+    char* q = out.data() + at;
+    while (v >= 0x80) {
+      *q++ = static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    *q++ = static_cast<char>(v);
+    at = static_cast<size_t>(q - out.data());
+  };
+  auto zigzag = [](int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); };
   uvarint(unit);
   uvarint(data.levels.size());
   for (const auto& l : data.levels) {
+    room(l.size() + 1);
     uvarint(l.size());
-    for (size_t k = 0; k < l.size(); ++k) {
-      int64_t v = k % stride == stride - 1 ? l[k] : l[k] / static_cast<int64_t>(unit);
-      uvarint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+    size_t j = 0;  // position within the bar
+    for (const int64_t v : l) {
+      if (++j == stride) {
+        uvarint(zigzag(v));
+        j = 0;
+      } else {
+        uvarint(zigzag(divide(v)));
+      }
     }
   }
+  out.resize(at);
   return out;
 }
 

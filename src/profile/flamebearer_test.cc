@@ -256,6 +256,68 @@ TEST(FlamebearerTest, MetadataForBuiltProfiles) {
 
 // ---- Truncation report on the single format ----
 
+// Reads FlamebearerBinary's output back: the JSON, the unit, the levels.
+struct BinaryDecoded {
+  std::string json;
+  uint64_t unit = 0;
+  std::vector<std::vector<int64_t>> levels;
+};
+BinaryDecoded DecodeBinary(const std::string& b, size_t stride) {
+  BinaryDecoded d;
+  EXPECT_EQ(b.substr(0, 5), std::string("SHFB\x01", 5));
+  size_t len = 0;
+  for (int i = 0; i < 4; ++i) len |= size_t{static_cast<uint8_t>(b[5 + i])} << (8 * i);
+  d.json = b.substr(9, len);
+  size_t pos = 9 + len;
+  auto uvarint = [&] {
+    uint64_t v = 0;
+    for (int shift = 0; pos < b.size(); shift += 7) {
+      const auto c = static_cast<uint8_t>(b[pos++]);
+      v |= uint64_t{c & 0x7fu} << shift;
+      if (!(c & 0x80)) break;
+    }
+    return v;
+  };
+  d.unit = uvarint();
+  d.levels.resize(uvarint());
+  for (auto& l : d.levels) {
+    l.resize(uvarint());
+    for (size_t k = 0; k < l.size(); ++k) {
+      const uint64_t z = uvarint();
+      const auto v = static_cast<int64_t>((z >> 1) ^ (~(z & 1) + 1));
+      l[k] = k % stride == stride - 1 ? v : v * static_cast<int64_t>(d.unit);
+    }
+  }
+  EXPECT_EQ(pos, b.size());
+  return d;
+}
+
+TEST(FlamebearerTest, BinaryFormRoundTrips) {
+  // Values in units of a period; a value past a double's 53 bits; negative
+  // values (a diff's); units that only a later value breaks.
+  const int64_t big = 10000000 * ((int64_t{1} << 37) + 1);  // ~1.4e18
+  struct Case {
+    std::vector<std::vector<int64_t>> levels;
+    size_t stride;
+    uint64_t unit;
+  } cases[] = {
+      {{{0, 30000000, 10000000, 0}, {0, 20000000, 20000000, 1, 0, 10000000, 0, 2}}, 4, 10000000},
+      {{{0, big, 0, 0}, {0, big - 10000000, big - 10000000, 1}}, 4, 10000000},
+      {{{0, 12, 6, 0}, {0, 6, 6, 1}, {0, 3, 3, 2}}, 4, 3},
+      {{{0, 7, 0, 0}}, 4, 7},
+      {{{0, 0, 0, 0}}, 4, 1},
+      {{{0, 40, 0, -20, 60, 0, 0}, {-8, 40, 40, 4, 60, -60, 1}}, 7, 4},
+  };
+  for (const Case& c : cases) {
+    FlamebearerData data;
+    data.levels = c.levels;
+    const BinaryDecoded d = DecodeBinary(FlamebearerBinary("{\"x\":1}", data, c.stride), c.stride);
+    EXPECT_EQ(d.json, "{\"x\":1}");
+    EXPECT_EQ(d.unit, c.unit);
+    EXPECT_EQ(d.levels, c.levels);
+  }
+}
+
 TEST(FlamebearerTest, TruncationReportIsAnExtraObject) {
   Profile p = DecodeOrDie("go_cpu.pb.gz");
   int t = p.FindSampleType("samples");

@@ -15,7 +15,57 @@ constexpr size_t kMaxTotalBytes = size_t{64} << 20;
 
 bool EndsWith(const std::string& s, std::string_view suffix) { return s.ends_with(suffix); }
 
+// application/x-www-form-urlencoded, as the browser's URLSearchParams writes
+// it: alphanumerics and *-._ as they are, space as '+', the rest %XX.
+void AppendFormEncoded(std::string* out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '*' ||
+        c == '-' || c == '.' || c == '_') {
+      out->push_back(ch);
+    } else if (c == ' ') {
+      out->push_back('+');
+    } else {
+      out->push_back('%');
+      out->push_back(kHex[c >> 4]);
+      out->push_back(kHex[c & 15]);
+    }
+  }
+}
+
+std::string_view TrimSpace(std::string_view s) {
+  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
 }  // namespace
+
+std::string FirstQueryPreload(const HttpRequest& req) {
+  const std::string_view type = req.Query("type");
+  // As the script reads them: an empty parameter counts as absent.
+  std::string_view view = req.Query("view"), selector = req.Query("query");
+  if (view.empty()) view = "single";
+  if (selector.empty()) selector = "{}";
+  selector = TrimSpace(selector);
+  if (type.empty() || view != "single" || !selector.starts_with('{')) return "";
+  const std::string_view from = req.Query("from"), until = req.Query("until");
+  const std::string_view max_nodes = req.Query("maxNodes");
+  std::string url = "pyroscope/render?query=";
+  AppendFormEncoded(&url, StrCat(type, selector));
+  url += "&from=";
+  AppendFormEncoded(&url, from.empty() ? "now-1h" : from);
+  url += "&until=";
+  AppendFormEncoded(&url, until.empty() ? "now" : until);
+  if (!max_nodes.empty()) {
+    url += "&maxNodes=";
+    AppendFormEncoded(&url, max_nodes);
+  }
+  url += "&format=binary";
+  return url;
+}
 
 std::string ContentTypeFor(const std::string& path) {
   static const std::pair<const char*, const char*> kTypes[] = {
@@ -94,6 +144,14 @@ void StaticFiles::Serve(const HttpRequest& req, HttpResponse* resp) const {
                                                 ? "public, max-age=31536000, immutable"
                                                 : "no-cache"});
   resp->headers.push_back({"X-Content-Type-Options", "nosniff"});
+  if (path == "/index.html") {
+    // The page's first query, which index.html fetches as soon as it runs:
+    // named here, the browser starts it with the page's headers, while the
+    // HTML is still being parsed.
+    if (std::string url = FirstQueryPreload(req); !url.empty()) {
+      resp->headers.push_back({"Link", StrCat("<", url, ">; rel=preload; as=fetch; crossorigin")});
+    }
+  }
 }
 
 void ServeMissingUi(const HttpRequest& req, HttpResponse* resp) {

@@ -39,6 +39,13 @@ class StaticFiles {
   std::map<std::string, File> files_;  // by path, "/index.html"
 };
 
+// The URL (relative to the page) of the render query that index.html's
+// inline script starts for a page URL like
+// /?type=T&query={..}&from=..&until=..&maxNodes=N (the single view), written
+// as that script writes it; "" when the page starts no query. index.html is
+// served with it as a Link preload header.
+std::string FirstQueryPreload(const HttpRequest& req);
+
 // The page served at / when the UI has not been built.
 void ServeMissingUi(const HttpRequest& req, HttpResponse* resp);
 

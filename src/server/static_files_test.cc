@@ -51,6 +51,45 @@ TEST(StaticFilesTest, ServesIndexAndAssetsWithTypesAndCaching) {
   EXPECT_EQ(resp.status, 405);
 }
 
+// The first render query of a single-view link is named in a Link preload
+// header, exactly as index.html's inline script writes its URL.
+TEST(StaticFilesTest, PreloadsTheFirstQueryOfAFlameGraphLink) {
+  auto req = [](std::vector<std::pair<std::string, std::string>> query) {
+    HttpRequest r;
+    r.method = "GET";
+    r.path = "/";
+    r.query = std::move(query);
+    return r;
+  };
+  EXPECT_EQ(FirstQueryPreload(req({{"type", "process_cpu:cpu:nanoseconds:cpu:nanoseconds"},
+                                   {"query", " {service_name=\"api\", pod!~\"a b*\"} "},
+                                   {"from", "now-6h"},
+                                   {"maxNodes", "4000"}})),
+            "pyroscope/render?query=process_cpu%3Acpu%3Ananoseconds%3Acpu%3Ananoseconds"
+            "%7Bservice_name%3D%22api%22%2C+pod%21%7E%22a+b*%22%7D"
+            "&from=now-6h&until=now&maxNodes=4000&format=binary");
+  // Defaults: the selector {} and the last hour; empty parameters count as absent.
+  EXPECT_EQ(FirstQueryPreload(req({{"type", "t"}, {"query", ""}, {"view", ""}})),
+            "pyroscope/render?query=t%7B%7D&from=now-1h&until=now&format=binary");
+  // No query to preload: no type, another view, a selector that is not {..}.
+  EXPECT_EQ(FirstQueryPreload(req({})), "");
+  EXPECT_EQ(FirstQueryPreload(req({{"type", "t"}, {"view", "diff"}})), "");
+  EXPECT_EQ(FirstQueryPreload(req({{"type", "t"}, {"query", "   "}})), "");
+
+  auto files = StaticFiles::Load(MakeUi());
+  ASSERT_TRUE(files.ok());
+  HttpResponse resp;
+  files->Serve(req({{"type", "t"}}), &resp);
+  std::string link;
+  for (const auto& [k, v] : resp.headers) {
+    if (k == "Link") link = v;
+  }
+  EXPECT_EQ(link, "<pyroscope/render?query=t%7B%7D&from=now-1h&until=now&format=binary>; rel=preload; as=fetch; crossorigin");
+  resp = HttpResponse();
+  files->Serve(req({}), &resp);
+  for (const auto& [k, v] : resp.headers) EXPECT_NE(k, "Link");
+}
+
 TEST(StaticFilesTest, LoadErrorsNameTheDirectory) {
   auto missing = StaticFiles::Load("/no/such/dir");
   ASSERT_FALSE(missing.ok());

@@ -26,8 +26,25 @@ try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
   const params = new URLSearchParams({ type, query: `{service_name="${service}"}`, from: 'now-6h', maxNodes, layout: 'flame' });
+  // Waits through a plain CDP evaluation polling in the page: Playwright's
+  // waitForSelector would first compile its injected script on the page's
+  // main thread (~25-50 ms here) while the page loads.
+  const cdp = await context.newCDPSession(page);
   await page.goto(`${base}/?${params}`, { waitUntil: 'commit' });
-  await page.waitForSelector('[data-testid="flame"][data-displayed]', { timeout: 120000 });
+  const waited = await cdp.send('Runtime.evaluate', {
+    awaitPromise: true,
+    returnByValue: true,
+    timeout: 120000,
+    expression: `new Promise((resolve) => {
+      const check = () => {
+        const pane = document.querySelector('[data-testid="flame"]');
+        if (pane && pane.dataset.displayed) resolve(true);
+        else setTimeout(check, 10);
+      };
+      check();
+    })`,
+  });
+  if (waited.exceptionDetails) throw new Error(`waiting for the flame graph: ${waited.exceptionDetails.text}`);
   const r = await page.evaluate(() => {
     const pane = document.querySelector('[data-testid="flame"]');
     const d = pane.dataset;

@@ -120,6 +120,11 @@ try {
     // One draw on the way to the screen (not one per layout or theme step).
     const draws = await page.getAttribute('[data-testid="flame"]', 'data-model-draws');
     assert(draws === '1', `flame drawn ${draws} times before it was shown`);
+    // The server named the first query in a Link preload header and the
+    // page's own fetch of it took that response: one request, not two.
+    const renders = await page.evaluate(() =>
+      performance.getEntriesByType('resource').filter((e) => e.name.includes('/pyroscope/render?')).map((e) => e.initiatorType));
+    assert(renders.length === 1 && renders[0] === 'link', `the first render query's requests: ${renders}`);
     await shot('single');
   });
 

@@ -1,3 +1,4 @@
+import type { FlameModel } from './flame/model';
 import { decodeBinaryRender } from './binary';
 
 // The server's APIs as the UI uses them: Pyroscope's HTTP render endpoints
@@ -26,6 +27,8 @@ export interface RenderResponse {
   leftTicks?: number;
   rightTicks?: number;
   truncation?: { keptNodes: number; foldedNodes: number; foldedValue: number; otherNodes: number };
+  /** The flame graph model, when the decoder built it directly (binary responses). */
+  model?: FlameModel;
 }
 
 export interface ProfileType {

@@ -101,7 +101,7 @@ export function createCompareView(parent: HTMLElement, ctx: ViewContext): ViewHa
       const res = await api.render(fullQuery(s.type, st.query), r, { maxNodes: s.maxNodes || undefined });
       if (seq !== which.seq) return;
       ctx.status.clear();
-      const model = fromFlamebearer(res.flamebearer, 'single');
+      const model = res.model ?? fromFlamebearer(res.flamebearer, 'single');
       which.controls.units = res.metadata.units;
       which.controls.sampleRate = res.metadata.sampleRate;
       which.flame.setUnits?.(res.metadata.units, res.metadata.sampleRate);

@@ -120,7 +120,7 @@ export function createSingleView(parent: HTMLElement, ctx: ViewContext): ViewHan
       const dataInHand = performance.now();
       performance.mark('data-in-hand');
       response = res;
-      model = fromFlamebearer(res.flamebearer, 'single');
+      model = res.model ?? fromFlamebearer(res.flamebearer, 'single');
       performance.mark('model');
       ctx.status.clear();
       if (model.numTicks === 0) ctx.status.info('No data for this selection and time range. Widen the range or change the selector.');

@@ -11,6 +11,7 @@ export type RGB = [number, number, number];
 /** Key of the neutral colour ("total", "other"). */
 export const NEUTRAL_KEY = '';
 
+const LIB_HINT = /\.(?:so|dll|dylib)/i;
 const SRC_EXT = /\.(?:py|rb|js|mjs|cjs|ts|php)(?=$|[:)\s])/;
 const SRC_FILE = /([\w.\-/\\]+)\.(?:py|rb|js|mjs|cjs|ts|php)(?=$|[:)\s])/;
 
@@ -26,11 +27,18 @@ const SRC_FILE = /([\w.\-/\\]+)\.(?:py|rb|js|mjs|cjs|ts|php)(?=$|[:)\s])/;
 export function packageKey(name: string): string {
   const s = name.trim();
   if (s === 'total' || s === 'other' || s === '') return NEUTRAL_KEY;
-  const br = /^\[(.+)\]$/.exec(s); // perf's "[kernel.kallsyms]", "[unknown]"
-  if (br) return br[1] === 'kernel.kallsyms' ? 'kernel' : br[1];
-  if (/^0x[0-9a-f]+$/i.test(s)) return '0x'; // unsymbolised addresses
-  const lib = /(?:^|[/\\])([^/\\\s()]+?)(?:\.so(?:\.[\d.]+)?|\.dll|\.dylib)$/i.exec(s);
-  if (lib) return lib[1];
+  const c0 = s.charCodeAt(0);
+  if (c0 === 91 /* [ */) {
+    const br = /^\[(.+)\]$/.exec(s); // perf's "[kernel.kallsyms]", "[unknown]"
+    if (br) return br[1] === 'kernel.kallsyms' ? 'kernel' : br[1];
+  }
+  if (c0 === 48 /* 0 */ && /^0x[0-9a-f]+$/i.test(s)) return '0x'; // unsymbolised addresses
+  // The library pattern backtracks on every start position: run it only on
+  // names with a library suffix somewhere.
+  if (LIB_HINT.test(s)) {
+    const lib = /(?:^|[/\\])([^/\\\s()]+?)(?:\.so(?:\.[\d.]+)?|\.dll|\.dylib)$/i.exec(s);
+    if (lib) return lib[1];
+  }
   // Source files: a cheap anchored test first, the capture only on a hit
   // (the capture alone backtracks quadratically on long dotted names).
   if (SRC_EXT.test(s)) {
@@ -56,13 +64,19 @@ export function packageKey(name: string): string {
     return dot > 0 ? s.slice(0, slash + 1 + dot) : s.slice(0, slash);
   }
 
-  const segs = s.split('.');
-  if (segs.length < 2 || segs[0] === '') return s;
-  for (let i = 1; i < segs.length; i++) {
-    if (segs[i].startsWith('(')) break; // Go method receiver
-    if (/^[A-Z]/.test(segs[i])) return segs.slice(0, i).join('.'); // class
+  // Dotted: up to the first segment that starts with a capital (a class),
+  // else the first segment; a Go method receiver "(" ends the search.
+  const first = s.indexOf('.');
+  if (first <= 0) return s;
+  for (let i = first + 1; ; ) {
+    const c = s.charCodeAt(i);
+    if (c === 40 /* ( */) break;
+    if (c >= 65 && c <= 90) return s.slice(0, i - 1);
+    const next = s.indexOf('.', i);
+    if (next < 0) break;
+    i = next + 1;
   }
-  return segs[0];
+  return s.slice(0, first);
 }
 
 /** FNV-1a with a murmur3 finaliser: well-spread stable 32-bit hashes. */

@@ -49,7 +49,8 @@ export interface FlameModel {
   levelStart: Int32Array;
 }
 
-function allocModel(format: FlameFormat, names: string[], n: number, levels: number): FlameModel {
+/** A model of n nodes on `levels` levels, zeroed. */
+export function allocModel(format: FlameFormat, names: string[], n: number, levels: number): FlameModel {
   const diff = format === 'double';
   return {
     format,
