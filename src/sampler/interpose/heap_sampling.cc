@@ -33,21 +33,17 @@ bool BudgetSpent() {
   return false;
 }
 
-bool StartSample() {
+bool StartSample(SignalState* st) {
   ThreadLocal& tl = GetThreadLocal();
-  SignalState* st = g_signal_state.load(std::memory_order_acquire);
   if (st == nullptr) return false;
   bool first = tl.rng == 0;
   tl.bytes_until_sample = DrawBudget(tl, static_cast<double>(st->heap_sample_bytes));
   return !first && tl.internal == 0 && !tl.profiler_thread;
 }
 
-void RecordAllocation(void* ptr, size_t size, void* frame, uint64_t start_tsc) {
+void RecordAllocation(SignalState* st, void* ptr, size_t size, void* frame, uint64_t start_tsc) {
   if (ptr == nullptr) return;
   ThreadLocal& tl = GetThreadLocal();
-  InFlight in_flight;
-  SignalState* st = in_flight.state();
-  if (st == nullptr) return;
   tl.internal++;
   double mean = static_cast<double>(st->heap_sample_bytes);
   double p = -std::expm1(-static_cast<double>(size) / mean);  // P(sampled) = 1 - e^(-size/mean)

@@ -57,13 +57,14 @@ inline uint64_t HeapTimingStart(uint32_t& tick) {
 
 // Slow path after ShouldSample said yes: draws the next budget and reports
 // whether to really sample (not on a thread's first draw, nor inside the
-// profiler).
-bool StartSample();
+// profiler). The caller holds an InFlight for `st` (which may be null: no
+// profiler, no sample).
+bool StartSample(SignalState* st);
 // Records the sampled allocation `ptr` of `size` bytes for the caller of
 // the function whose frame is `frame`; the time since `start_tsc` (from
 // HeapTimingStart when the slow path began; 0 = not timed) is counted as the
-// hooks' sampling cost.
-void RecordAllocation(void* ptr, size_t size, void* frame, uint64_t start_tsc);
+// hooks' sampling cost. The caller holds an InFlight for `st` (not null).
+void RecordAllocation(SignalState* st, void* ptr, size_t size, void* frame, uint64_t start_tsc);
 
 // Page-aligned pointers may be sampled ones: check and report their free.
 inline bool MaybeSampled(const void* ptr) {

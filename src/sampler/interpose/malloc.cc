@@ -134,18 +134,22 @@ bool CacheBlock(void* p) {
 // The sampled path: a page-aligned block (see heap_sampling.h), recorded.
 __attribute__((noinline)) void* AllocateSampled(size_t align, size_t size, bool zero, void* frame) {
   uint64_t start = HeapTimingStart(GetThreadLocal().alloc_timing_tick);
-  if (!StartSample()) {
+  InFlight in_flight;  // the profiler's state stays while this runs
+  SignalState* st = in_flight.state();
+  if (!StartSample(st)) {
     // Not this time (first draw, or the profiler's own allocation).
     if (align <= 16) return zero ? g_real.calloc(1, size) : g_real.malloc.load(std::memory_order_relaxed)(size);
     void* p = nullptr;
     return g_real.posix_memalign(&p, align, size) == 0 ? p : nullptr;
   }
+  // The record's ring cell loads while the block is found.
+  st->ring->PrefetchClaim();
   void* p = align <= kSampledAlignment ? TakeCachedBlock(size) : nullptr;
   if (p == nullptr && g_real.posix_memalign(&p, std::max(align, kSampledAlignment), size) != 0) {
     return nullptr;
   }
   if (zero) memset(p, 0, size);
-  RecordAllocation(p, size, frame, start);
+  RecordAllocation(st, p, size, frame, start);
   return p;
 }
 
