@@ -223,6 +223,7 @@ StatusOr<uint64_t> Head::Append(const AppendRequest& req,
   SymbolTable::Sizes before = part->symbols.sizes();
   size_t symbol_bytes_before = part->symbols.MemoryBytes();
   ProfileInterner interner(&part->symbols, p);
+  interner.PrepareStacks();
   std::vector<uint32_t> nodes(p.samples.size(), UINT32_MAX);
   std::vector<std::vector<NodeValue>> per_series(req.series.size());
   for (size_t k = 0; k < req.series.size(); ++k) {

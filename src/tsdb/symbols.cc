@@ -599,24 +599,76 @@ uint32_t ProfileInterner::Function(uint32_t one_based) {
   return m;
 }
 
-uint32_t ProfileInterner::InternLocation(uint32_t index) {
-  uint32_t& m = locations_[index];
+uint64_t ProfileInterner::LocationHash(uint32_t index) {
   const profile::Location& loc = p_.locations[index];
-  // Fast path: a location the table already has, found by content hash.
   uint64_t h = SymbolTable::LocationContentHash(MappingHash(loc.mapping), loc.address,
                                                 loc.line_count);
   for (const profile::Line& l : p_.location_lines(loc)) {
     h = SymbolTable::AddLineToContentHash(h, FunctionHash(l.function), l.line);
   }
+  return h;
+}
+
+uint32_t ProfileInterner::InternLocation(uint32_t index) {
+  return InternLocationHashed(index, LocationHash(index));
+}
+
+uint32_t ProfileInterner::InternLocationHashed(uint32_t index, uint64_t h) {
+  uint32_t& m = locations_[index];
+  // Fast path: a location the table already has, found by content hash.
   m = table_->FindLocationByContent(h);
   if (m != kUnmapped) return m;
+  const profile::Location& loc = p_.locations[index];
   lines_.clear();
   for (const profile::Line& l : p_.location_lines(loc)) lines_.push_back({Function(l.function), l.line});
   m = table_->Location(Mapping(loc.mapping), loc.address, lines_);
   return m;
 }
 
+void ProfileInterner::PrepareStacks() {
+  const size_t n = p_.samples.size();
+  std::vector<uint32_t> pending;
+  for (size_t i = 0; i < n; ++i) {
+    for (uint32_t loc : p_.sample_stack(i)) {
+      if (locations_[loc] != kUnmapped) continue;
+      locations_[loc] = kPending;
+      pending.push_back(loc);
+    }
+  }
+  std::vector<uint64_t> hashes(pending.size());
+  for (size_t k = 0; k < pending.size(); ++k) {
+    hashes[k] = LocationHash(pending[k]);
+    table_->PrefetchLocation(hashes[k]);
+  }
+  for (size_t k = 0; k < pending.size(); ++k) InternLocationHashed(pending[k], hashes[k]);
+
+  frame_offsets_.resize(n + 1);
+  path_hashes_.resize(n);
+  frames_.clear();
+  for (size_t i = 0; i < n; ++i) {
+    auto st = p_.sample_stack(i);
+    const size_t base = frames_.size();
+    frame_offsets_[i] = base;
+    frames_.resize(base + st.size());
+    uint64_t h = SymbolTable::RootPathHash();
+    for (size_t j = st.size(); j-- > 0;) {
+      const uint32_t m = locations_[st[j]];
+      frames_[base + j] = m;
+      h = SymbolTable::MixPathHash(h, m);
+    }
+    path_hashes_[i] = h;
+    table_->PrefetchStack(h);
+  }
+  frame_offsets_[n] = frames_.size();
+  prepared_ = true;
+}
+
 uint32_t ProfileInterner::Stack(size_t sample) {
+  if (prepared_) {
+    const size_t begin = frame_offsets_[sample];
+    return table_->Stack(std::span<const uint32_t>(frames_.data() + begin, frame_offsets_[sample + 1] - begin),
+                         path_hashes_[sample]);
+  }
   // Locations mapped and the path hash computed in one pass, root first.
   auto st = p_.sample_stack(sample);
   stack_.resize(st.size());

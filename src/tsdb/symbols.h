@@ -133,6 +133,16 @@ class SymbolTable {
   static uint64_t AddLineToContentHash(uint64_t h, uint64_t function, int64_t line);
   // The location with this content hash, or UINT32_MAX.
   uint32_t FindLocationByContent(uint64_t content_hash);
+  // Start loading the index slots FindLocationByContent(content_hash) and
+  // Stack(.., path_hash) read.
+  void PrefetchLocation(uint64_t content_hash) {
+    EnsureIndexes();
+    location_index_.Prefetch(content_hash);
+  }
+  void PrefetchStack(uint64_t path_hash) {
+    EnsureIndexes();
+    node_index_.Prefetch(path_hash);
+  }
 
  private:
   void EnsureIndexes();
@@ -172,12 +182,20 @@ class ProfileInterner {
     uint32_t m = locations_[profile_location];
     return m != kUnmapped ? m : InternLocation(profile_location);
   }
+  // Maps every sample's stack ahead of Stack(): the locations the samples
+  // use are hashed, their index slots fetched, then looked up; the same for
+  // the samples' stack paths. The table's indexes are far bigger than the
+  // caches, and the batches overlap their misses.
+  void PrepareStacks();
   // The node of sample i's stack.
   uint32_t Stack(size_t sample);
 
  private:
   static constexpr uint32_t kUnmapped = UINT32_MAX;
+  static constexpr uint32_t kPending = UINT32_MAX - 1;  // in PrepareStacks
   uint32_t InternLocation(uint32_t profile_location);
+  uint64_t LocationHash(uint32_t profile_location);
+  uint32_t InternLocationHashed(uint32_t profile_location, uint64_t hash);
   uint32_t String(int64_t profile_string);
   uint32_t Mapping(uint32_t profile_mapping);
   uint32_t Function(uint32_t profile_function);
@@ -191,6 +209,11 @@ class ProfileInterner {
   std::vector<uint64_t> string_hashes_, function_hashes_, mapping_hashes_;  // 0 = not computed
   std::vector<uint32_t> stack_;
   std::vector<SymLine> lines_;
+  // PrepareStacks: the samples' mapped stacks (leaf first) and path hashes.
+  bool prepared_ = false;
+  std::vector<uint32_t> frames_;
+  std::vector<size_t> frame_offsets_;
+  std::vector<uint64_t> path_hashes_;
 };
 
 // Copies symbols from one table into another (compaction), mapping ids

@@ -52,6 +52,30 @@ TEST(SymbolTableTest, InterningDeduplicatesAndStacksShareNodes) {
   EXPECT_LT(t.num_nodes(), p.stack.size());
 }
 
+// PrepareStacks (batched lookups) gives the same nodes and the same table as
+// mapping each sample on its own, into an empty table and into one that
+// already holds part of the symbols.
+TEST(SymbolTableTest, PreparedStacksMatchOneByOne) {
+  for (const char* file : {"go_cpu.pb.gz", "go_heap.pb.gz"}) {
+    profile::Profile p = Load(file);
+    profile::Profile other = Load("go_cpu.pb.gz");
+    for (bool warm : {false, true}) {
+      SymbolTable one, batched;
+      if (warm) {
+        InternAll(&one, other);
+        InternAll(&batched, other);
+      }
+      std::vector<uint32_t> expected = InternAll(&one, p);
+      ProfileInterner in(&batched, p);
+      in.PrepareStacks();
+      std::vector<uint32_t> got;
+      for (size_t i = 0; i < p.samples.size(); ++i) got.push_back(in.Stack(i));
+      EXPECT_EQ(got, expected) << file << (warm ? " (warm)" : "");
+      EXPECT_EQ(batched.sizes(), one.sizes()) << file;
+    }
+  }
+}
+
 TEST(SymbolTableTest, ContentHashFastPathAgreesAcrossProfiles) {
   // The same symbols in another profile (re-encoded with other ids and order)
   // map to the same table entries.
