@@ -98,35 +98,45 @@ def main():
     log(f"cpu (dwarf): p50 {result['per_sample_cost_dwarf_us']} us, overhead {result['cpu_overhead_dwarf_pct']}%,"
         f" unwind tables {end['unwind_table_bytes'] / 1e6:.1f} MB for {end['unwind_objects']} objects")
 
-    # Allocation hooks on the malloc-heavy workload.
-    # The hooks' fast path (heap profiling on, no sample ever due: the
-    # sampled path is timed separately by the library itself). Median of 3.
-    costs = [run([w, "hookcost", "10000", "2000"], {"LD_PRELOAD": a.lib, "STACKHOUSE_PROFILES": "heap",
-                                              "STACKHOUSE_HEAP_SAMPLE_BYTES": "1000000000000000"})[0]
-             for _ in range(3)]
-    per_call_ns = max(0.0, statistics.median(c["per_call_ns"] for c in costs))
-    # A free of a page-aligned block that was not sampled: the library
-    # counts them, hookcost times one.
-    per_aligned_free_ns = max(0.0, statistics.median(c["aligned_free_extra_ns"] for c in costs))
+    # Allocation hooks on the malloc-heavy workload, three times: each time
+    # the hooks' fast path is timed by hookcost (heap profiling on, no sample
+    # ever due: the sampled path is timed by the library itself) right before
+    # the accounting run it is charged to, as this machine's speed drifts.
+    # The median of the three figures is reported, with their range.
     ops = str(int(a.seconds / op_s))  # about a.seconds of CPU per thread
-    out, warm, end = self_accounting(a, w, ["mallocwork", ops, "2"], {"STACKHOUSE_PROFILES": "heap"}, "heap")
-    cpu_all = out["process_cpu_ns"]
-    cpu = end["process_cpu_ns"] - warm["process_cpu_ns"]
-    calls = out["calls"] * cpu / cpu_all  # the calls made after the warm-up, pro rata
-    # Sampled allocations and the frees of sampled (page-aligned) blocks.
-    sampled = end["heap_sample"]["total_ns"] - warm["heap_sample"]["total_ns"]
-    sampled += end["heap_free"]["total_ns"] - warm["heap_free"]["total_ns"]
-    aligned = end["heap_unsampled_aligned_frees"] - warm["heap_unsampled_aligned_frees"]
-    sampled += aligned * per_aligned_free_ns
-    own = end["own_threads_cpu_ns"] - warm["own_threads_cpu_ns"]
-    result["heap_overhead_pct"] = round(100 * (calls * per_call_ns + sampled + own) / cpu, 4)
-    result["heap_overhead_detail"] = {
-        "hook_ns_per_call": round(per_call_ns, 2), "workload_ns_per_malloc_free_op": round(op_s * 1e9, 1),
-        "calls": int(calls), "sampled_ms": round(sampled / 1e6, 2),
-        "unsampled_aligned_frees": aligned, "aligned_free_extra_ns": round(per_aligned_free_ns, 2),
-        "samples": end["heap_sample"]["count"] - warm["heap_sample"]["count"],
-        "own_threads_ms": round(own / 1e6, 2), "process_cpu_s": round(cpu / 1e9, 2)}
-    log("heap:", json.dumps(result["heap_overhead_detail"]))
+    figures = []
+    for _ in range(3):
+        cost = run([w, "hookcost", "10000", "2000"], {"LD_PRELOAD": a.lib, "STACKHOUSE_PROFILES": "heap",
+                                                      "STACKHOUSE_HEAP_SAMPLE_BYTES": "1000000000000000"})[0]
+        per_call_ns = max(0.0, cost["per_call_ns"])
+        # A free of a page-aligned block that was not sampled: the library
+        # counts them, hookcost times one.
+        per_aligned_free_ns = max(0.0, cost["aligned_free_extra_ns"])
+        out, warm, end = self_accounting(a, w, ["mallocwork", ops, "2"], {"STACKHOUSE_PROFILES": "heap"}, "heap")
+        cpu_all = out["process_cpu_ns"]
+        cpu = end["process_cpu_ns"] - warm["process_cpu_ns"]
+        calls = out["calls"] * cpu / cpu_all  # the calls made after the warm-up, pro rata
+        # Sampled allocations and the frees of sampled (page-aligned) blocks.
+        sampled = end["heap_sample"]["total_ns"] - warm["heap_sample"]["total_ns"]
+        sampled += end["heap_free"]["total_ns"] - warm["heap_free"]["total_ns"]
+        aligned = end["heap_unsampled_aligned_frees"] - warm["heap_unsampled_aligned_frees"]
+        sampled += aligned * per_aligned_free_ns
+        own = end["own_threads_cpu_ns"] - warm["own_threads_cpu_ns"]
+        detail = {
+            "heap_overhead_pct": round(100 * (calls * per_call_ns + sampled + own) / cpu, 4),
+            "hook_pct": round(100 * calls * per_call_ns / cpu, 3),
+            "sampled_pct": round(100 * sampled / cpu, 3), "own_pct": round(100 * own / cpu, 3),
+            "hook_ns_per_call": round(per_call_ns, 2), "workload_ns_per_malloc_free_op": round(op_s * 1e9, 1),
+            "calls": int(calls), "sampled_ms": round(sampled / 1e6, 2),
+            "unsampled_aligned_frees": aligned, "aligned_free_extra_ns": round(per_aligned_free_ns, 2),
+            "samples": end["heap_sample"]["count"] - warm["heap_sample"]["count"],
+            "own_threads_ms": round(own / 1e6, 2), "process_cpu_s": round(cpu / 1e9, 2)}
+        log("heap:", json.dumps(detail))
+        figures.append(detail)
+    figures.sort(key=lambda d: d["heap_overhead_pct"])
+    result["heap_overhead_pct"] = figures[1]["heap_overhead_pct"]
+    result["heap_overhead_pct_min_max"] = [figures[0]["heap_overhead_pct"], figures[2]["heap_overhead_pct"]]
+    result["heap_overhead_detail"] = figures[1]
 
     # End to end: alternating rounds of plain / libstackhouse / gperftools / perf record.
     e2e_cycles = str(int(3.0 / cycle_s))

@@ -2,9 +2,10 @@
 // docs/server.md): "SHFB", version 1, uint32 LE JSON length, the JSON
 // response with empty levels, a uvarint unit, then uvarint level count and
 // per level a uvarint count and zigzag varints (values divided by the unit;
-// the last int of each bar, the name index, as is). Levels become
-// Float64Arrays (values reach 2^53 ns), which fromFlamebearer reads like
-// arrays.
+// the last int of each bar, the name index, as is). A "single" response is
+// decoded straight into the flame graph's model (`response.model`); its
+// levels, and a "double" response's, become Float64Arrays (values reach
+// 2^53 ns), which fromFlamebearer reads like arrays.
 import type { RenderResponse } from './api';
 import { allocModel, rootTotal, type FlameModel } from './flame/model';
 
