@@ -1,5 +1,5 @@
 // The time range picker: presets and absolute times.
-import { el } from './dom';
+import { afterNextFrame, el } from './dom';
 import { PRESETS, parseTime, toInputValue } from './time';
 
 export class TimeRange {
@@ -16,8 +16,19 @@ export class TimeRange {
     this.select = el('select', { 'aria-label': 'Time range' });
     for (const p of PRESETS) this.select.append(el('option', { value: p.from }, p.label));
     this.select.append(el('option', { value: 'custom' }, 'Custom'));
-    this.fromInput = el('input', { type: 'datetime-local', 'aria-label': 'From' });
-    this.untilInput = el('input', { type: 'datetime-local', 'aria-label': 'Until' });
+    // Plain text inputs until the view's first frame is out: a datetime-local
+    // input sets up the locale's date formats, which costs a fresh page
+    // ~10 ms. Both forms take the same "YYYY-MM-DDTHH:MM" value (and width,
+    // styles.css), so the switch moves nothing.
+    this.fromInput = el('input', { type: 'text', 'aria-label': 'From' });
+    this.untilInput = el('input', { type: 'text', 'aria-label': 'Until' });
+    afterNextFrame(() => {
+      for (const input of [this.fromInput, this.untilInput]) {
+        const value = input.value;
+        input.type = 'datetime-local';
+        input.value = value;
+      }
+    });
     this.select.addEventListener('change', () => {
       if (this.select.value !== 'custom') this.onChange(this.select.value, 'now');
     });
