@@ -2,7 +2,7 @@
 // current view, the URL as the single source of truth, keyboard shortcuts,
 // and the loading / error / empty states.
 import * as api from '../api';
-import { el } from './dom';
+import { afterNextFrame, el } from './dom';
 import { DEFAULTS, formatState, parseState, type View, type ViewState } from './state';
 
 export interface ViewContext {
@@ -114,15 +114,21 @@ export class App {
 
   async start(): Promise<void> {
     // A link that names the profile type opens its view at once; the lists
-    // of types and services load alongside.
-    const services = this.loadServices();
-    const types = api.profileTypes();
+    // of types and services load once the next frame is out (their requests
+    // cost a fresh page several ms that the view's first frame should not
+    // wait for).
     if (this.state.type) {
       this.types = [{ ID: this.state.type, name: this.state.type.split(':')[0], sampleType: '', sampleUnit: '' }];
       this.apply(this.state, true);
+      await new Promise<void>((resolve) => {
+        afterNextFrame(resolve);
+        setTimeout(resolve, 1000); // a background tab draws no frames
+      });
     } else {
       this.status.loading('profile types');
     }
+    const services = this.loadServices();
+    const types = api.profileTypes();
     try {
       this.types = await types;
     } catch (e) {
