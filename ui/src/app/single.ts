@@ -30,7 +30,8 @@ export function createSingleView(parent: HTMLElement, ctx: ViewContext): ViewHan
   const controls = el('div', { class: 'controls' });
   root.append(controls);
   const query = new QueryBar(controls, completionSource(ctx), (sel) => ctx.update({ query: sel, focus: '', sandwich: '' }));
-  const range = new TimeRange(controls, (from, until) => ctx.update({ from, until }));
+  // Its date inputs are set up once the first flame graph is on screen.
+  const range = new TimeRange(controls, (from, until) => ctx.update({ from, until }), 'range', false);
   let response: api.RenderResponse | null = null;
   let model: FlameModel | null = null;
   const exportButton = exportMenu(controls, () => ({
@@ -106,6 +107,7 @@ export function createSingleView(parent: HTMLElement, ctx: ViewContext): ViewHan
     const seq = ++loadSeq;
     const r = rangeOf(s.from, s.until, Date.now() / 1000);
     if (!r) {
+      range.upgrade();
       ctx.status.error(new Error(`bad time range: ${s.from} .. ${s.until}`));
       return;
     }
@@ -135,11 +137,13 @@ export function createSingleView(parent: HTMLElement, ctx: ViewContext): ViewHan
       flamePane.dataset.modelDraws = String(flame.modelDraws);
       // The table and the timeline chart once the flame graph is on screen.
       afterNextFrame(() => {
+        range.upgrade();
         if (seq !== loadSeq) return;
         updateTable(ctx.state);
         timeline.setData([timelineSeries('total', res.timeline)], r);
       });
     } catch (e) {
+      range.upgrade();
       if (seq === loadSeq) ctx.status.error(e);
     }
   }

@@ -11,24 +11,21 @@ export class TimeRange {
     parent: HTMLElement,
     private readonly onChange: (from: string, until: string) => void,
     testId = 'range',
+    upgradeAfterFirstFrame = true,
   ) {
     const wrap = el('div', { class: 'timerange', 'data-testid': testId });
     this.select = el('select', { 'aria-label': 'Time range' });
     for (const p of PRESETS) this.select.append(el('option', { value: p.from }, p.label));
     this.select.append(el('option', { value: 'custom' }, 'Custom'));
-    // Plain text inputs until the view's first frame is out: a datetime-local
-    // input sets up the locale's date formats, which costs a fresh page
-    // ~10 ms. Both forms take the same "YYYY-MM-DDTHH:MM" value (and width,
-    // styles.css), so the switch moves nothing.
+    // Plain text inputs until the view has drawn what it shows first: a
+    // datetime-local input sets up the locale's date formats, which costs a
+    // fresh page ~10 ms. Both forms take the same "YYYY-MM-DDTHH:MM" value
+    // (and box, styles.css), so upgrade() moves nothing. A view that calls
+    // upgrade() itself passes upgradeAfterFirstFrame = false.
     this.fromInput = el('input', { type: 'text', 'aria-label': 'From' });
     this.untilInput = el('input', { type: 'text', 'aria-label': 'Until' });
-    afterNextFrame(() => {
-      for (const input of [this.fromInput, this.untilInput]) {
-        const value = input.value;
-        input.type = 'datetime-local';
-        input.value = value;
-      }
-    });
+    if (upgradeAfterFirstFrame) afterNextFrame(() => this.upgrade());
+    for (const input of [this.fromInput, this.untilInput]) input.addEventListener('focus', () => this.upgrade());
     this.select.addEventListener('change', () => {
       if (this.select.value !== 'custom') this.onChange(this.select.value, 'now');
     });
@@ -43,6 +40,16 @@ export class TimeRange {
     this.untilInput.addEventListener('change', apply);
     wrap.append(this.select, this.fromInput, el('span', {}, '→'), this.untilInput);
     parent.appendChild(wrap);
+  }
+
+  /** Turns the absolute-time inputs into datetime-local ones (once). */
+  upgrade(): void {
+    for (const input of [this.fromInput, this.untilInput]) {
+      if (input.type === 'datetime-local') continue;
+      const value = input.value;
+      input.type = 'datetime-local';
+      input.value = value;
+    }
   }
 
   set(from: string, until: string): void {
