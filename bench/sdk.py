@@ -80,16 +80,24 @@ def main():
     log(f"calibration: {cycle_s * 1e3:.1f} ms per work cycle, {op_s * 1e9:.1f} ns per malloc/free op")
 
     cycles = str(int(a.seconds / cycle_s))
-    # CPU, frame-pointer unwinding (the default build of most services).
-    out, warm, end = self_accounting(a, w, ["work", cycles, "2"], {"STACKHOUSE_UNWIND": "fp"}, "fp")
-    result["per_sample_cost_us"] = round(end["cpu_handler"]["p50_ns"] / 1000, 3)
-    result["cpu_overhead_pct"], n, handler, own, cpu = cpu_overhead(warm, end, delivery_ns)
-    result["cpu_overhead_detail"] = {
-        "samples": n, "handler_ms": round(handler / 1e6, 2), "delivery_ms": round(n * delivery_ns / 1e6, 2),
-        "own_threads_ms": round(own / 1e6, 2), "process_cpu_s": round(cpu / 1e9, 2),
-        "startup_own_threads_ms": round(warm["own_threads_cpu_ns"] / 1e6, 1),
-        "uploads_sent": end["uploads_sent"]}
-    log("cpu (fp):", json.dumps(result["cpu_overhead_detail"]))
+    # CPU, frame-pointer unwinding (the default build of most services). The
+    # handler's median moves with the VM's cache state from run to run
+    # (0.8-2.3 us with the same library): three runs, the median one.
+    runs = []
+    for _ in range(3):
+        out, warm, end = self_accounting(a, w, ["work", cycles, "2"], {"STACKHOUSE_UNWIND": "fp"}, "fp")
+        overhead, n, handler, own, cpu = cpu_overhead(warm, end, delivery_ns)
+        runs.append({"p50_us": round(end["cpu_handler"]["p50_ns"] / 1000, 3), "overhead_pct": overhead, "detail": {
+            "samples": n, "handler_ms": round(handler / 1e6, 2), "delivery_ms": round(n * delivery_ns / 1e6, 2),
+            "own_threads_ms": round(own / 1e6, 2), "process_cpu_s": round(cpu / 1e9, 2),
+            "startup_own_threads_ms": round(warm["own_threads_cpu_ns"] / 1e6, 1),
+            "uploads_sent": end["uploads_sent"]}})
+        log("cpu (fp):", json.dumps(runs[-1]))
+    runs.sort(key=lambda r: r["p50_us"])
+    result["per_sample_cost_us"] = runs[1]["p50_us"]
+    result["per_sample_cost_us_min_max"] = [runs[0]["p50_us"], runs[2]["p50_us"]]
+    result["cpu_overhead_pct"] = runs[1]["overhead_pct"]
+    result["cpu_overhead_detail"] = runs[1]["detail"]
 
     # The same without frame pointers: .eh_frame unwinding.
     out, warm, end = self_accounting(a, w_nofp, ["work", cycles, "2"], {}, "dwarf")
