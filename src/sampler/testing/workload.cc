@@ -7,6 +7,8 @@
 //   cpu SECONDS THREADS     BurnA/BurnB 30/70 per thread (labels endpoint=/a,/b)
 //   heap MIB                site KeepAlive: MIB in 64 KiB blocks kept live;
 //                           site Churn: MIB in 4 KiB blocks freed at once
+//   heaplate MIB            heap, with heap profiling started only after
+//                           64 MiB were allocated with it off
 //   lock SECONDS THREADS    threads contend on one mutex in ContendedSection
 //   wall SECONDS            a thread sleeping in SleepyWait, one burning
 //   threads N               N short threads created and joined, 50 at a time
@@ -130,6 +132,25 @@ int Heap(long mib) {
   for (void* p : kept) free(p);
   printf("{\"keep_bytes\":%zu,\"churn_bytes\":%zu}\n", total, total);
   return 0;
+}
+
+// Heap profiling turned on after the program has allocated with it off
+// (the hooks then only re-arm each thread's byte budget every few MiB):
+// 64 MiB of churn first, then the profiler is restarted with heap
+// profiling (into STACKHOUSE_OUTPUT_DIR) and Heap(mib) runs.
+int HeapLate(long mib) {
+  for (int i = 0; i < 16384; ++i) Churn(4096);
+  if (stackhouse_running()) stackhouse_stop();
+  stackhouse_config c{};
+  c.application_name = "heaplate";
+  c.profiles = STACKHOUSE_PROFILE_HEAP;
+  c.upload_interval_ms = 60000;
+  c.output_dir = getenv("STACKHOUSE_OUTPUT_DIR");
+  if (stackhouse_start(&c) != 0) {
+    fprintf(stderr, "start: %s\n", stackhouse_last_error());
+    return 1;
+  }
+  return Heap(mib);
 }
 
 pthread_mutex_t g_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -530,6 +551,7 @@ int main(int argc, char** argv) {
   int rc;
   if (mode == "cpu") rc = Cpu(arg(2, 2), static_cast<int>(arg(3, 2)));
   else if (mode == "heap") rc = Heap(static_cast<long>(arg(2, 256)));
+  else if (mode == "heaplate") rc = HeapLate(static_cast<long>(arg(2, 256)));
   else if (mode == "lock") rc = Lock(arg(2, 2), static_cast<int>(arg(3, 4)));
   else if (mode == "wall") rc = Wall(arg(2, 2));
   else if (mode == "threads") rc = Threads(static_cast<int>(arg(2, 10000)));
