@@ -627,8 +627,17 @@ uint32_t ProfileInterner::InternLocationHashed(uint32_t index, uint64_t h) {
 
 void ProfileInterner::PrepareStacks() {
   const size_t n = p_.samples.size();
+  // Samples whose values are all 0 are not stored: their symbols are left
+  // alone, as Stack() alone would.
+  auto stored = [&](size_t i) {
+    for (int64_t v : p_.sample_values(i)) {
+      if (v != 0) return true;
+    }
+    return false;
+  };
   std::vector<uint32_t> pending;
   for (size_t i = 0; i < n; ++i) {
+    if (!stored(i)) continue;
     for (uint32_t loc : p_.sample_stack(i)) {
       if (locations_[loc] != kUnmapped) continue;
       locations_[loc] = kPending;
@@ -646,9 +655,10 @@ void ProfileInterner::PrepareStacks() {
   path_hashes_.resize(n);
   frames_.clear();
   for (size_t i = 0; i < n; ++i) {
-    auto st = p_.sample_stack(i);
     const size_t base = frames_.size();
     frame_offsets_[i] = base;
+    if (!stored(i)) continue;  // no frames: Stack() maps it on its own
+    auto st = p_.sample_stack(i);
     frames_.resize(base + st.size());
     uint64_t h = SymbolTable::RootPathHash();
     for (size_t j = st.size(); j-- > 0;) {
@@ -664,7 +674,7 @@ void ProfileInterner::PrepareStacks() {
 }
 
 uint32_t ProfileInterner::Stack(size_t sample) {
-  if (prepared_) {
+  if (prepared_ && frame_offsets_[sample + 1] > frame_offsets_[sample]) {
     const size_t begin = frame_offsets_[sample];
     return table_->Stack(std::span<const uint32_t>(frames_.data() + begin, frame_offsets_[sample + 1] - begin),
                          path_hashes_[sample]);

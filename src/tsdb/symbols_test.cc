@@ -73,6 +73,29 @@ TEST(SymbolTableTest, PreparedStacksMatchOneByOne) {
       EXPECT_EQ(got, expected) << file << (warm ? " (warm)" : "");
       EXPECT_EQ(batched.sizes(), one.sizes()) << file;
     }
+    // Samples whose values are all 0 are left to Stack(): their symbols are
+    // not interned ahead, and Stack() still maps them when asked.
+    profile::Profile zeroed = p;
+    for (size_t i = 0; i < zeroed.samples.size(); i += 2) {
+      for (int64_t& v : zeroed.mutable_sample_values(i)) v = 0;
+    }
+    SymbolTable one, batched;
+    std::vector<uint32_t> expected;
+    {
+      ProfileInterner in(&one, zeroed);
+      for (size_t i = 1; i < zeroed.samples.size(); i += 2) expected.push_back(in.Stack(i));
+    }
+    ProfileInterner in(&batched, zeroed);
+    in.PrepareStacks();
+    EXPECT_EQ(batched.sizes().locations, one.sizes().locations) << file;
+    std::vector<uint32_t> got;
+    for (size_t i = 1; i < zeroed.samples.size(); i += 2) got.push_back(in.Stack(i));
+    EXPECT_EQ(got, expected) << file;
+    // A zeroed sample, asked for, still maps to its own stack.
+    auto stack = zeroed.sample_stack(0);
+    std::vector<std::string> names = Names(batched, in.Stack(0));
+    ASSERT_EQ(names.size(), stack.size()) << file;
+    EXPECT_EQ(names[0], zeroed.FrameName(zeroed.locations[stack[0]])) << file;
   }
 }
 
