@@ -1,6 +1,7 @@
 #include "tsdb/merge.h"
 
 #include <algorithm>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -13,28 +14,40 @@ constexpr uint32_t kUnset = UINT32_MAX;
 namespace {
 
 // Frame name ids of each location of a table in a tree, outermost (caller)
-// first: usually one, several when functions were inlined. Lazy.
+// first: usually one, several when functions were inlined. Lazy. A
+// location's single id sits in a flat array (a tree of millions of nodes
+// reads it once per node); the rare inlined ones in a side map.
 class LocationNames {
  public:
   LocationNames(const SymbolTable& symbols, profile::FlameTree* tree)
-      : symbols_(symbols), tree_(tree), names_(symbols.num_locations()) {}
-  const std::vector<uint32_t>& Get(uint32_t loc) {
-    std::vector<uint32_t>& ids = names_[loc];
-    if (ids.empty()) {
-      scratch_.clear();
-      if (!symbols_.FrameNames(loc, &scratch_)) {
-        ids.push_back(tree_->NameId(symbols_.FrameName(loc)));
-      } else {
-        for (size_t i = scratch_.size(); i-- > 0;) ids.push_back(tree_->NameId(scratch_[i]));
-      }
-    }
-    return ids;
+      : symbols_(symbols), tree_(tree), first_(symbols.num_locations(), kUnset) {}
+  std::span<const uint32_t> Get(uint32_t loc) {
+    uint32_t& first = first_[loc];
+    if (first == kUnset) Resolve(loc, &first);
+    if (first != kInlined) return {&first, 1};
+    return inlined_.find(loc)->second;
   }
 
  private:
+  static constexpr uint32_t kInlined = kUnset - 1;
+
+  void Resolve(uint32_t loc, uint32_t* first) {
+    scratch_.clear();
+    if (!symbols_.FrameNames(loc, &scratch_)) {
+      *first = tree_->NameId(symbols_.FrameName(loc));
+    } else if (scratch_.size() == 1) {
+      *first = tree_->NameId(scratch_[0]);
+    } else {
+      std::vector<uint32_t>& ids = inlined_[loc];
+      for (size_t i = scratch_.size(); i-- > 0;) ids.push_back(tree_->NameId(scratch_[i]));
+      *first = kInlined;
+    }
+  }
+
   const SymbolTable& symbols_;
   profile::FlameTree* tree_;
-  std::vector<std::vector<uint32_t>> names_;
+  std::vector<uint32_t> first_;
+  std::unordered_map<uint32_t, std::vector<uint32_t>> inlined_;
   std::vector<std::string_view> scratch_;
 };
 
@@ -96,13 +109,18 @@ void FlameTreeSink::Add(const SymbolTable& symbols, std::span<const NodeValue> v
       return it->second;
     };
     std::vector<std::pair<uint32_t, uint32_t>> local;  // (name, flame node) of this group
+    // Nodes come grouped by parent, so their locations are read scattered:
+    // fetched a few nodes ahead.
+    const std::vector<uint32_t>& node_locations = symbols.node_locations();
+    constexpr size_t kAhead = 16;
     for (size_t p = 0; p < n; ++p) {
       if (start[p] == start[p + 1]) continue;
       uint32_t fp = flame[p];
       local.clear();
       for (uint32_t k = start[p]; k < start[p + 1]; ++k) {
+        if (k + kAhead < live_count) __builtin_prefetch(&node_locations[by_parent[k + kAhead]]);
         uint32_t node = by_parent[k];
-        const std::vector<uint32_t>& ids = names.Get(symbols.node_location(node));
+        const std::span<const uint32_t> ids = names.Get(symbols.node_location(node));
         uint32_t cur;
         if (merged[fp]) {
           cur = via_map(fp, ids[0]);

@@ -93,6 +93,7 @@ class SymbolTable {
   }
   uint32_t parent(uint32_t node) const { return parents_[node]; }
   uint32_t node_location(uint32_t node) const { return node_locations_[node]; }
+  const std::vector<uint32_t>& node_locations() const { return node_locations_; }
   const std::vector<uint32_t>& parents() const { return parents_; }
   // Appends the locations of a stack, leaf first.
   void StackLocations(uint32_t node, std::vector<uint32_t>* leaf_first) const;
