@@ -34,13 +34,6 @@ void AppendFormEncoded(std::string* out, std::string_view s) {
   }
 }
 
-std::string_view TrimSpace(std::string_view s) {
-  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; };
-  while (!s.empty() && space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 }  // namespace
 
 std::string FirstQueryPreload(const HttpRequest& req) {

@@ -658,16 +658,9 @@ void ProfileInterner::PrepareStacks() {
     const size_t base = frames_.size();
     frame_offsets_[i] = base;
     if (!stored(i)) continue;  // no frames: Stack() maps it on its own
-    auto st = p_.sample_stack(i);
-    frames_.resize(base + st.size());
-    uint64_t h = SymbolTable::RootPathHash();
-    for (size_t j = st.size(); j-- > 0;) {
-      const uint32_t m = locations_[st[j]];
-      frames_[base + j] = m;
-      h = SymbolTable::MixPathHash(h, m);
-    }
-    path_hashes_[i] = h;
-    table_->PrefetchStack(h);
+    frames_.resize(base + p_.sample_stack(i).size());
+    path_hashes_[i] = MapStack(i, frames_.data() + base);
+    table_->PrefetchStack(path_hashes_[i]);
   }
   frame_offsets_[n] = frames_.size();
   prepared_ = true;
@@ -679,16 +672,20 @@ uint32_t ProfileInterner::Stack(size_t sample) {
     return table_->Stack(std::span<const uint32_t>(frames_.data() + begin, frame_offsets_[sample + 1] - begin),
                          path_hashes_[sample]);
   }
+  stack_.resize(p_.sample_stack(sample).size());
+  const uint64_t h = MapStack(sample, stack_.data());
+  return table_->Stack(stack_, h);
+}
+
+uint64_t ProfileInterner::MapStack(size_t sample, uint32_t* leaf_first) {
   // Locations mapped and the path hash computed in one pass, root first.
   auto st = p_.sample_stack(sample);
-  stack_.resize(st.size());
   uint64_t h = SymbolTable::RootPathHash();
   for (size_t i = st.size(); i-- > 0;) {
-    uint32_t m = Location(st[i]);
-    stack_[i] = m;
-    h = SymbolTable::MixPathHash(h, m);
+    leaf_first[i] = Location(st[i]);
+    h = SymbolTable::MixPathHash(h, leaf_first[i]);
   }
-  return table_->Stack(stack_, h);
+  return h;
 }
 
 // --- TableImporter --------------------------------------------------------------------

@@ -197,6 +197,8 @@ class ProfileInterner {
   uint32_t InternLocation(uint32_t profile_location);
   uint64_t LocationHash(uint32_t profile_location);
   uint32_t InternLocationHashed(uint32_t profile_location, uint64_t hash);
+  // Writes sample i's locations, mapped, leaf first; returns its path hash.
+  uint64_t MapStack(size_t sample, uint32_t* leaf_first);
   uint32_t String(int64_t profile_string);
   uint32_t Mapping(uint32_t profile_mapping);
   uint32_t Function(uint32_t profile_function);

@@ -23,26 +23,11 @@ export function decodeBinaryRender(buf: ArrayBuffer): RenderResponse {
   if (9 + len > b.length) truncated();
   const res = JSON.parse(new TextDecoder().decode(b.subarray(9, 9 + len))) as RenderResponse;
   const stride = res.metadata?.format === 'double' ? 7 : 4;
-  const end = b.length;
   let pos = 9 + len;
-  // uvarint: the common one- and two-byte cases with integer ops, longer
-  // ones with float arithmetic (values may exceed 2^32).
   const next = (): number => {
-    if (pos >= end) truncated();
-    const c0 = b[pos++];
-    if (c0 < 0x80) return c0;
-    if (pos >= end) truncated();
-    const c1 = b[pos++];
-    if (c1 < 0x80) return (c0 & 0x7f) | (c1 << 7);
-    let v = (c0 & 0x7f) | ((c1 & 0x7f) << 7);
-    let mul = 16384;
-    for (;;) {
-      if (pos >= end) truncated();
-      const c = b[pos++];
-      v += (c & 0x7f) * mul;
-      if (c < 0x80) return v;
-      mul *= 128;
-    }
+    const v = decodeVarint(b, pos);
+    pos = varintEnd;
+    return v;
   };
   const unit = next();
   const numLevels = next();
