@@ -45,8 +45,9 @@ void Collector::Drain(SampleRing* ring, std::vector<uintptr_t>* new_exact,
     new_return->insert(new_return->end(), key.pcs.begin() + first, key.pcs.end());
   };
   id_cache_.clear();  // ids may be reused once freed; resolve afresh each drain
+  uint64_t records = 0;
   while (const SampleRecord* r = ring->Peek()) {
-    records_.fetch_add(1, std::memory_order_relaxed);
+    ++records;
     StackKey& key = scratch_;  // reused: no allocation unless the stack is new
     key.labels = LocalLabels(r->label_set);
     key.leaf_is_exact = false;
@@ -71,11 +72,17 @@ void Collector::Drain(SampleRing* ring, std::vector<uintptr_t>* new_exact,
         v.b += weight * static_cast<double>(r->value);
         if (r->address != 0) {
           // A block at the same address that is still in the set was freed
-          // (its address was reused): the new allocation replaces it.
-          LiveAllocation& a = live_[r->address];
-          a.in_interval = &it->first;
-          a.objects = weight;
-          a.bytes = weight * static_cast<double>(r->value);
+          // (its address was reused): the newer allocation replaces it. The
+          // ring's shards are drained one after another, so the older one's
+          // record may come second: the stamps decide.
+          auto [lit, fresh] = live_.try_emplace(r->address);
+          LiveAllocation& a = lit->second;
+          if (fresh || r->stamp >= a.stamp) {
+            a.in_interval = &it->first;
+            a.objects = weight;
+            a.bytes = weight * static_cast<double>(r->value);
+            a.stamp = r->stamp;
+          }
           if (live_.size() >= prune_at_) PruneFreed();
         }
         break;
@@ -94,6 +101,7 @@ void Collector::Drain(SampleRing* ring, std::vector<uintptr_t>* new_exact,
     }
     ring->Release();
   }
+  records_.fetch_add(records, std::memory_order_relaxed);
 }
 
 void Collector::PruneFreed() {

@@ -45,6 +45,7 @@ struct LiveAllocation {
   StackKey owned;
   double objects = 0;  // weight
   double bytes = 0;    // size x weight
+  uint64_t stamp = 0;  // the record's (SampleRecord::stamp)
   const StackKey& stack() const { return in_interval != nullptr ? *in_interval : owned; }
 };
 

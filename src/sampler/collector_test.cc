@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
+#include <vector>
 
 #include "sampler/labels.h"
 #include "sampler/ring.h"
@@ -14,9 +16,9 @@ std::set<uint64_t>* g_live = nullptr;
 bool IsLive(uintptr_t addr) { return g_live->count(addr) != 0; }
 
 void PushAlloc(SampleRing* ring, uint64_t addr, int64_t size, uint32_t label_set,
-               std::initializer_list<uintptr_t> pcs) {
-  uint64_t ticket;
-  SampleRecord* r = ring->Claim(&ticket);
+               std::initializer_list<uintptr_t> pcs, int shard = 0, uint64_t stamp = 1) {
+  uint64_t ticket = 0;
+  SampleRecord* r = ring->Claim(&ticket, shard);
   ASSERT_NE(r, nullptr);
   r->kind = SampleKind::kAlloc;
   r->depth = static_cast<uint16_t>(pcs.size());
@@ -26,6 +28,7 @@ void PushAlloc(SampleRing* ring, uint64_t addr, int64_t size, uint32_t label_set
   r->value = size;
   r->weight = 2 * 1024;  // each sample stands for 2 allocations
   r->address = addr;
+  r->stamp = stamp;
   ring->Publish(ticket);
 }
 
@@ -85,6 +88,95 @@ TEST(CollectorTest, LiveAllocationsLastUntilTheSetForgetsThem) {
   Interval third = c.Cut(30, 10, 0);
   EXPECT_TRUE(third.inuse.empty());
   g_live = nullptr;
+}
+
+TEST(CollectorTest, AReusedAddressKeepsTheNewerAllocationWhateverTheShardOrder) {
+  // Thread A's block at 0x30000 was sampled (stamp 10) and freed; thread B
+  // got the address back and its allocation was sampled too (stamp 20). B's
+  // shard is drained first.
+  std::set<uint64_t> live = {0x30000};
+  g_live = &live;
+  SampleRing ring(64, 4);
+  ASSERT_EQ(ring.shards(), 4);
+  Collector c;
+  c.set_live_check(&IsLive);
+  c.Start(0);
+  PushAlloc(&ring, 0x30000, 100, 0, {1}, /*shard=*/1, /*stamp=*/10);
+  PushAlloc(&ring, 0x30000, 700, 0, {2}, /*shard=*/0, /*stamp=*/20);
+  c.Drain(&ring);
+  Interval iv = c.Cut(10, 10, 0);
+  auto in = Inuse(iv);
+  ASSERT_EQ(in.size(), 1u);
+  EXPECT_EQ(in.begin()->first.first, std::vector<uintptr_t>{2});
+  EXPECT_EQ(in.begin()->second.b, 1400);
+  // Both allocations count in the alloc profile.
+  EXPECT_EQ(iv.samples[kAllocProfile].size(), 2u);
+  g_live = nullptr;
+}
+
+TEST(SampleRingTest, ShardsFillAndDrainIndependently) {
+  SampleRing ring(64, 4);
+  ASSERT_TRUE(ring.ok());
+  ASSERT_EQ(ring.shards(), 4);
+  // 16 cells per shard: shard 3 fills up and drops, the others still take.
+  for (int i = 0; i < 20; ++i) {
+    uint64_t ticket = 0;
+    SampleRecord* r = ring.Claim(&ticket, 3);
+    if (i >= 16) {
+      EXPECT_EQ(r, nullptr);
+      continue;
+    }
+    ASSERT_NE(r, nullptr);
+    r->value = 300 + i;
+    ring.Publish(ticket);
+  }
+  EXPECT_EQ(ring.dropped(), 4u);
+  uint64_t ticket = 0;
+  SampleRecord* held = ring.Claim(&ticket, 1);  // claimed, not yet published
+  ASSERT_NE(held, nullptr);
+  held->value = 100;
+  for (int shard : {0, 2, 6}) {  // 6 is shard 2 too
+    uint64_t t = 0;
+    SampleRecord* r = ring.Claim(&t, shard);
+    ASSERT_NE(r, nullptr);
+    r->value = shard;
+    ring.Publish(t);
+  }
+  // Everything published comes out, each shard in order; the unpublished
+  // cell holds back only its own shard.
+  std::vector<int64_t> got;
+  while (const SampleRecord* r = ring.Peek()) {
+    got.push_back(r->value);
+    ring.Release();
+  }
+  std::vector<int64_t> shard3, others;
+  for (int64_t v : got) (v >= 300 ? shard3 : others).push_back(v);
+  ASSERT_EQ(shard3.size(), 16u);
+  for (int i = 0; i < 16; ++i) EXPECT_EQ(shard3[i], 300 + i);
+  std::sort(others.begin(), others.end());
+  EXPECT_EQ(others, (std::vector<int64_t>{0, 2, 6}));
+  ring.Publish(ticket);
+  const SampleRecord* r = ring.Peek();
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->value, 100);
+  ring.Release();
+  EXPECT_EQ(ring.Peek(), nullptr);
+  // Freed cells are claimed again, round after round.
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < 16; ++i) {
+      uint64_t t = 0;
+      SampleRecord* c = ring.Claim(&t, 3);
+      ASSERT_NE(c, nullptr) << round << " " << i;
+      c->value = i;
+      ring.Publish(t);
+    }
+    int n = 0;
+    while (const SampleRecord* q = ring.Peek()) {
+      EXPECT_EQ(q->value, n++);
+      ring.Release();
+    }
+    EXPECT_EQ(n, 16);
+  }
 }
 
 }  // namespace

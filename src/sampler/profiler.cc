@@ -32,6 +32,11 @@ namespace {
 constexpr int64_t kDrainPeriodMs = 100;
 constexpr int64_t kHousekeepingNs = 1000000000;
 constexpr size_t kRingCapacity = 2048;
+// Producers claim cells in the shard of their thread (ThreadShard() modulo
+// this): threads that sample often then do not trade the claim counter's
+// cache line. 512 cells each: a thread sampling 20,000 allocations a
+// second wakes the aggregator (at half full) every ~13 ms.
+constexpr int kRingShards = 4;
 
 // The first real-time signal from SIGRTMIN+4 on without a handler, other
 // than `avoid`. Real-time signals are rarely used by programs; SIGPROF is
@@ -82,7 +87,7 @@ StatusOr<std::unique_ptr<Profiler>> Profiler::Start(const Config& config) {
 
 Status Profiler::Init() {
   InternalScope internal;
-  ring_ = std::make_unique<SampleRing>(kRingCapacity);
+  ring_ = std::make_unique<SampleRing>(kRingCapacity, kRingShards);
   if (!ring_->ok()) return ResourceExhaustedError("cannot map the sample ring");
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   ring_->SetWakeFd(wake_fd_);

@@ -57,7 +57,7 @@ void OnSignal(int signo, siginfo_t* info, void* ucontext) {
 }  // namespace
 
 SampleRecord* BeginSample(SignalState* st, const unwind::Regs& regs, uint64_t* ticket) {
-  SampleRecord* r = st->ring->Claim(ticket);
+  SampleRecord* r = st->ring->Claim(ticket, ThreadShard());
   if (r == nullptr) return nullptr;
   const ThreadLocal& tl = GetThreadLocal();
   uintptr_t hi = (tl.stack_hi != 0 && regs.sp >= tl.stack_lo && regs.sp < tl.stack_hi)
@@ -79,7 +79,11 @@ void FinishSample(SignalState* st, SampleRecord* r, uint64_t ticket, SampleKind 
   r->value = value;
   r->weight = weight;
   r->address = address;
+  r->stamp = address != 0 ? ReadTsc() : 0;
   st->ring->Publish(ticket);
+  // The thread's next cell was last written by the consumer (another core):
+  // start fetching it now, long before the next sample claims it.
+  st->ring->PrefetchClaim(ThreadShard());
 }
 
 bool RecordSample(SignalState* st, SampleKind kind, const unwind::Regs& regs, int64_t value,

@@ -4,20 +4,24 @@
 #ifndef STACKHOUSE_SAMPLER_THREAD_LOCAL_H_
 #define STACKHOUSE_SAMPLER_THREAD_LOCAL_H_
 
+#include <cstddef>
 #include <cstdint>
 
 namespace stackhouse::sampler {
 
-struct ThreadLocal {
+struct alignas(64) ThreadLocal {
+  // Heap sampling (heap_sampling.h), first so that the malloc hook reads
+  // one cache line: bytes left until the next sample, and the allocator's
+  // malloc, which is set whenever the budget is positive.
+  int64_t bytes_until_sample = 0;
+  void* (*real_malloc)(size_t) = nullptr;
   uintptr_t stack_lo = 0;  // this thread's stack, 0 when not known
   uintptr_t stack_hi = 0;
   uint32_t label_set = 0;  // labels.h
   int tid = 0;             // cached gettid(), 0 until known
   int internal = 0;        // >0 while the profiler itself runs on this thread
   bool profiler_thread = false;  // one of our own threads: never sampled
-  // Heap sampling: bytes left until the next sample, and the generator.
-  int64_t bytes_until_sample = 0;
-  uint64_t rng = 0;
+  uint64_t rng = 0;  // heap sampling's generator
   // heap_sampling.h: which sampled allocations and frees are timed.
   uint32_t alloc_timing_tick = 0;
   uint32_t free_timing_tick = 0;

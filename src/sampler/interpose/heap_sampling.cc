@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "sampler/heap_filter.h"
+#include "sampler/interpose/sampling_math.h"
 
 namespace stackhouse::sampler::interpose {
 namespace {
@@ -21,7 +22,7 @@ uint64_t NextRandom(ThreadLocal& tl) {
 int64_t DrawBudget(ThreadLocal& tl, double mean) {
   // Uniform in (0, 1], then an exponential with the given mean.
   double u = (static_cast<double>(NextRandom(tl) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
-  double b = -std::log(u) * mean;
+  double b = NegLog(u) * mean;
   return static_cast<int64_t>(b) + 1;
 }
 
@@ -29,7 +30,7 @@ int64_t DrawBudget(ThreadLocal& tl, double mean) {
 
 bool BudgetSpent() {
   if (g_heap_on.load(std::memory_order_relaxed)) return true;
-  GetThreadLocal().bytes_until_sample = kRecheckBytes;
+  ArmBudget(GetThreadLocal(), kRecheckBytes);
   return false;
 }
 
@@ -37,7 +38,7 @@ bool StartSample(SignalState* st) {
   ThreadLocal& tl = GetThreadLocal();
   if (st == nullptr) return false;
   bool first = tl.rng == 0;
-  tl.bytes_until_sample = DrawBudget(tl, static_cast<double>(st->heap_sample_bytes));
+  ArmBudget(tl, DrawBudget(tl, static_cast<double>(st->heap_sample_bytes)));
   return !first && tl.internal == 0 && !tl.profiler_thread;
 }
 
@@ -46,7 +47,7 @@ void RecordAllocation(SignalState* st, void* ptr, size_t size, void* frame, uint
   ThreadLocal& tl = GetThreadLocal();
   tl.internal++;
   double mean = static_cast<double>(st->heap_sample_bytes);
-  double p = -std::expm1(-static_cast<double>(size) / mean);  // P(sampled) = 1 - e^(-size/mean)
+  double p = SampledProbability(static_cast<double>(size) / mean);  // 1 - e^(-size/mean)
   int64_t weight = static_cast<int64_t>(1024.0 / (p > 1e-12 ? p : 1e-12));
   uintptr_t addr = reinterpret_cast<uintptr_t>(ptr);
   // The set's line loads while the stack is walked. Only addresses the

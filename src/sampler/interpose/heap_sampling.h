@@ -37,6 +37,17 @@ inline constexpr int64_t kRecheckBytes = int64_t{4} << 20;
 // next budget), else the budget is re-armed with kRecheckBytes.
 bool BudgetSpent();
 
+// The allocator's malloc once resolved (malloc.cc), else null.
+void* (*ResolvedMalloc())(size_t);
+
+// Gives the thread `bytes` of budget. The malloc hook's fast path jumps to
+// ThreadLocal::real_malloc, so that is set first; until the allocator is
+// resolved the budget stays at 0 (every call takes the slow path).
+inline void ArmBudget(ThreadLocal& tl, int64_t bytes) {
+  tl.real_malloc = ResolvedMalloc();
+  tl.bytes_until_sample = tl.real_malloc != nullptr ? bytes : 0;
+}
+
 // True when this allocation should be sampled (it exhausted the thread's
 // byte budget). Cheap: one thread-local counter.
 inline bool ShouldSample(size_t size) {

@@ -143,7 +143,7 @@ __attribute__((noinline)) void* AllocateSampled(size_t align, size_t size, bool 
     return g_real.posix_memalign(&p, align, size) == 0 ? p : nullptr;
   }
   // The record's ring cell loads while the block is found.
-  st->ring->PrefetchClaim();
+  st->ring->PrefetchClaim(ThreadShard());
   void* p = align <= kSampledAlignment ? TakeCachedBlock(size) : nullptr;
   if (p == nullptr && g_real.posix_memalign(&p, std::max(align, kSampledAlignment), size) != 0) {
     return nullptr;
@@ -219,6 +219,11 @@ void SampledFree(void* p) {
   if (!FreeFast(p)) FreeSlow(p);
 }
 
+void* (*ResolvedMalloc())(size_t) {
+  return g_state.load(std::memory_order_acquire) == 2 ? g_real.malloc.load(std::memory_order_relaxed)
+                                                      : nullptr;
+}
+
 }  // namespace stackhouse::sampler::interpose
 
 using namespace stackhouse::sampler;             // NOLINT
@@ -230,11 +235,12 @@ using namespace stackhouse::sampler::interpose;  // NOLINT
 // instructions and one jump into the real allocator: no frame, no flag, the
 // thread's byte budget charged once (heap_sampling.h).
 STACKHOUSE_EXPORT __attribute__((optimize("omit-frame-pointer"))) void* malloc(size_t size) {
-  auto fn = g_real.malloc.load(std::memory_order_relaxed);
+  // The budget and the real malloc share the thread's first TLS line (the
+  // budget is positive only once real_malloc is set: ArmBudget).
   ThreadLocal& tl = GetThreadLocal();
   tl.bytes_until_sample -= static_cast<int64_t>(size);
   if (__builtin_expect(tl.bytes_until_sample <= 0, 0)) return MallocBudgetSpent(size);
-  return fn(size);
+  return tl.real_malloc(size);
 }
 
 STACKHOUSE_EXPORT __attribute__((optimize("omit-frame-pointer"))) void free(void* p) {
