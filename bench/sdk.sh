@@ -15,11 +15,14 @@
 # and under `perf record -F 100 -g`.
 #
 # SDK_BENCH_ROUNDS (default 15) alternating rounds; SDK_BENCH_SECONDS
-# (default 24) for each self-accounting run. Last line: one JSON object.
+# (default 24) for each self-accounting run; SDK_BENCH_ONLY (e.g. "heap" or
+# "cpu,dwarf"; parts: cpu, dwarf, heap, e2e) runs only those parts. Last
+# line: one JSON object.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 start_bench_server sdk
 python3 bench/sdk.py --bin build-release/bin --lib build-release/lib/libstackhouse.so \
   --server "http://127.0.0.1:$port" --work "$work" \
-  --rounds "${SDK_BENCH_ROUNDS:-15}" --seconds "${SDK_BENCH_SECONDS:-24}"
+  --rounds "${SDK_BENCH_ROUNDS:-15}" --seconds "${SDK_BENCH_SECONDS:-24}" \
+  --only "${SDK_BENCH_ONLY:-}"
