@@ -71,7 +71,7 @@ std::atomic<uintptr_t>* Find(HeapBucket* table, uintptr_t addr, int* probe) {
 
 void HeapSampledPrefetch(uintptr_t addr) {
   HeapBucket* table = g_buckets.load(std::memory_order_acquire);
-  if (table != nullptr) __builtin_prefetch(&BucketAt(table, Home(addr), 0), 1);
+  if (table != nullptr) PrefetchForWrite(&BucketAt(table, Home(addr), 0));
 }
 
 bool HeapSampledInsert(uintptr_t addr) {

@@ -117,6 +117,8 @@ Status Profiler::Init() {
     state_->tables = tables_.get();
     state_->walk_mode = unwind::WalkMode::kDwarf;
   }
+  walk_cache_ = std::make_unique<unwind::WalkCache>();
+  state_->walk_cache = walk_cache_.get();
 
   if (config_.profiles & STACKHOUSE_PROFILE_CPU) {
     int rt = FreeRtSignal(-1);
@@ -598,6 +600,8 @@ std::string Profiler::StatsJson() {
                 ",\"uploads_dropped\":", us.dropped, ",\"uploads_queued\":", us.queued,
                 ",\"unwind_objects\":", tables_ ? tables_->objects() : 0,
                 ",\"unwind_table_bytes\":", tables_ ? tables_->memory_bytes() : 0,
+                ",\"walk_cache_hits\":", walk_cache_ ? walk_cache_->hits() : 0,
+                ",\"walk_cache_misses\":", walk_cache_ ? walk_cache_->misses() : 0,
                 ",\"ring_bytes\":", ring_->memory_bytes(), ",\"label_sets\":", LiveLabelSets(), "}");
   return out;
 }

@@ -84,6 +84,7 @@ class Profiler {
   Config config_;
   std::unique_ptr<SampleRing> ring_;
   std::unique_ptr<unwind::UnwindTables> tables_;
+  std::unique_ptr<unwind::WalkCache> walk_cache_;
   std::unique_ptr<SignalState> state_;
   std::unique_ptr<CpuEngine> engine_;
   std::unique_ptr<Uploader> uploader_;

@@ -104,7 +104,7 @@ class SampleRing {
   // (for a caller with other work to do first). Signal-safe.
   void PrefetchClaim(int shard = 0) const {
     const uint64_t s = static_cast<uint64_t>(shard) & (static_cast<uint64_t>(shards_) - 1);
-    __builtin_prefetch(&CellAt(s, producers_[s].tail.load(std::memory_order_relaxed)), 1);
+    PrefetchForWrite(&CellAt(s, producers_[s].tail.load(std::memory_order_relaxed)));
   }
 
   void Publish(uint64_t ticket) {

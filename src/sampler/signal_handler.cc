@@ -56,7 +56,7 @@ void OnSignal(int signo, siginfo_t* info, void* ucontext) {
 
 }  // namespace
 
-SampleRecord* BeginSample(SignalState* st, const unwind::Regs& regs, uint64_t* ticket) {
+SampleRecord* BeginSample(SignalState* st, const unwind::Regs& regs, uint64_t* ticket, bool hook) {
   SampleRecord* r = st->ring->Claim(ticket, ThreadShard());
   if (r == nullptr) return nullptr;
   const ThreadLocal& tl = GetThreadLocal();
@@ -64,7 +64,9 @@ SampleRecord* BeginSample(SignalState* st, const unwind::Regs& regs, uint64_t* t
                      ? tl.stack_hi
                      : regs.sp + kUnknownStackSpan;
   // (WalkStack enters the tables itself while it uses them.)
-  int n = unwind::WalkStack(regs, hi, st->walk_mode, st->tables, r->pcs, kMaxFrames);
+  int n = hook && st->walk_cache != nullptr
+              ? st->walk_cache->Walk(regs, hi, st->walk_mode, st->tables, r->pcs, kMaxFrames)
+              : unwind::WalkStack(regs, hi, st->walk_mode, st->tables, r->pcs, kMaxFrames);
   if (n >= kMaxFrames) st->truncated_stacks.fetch_add(1, std::memory_order_relaxed);
   r->depth = static_cast<uint16_t>(n);
   return r;
@@ -87,9 +89,9 @@ void FinishSample(SignalState* st, SampleRecord* r, uint64_t ticket, SampleKind 
 }
 
 bool RecordSample(SignalState* st, SampleKind kind, const unwind::Regs& regs, int64_t value,
-                  int64_t weight, uint64_t address) {
+                  int64_t weight, uint64_t address, bool hook) {
   uint64_t ticket;
-  SampleRecord* r = BeginSample(st, regs, &ticket);
+  SampleRecord* r = BeginSample(st, regs, &ticket, hook);
   if (r == nullptr) return false;
   FinishSample(st, r, ticket, kind, value, weight, address);
   return true;

@@ -13,6 +13,7 @@
 #include "sampler/ring.h"
 #include "sampler/thread_local.h"
 #include "sampler/unwind/stack_walker.h"
+#include "sampler/unwind/walk_cache.h"
 #include "sampler/unwind/unwind_tables.h"
 
 namespace stackhouse::sampler {
@@ -55,6 +56,7 @@ class CostHistogram {
 struct SignalState {
   SampleRing* ring = nullptr;
   unwind::UnwindTables* tables = nullptr;  // null in frame-pointer mode
+  unwind::WalkCache* walk_cache = nullptr;  // the hooks' walks (may be null)
   unwind::WalkMode walk_mode = unwind::WalkMode::kFramePointer;
   std::atomic<bool> cpu_on{false};
   std::atomic<bool> wall_on{false};
@@ -121,12 +123,14 @@ inline uint64_t ReadTsc() {
 
 // Walks the stack from `regs` and queues a record. Signal-safe; returns false
 // if the ring was full.
+// `hook`: called from an allocation or lock hook, whose call sites repeat:
+// the walk goes through st->walk_cache.
 bool RecordSample(SignalState* st, SampleKind kind, const unwind::Regs& regs, int64_t value,
-                  int64_t weight, uint64_t address);
+                  int64_t weight, uint64_t address, bool hook = false);
 // The same in two steps, for callers with work to overlap with the walk:
 // BeginSample claims a cell and walks the stack into it (null if the ring is
 // full); FinishSample fills in the rest and publishes it.
-SampleRecord* BeginSample(SignalState* st, const unwind::Regs& regs, uint64_t* ticket);
+SampleRecord* BeginSample(SignalState* st, const unwind::Regs& regs, uint64_t* ticket, bool hook = false);
 void FinishSample(SignalState* st, SampleRecord* r, uint64_t ticket, SampleKind kind, int64_t value,
                   int64_t weight, uint64_t address);
 

@@ -55,7 +55,7 @@ void RecordAllocation(SignalState* st, void* ptr, size_t size, void* frame, uint
   // before the record is published, so the collector finds them in the set.
   HeapSampledPrefetch(addr);
   uint64_t ticket;
-  if (SampleRecord* r = BeginSample(st, CallerRegs(frame), &ticket)) {
+  if (SampleRecord* r = BeginSample(st, CallerRegs(frame), &ticket, /*hook=*/true)) {
     bool tracked = HeapSampledInsert(addr);
     FinishSample(st, r, ticket, SampleKind::kAlloc, static_cast<int64_t>(size), weight,
                  tracked ? addr : 0);

@@ -48,7 +48,8 @@ __attribute__((noinline)) void RecordWait(int64_t delay_ns, void* frame) {
   }
   uint64_t t0 = ReadTsc();
   tl.internal++;
-  RecordSample(st, SampleKind::kLock, CallerRegs(frame), delay_ns, int64_t{1024} * rate, 0);
+  RecordSample(st, SampleKind::kLock, CallerRegs(frame), delay_ns, int64_t{1024} * rate, 0,
+               /*hook=*/true);
   tl.internal--;
   st->lock_cost.Add(static_cast<uint64_t>((ReadTsc() - t0) / st->tsc_per_ns));
 }

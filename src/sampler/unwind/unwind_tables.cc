@@ -136,7 +136,11 @@ Status UnwindTables::Refresh() {
     }
     std::sort(snapshot->mappings.begin(), snapshot->mappings.end(),
               [](const Mapping& a, const Mapping& b) { return a.start < b.start; });
+    // Odd while the snapshot changes: a walk that saw the same even value
+    // before and after used one snapshot throughout.
+    generation_.fetch_add(1, std::memory_order_seq_cst);
     const Snapshot* old = snapshot_.exchange(snapshot.release(), std::memory_order_seq_cst);
+    generation_.fetch_add(1, std::memory_order_seq_cst);
     if (old != nullptr) retired_snapshots_.emplace_back(old);
   }
   ReclaimLocked();

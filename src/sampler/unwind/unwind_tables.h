@@ -61,6 +61,11 @@ class UnwindTables {
   }
   void Exit(int shard) const { readers_[shard].count.fetch_sub(1, std::memory_order_release); }
 
+  // Twice the number of published snapshots, odd while one is being
+  // published: a walk remembered under one even generation is valid only
+  // while it lasts (WalkCache).
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+
   // Objects with a table in the current snapshot, and the bytes held by
   // tables and snapshots (including retired ones not yet freed).
   size_t objects() const;
@@ -105,6 +110,7 @@ class UnwindTables {
   static ptrdiff_t MappingIndex(const Snapshot& snapshot, uintptr_t pc);
 
   std::atomic<const Snapshot*> snapshot_{nullptr};
+  std::atomic<uint64_t> generation_{0};
   mutable ReaderShardCount readers_[kReaderShards];
   // Row cache entries: [16-bit pc tag][16-bit mapping index][32-bit row].
   static constexpr int kRowCacheBits = 10;
