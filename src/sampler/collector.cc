@@ -75,20 +75,20 @@ void Collector::Drain(SampleRing* ring, std::vector<uintptr_t>* new_exact,
           // (its address was reused): the newer allocation replaces it. The
           // ring's shards are drained one after another, so the older one's
           // record may come second: the stamps decide.
-          auto [lit, fresh] = live_.try_emplace(r->address);
-          LiveAllocation& a = lit->second;
+          auto [ap, fresh] = live_.TryEmplace(r->address);
+          LiveAllocation& a = *ap;
           if (fresh || r->stamp >= a.stamp) {
             a.in_interval = &it->first;
             a.objects = weight;
             a.bytes = weight * static_cast<double>(r->value);
             a.stamp = r->stamp;
           }
-          if (live_.size() >= prune_at_) PruneFreed();
+          if (live_.slots() >= prune_at_) PruneFreed();
         }
         break;
       }
       case SampleKind::kFree:
-        live_.erase(r->address);
+        live_.Erase(r->address);
         break;
       case SampleKind::kLock: {
         auto [it, inserted] = current_.samples[kLockProfile].try_emplace(key);
@@ -104,8 +104,43 @@ void Collector::Drain(SampleRing* ring, std::vector<uintptr_t>* new_exact,
   records_.fetch_add(records, std::memory_order_relaxed);
 }
 
+std::pair<LiveAllocation*, bool> LiveAllocations::TryEmplace(uint64_t addr) {
+  const auto next = static_cast<uint32_t>(entries_.size());
+  const uint32_t i = index_.FindOrInsert(Key(addr), next);
+  if (i == next) {
+    entries_.push_back({addr, false, LiveAllocation()});
+    ++live_;
+    return {&entries_.back().a, true};
+  }
+  Entry& e = entries_[i];
+  if (!e.erased) return {&e.a, false};
+  e.erased = false;
+  e.a = LiveAllocation();
+  ++live_;
+  return {&e.a, true};
+}
+
+void LiveAllocations::Erase(uint64_t addr) {
+  const uint32_t i = index_.Find(Key(addr));
+  if (i == HashKeyIndex::kEmpty || entries_[i].erased) return;
+  entries_[i].erased = true;
+  entries_[i].a = LiveAllocation();
+  --live_;
+}
+
+void LiveAllocations::Reindex() {
+  index_.Clear();
+  index_.Reserve(entries_.size());
+  for (size_t i = 0; i < entries_.size(); ++i) index_.FindOrInsert(Key(entries_[i].addr), static_cast<uint32_t>(i));
+  live_ = entries_.size();
+}
+
 void Collector::PruneFreed() {
-  if (is_live_ != nullptr) std::erase_if(live_, [&](const auto& e) { return !is_live_(e.first); });
+  if (is_live_ != nullptr) {
+    live_.Compact([&](uint64_t addr, const LiveAllocation&) { return is_live_(addr); });
+  } else {
+    live_.Compact([](uint64_t, const LiveAllocation&) { return true; });  // drops erased entries
+  }
   prune_at_ = std::max<size_t>(1024, 2 * live_.size());
 }
 
@@ -118,7 +153,7 @@ Interval Collector::Cut(int64_t now_ns, int64_t covered_ns, uint64_t dropped_tot
   last_dropped_ = dropped_total;
   // The in-use snapshot keeps the label sets of live allocations reachable:
   // copy them into this interval's table.
-  for (auto& [addr, a] : live_) {
+  live_.ForEach([&](uint64_t, LiveAllocation& a) {
     Values& v = out.inuse[a.stack()];
     v.a += a.objects;
     v.b += a.bytes;
@@ -127,19 +162,19 @@ Interval Collector::Cut(int64_t now_ns, int64_t covered_ns, uint64_t dropped_tot
       a.owned = *a.in_interval;
       a.in_interval = nullptr;
     }
-  }
+  });
   // Live allocations refer to label indexes of the interval they were taken
   // in; re-home them into the next interval's table.
   current_ = Interval();
   current_.start_ns = now_ns;
   std::map<LabelPairs, uint32_t> next_index;
-  for (auto& [addr, a] : live_) {
-    if (a.owned.labels == 0) continue;
+  live_.ForEach([&](uint64_t, LiveAllocation& a) {
+    if (a.owned.labels == 0) return;
     const LabelPairs& pairs = out.label_sets[a.owned.labels];
     auto [it, inserted] = next_index.emplace(pairs, static_cast<uint32_t>(current_.label_sets.size()));
     if (inserted) current_.label_sets.push_back(pairs);
     a.owned.labels = it->second;
-  }
+  });
   label_index_ = std::move(next_index);
   id_cache_.clear();
   return out;

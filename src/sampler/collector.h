@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "sampler/labels.h"
+#include "base/hash.h"
 #include "sampler/ring.h"
 
 namespace stackhouse::sampler {
@@ -61,6 +62,50 @@ struct Interval {
   bool empty() const;
 };
 
+// Sampled address -> live allocation: the entries in one vector, found
+// through an open-addressing index (a node per allocation, as a
+// std::unordered_map keeps, cost the aggregator a cache miss or two per
+// record). Erased entries stay as holes until Compact() drops them.
+class LiveAllocations {
+ public:
+  // The allocation at `addr` and true if it is new (or was erased), else the
+  // existing one and false.
+  std::pair<LiveAllocation*, bool> TryEmplace(uint64_t addr);
+  void Erase(uint64_t addr);
+  size_t size() const { return live_; }
+  size_t slots() const { return entries_.size(); }  // erased ones included
+  // Keeps the entries for which keep(addr, allocation) is true.
+  template <typename Keep>
+  void Compact(Keep&& keep) {
+    size_t out = 0;
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      if (entries_[i].erased || !keep(entries_[i].addr, entries_[i].a)) continue;
+      if (out != i) entries_[out] = std::move(entries_[i]);
+      ++out;
+    }
+    entries_.resize(out);
+    Reindex();
+  }
+  template <typename F>
+  void ForEach(F&& f) {
+    for (Entry& e : entries_) {
+      if (!e.erased) f(e.addr, e.a);
+    }
+  }
+
+ private:
+  struct Entry {
+    uint64_t addr;
+    bool erased;
+    LiveAllocation a;
+  };
+  static uint64_t Key(uint64_t addr) { return addr * 0x9E3779B97F4A7C15ull; }  // a bijection
+  void Reindex();
+  std::vector<Entry> entries_;
+  HashKeyIndex index_;  // Key(addr) -> position in entries_
+  size_t live_ = 0;
+};
+
 class Collector {
  public:
   // Drains every published record from `ring` into the current interval.
@@ -87,7 +132,7 @@ class Collector {
   Interval current_;
   std::map<LabelPairs, uint32_t> label_index_;
   std::unordered_map<uint32_t, uint32_t> id_cache_;  // global set id -> index, this drain
-  std::unordered_map<uint64_t, LiveAllocation> live_;  // sampled address -> allocation
+  LiveAllocations live_;
   bool (*is_live_)(uintptr_t) = nullptr;
   size_t prune_at_ = 1024;  // live_ size that triggers the next PruneFreed
   uint64_t last_dropped_ = 0;

@@ -114,6 +114,47 @@ TEST(CollectorTest, AReusedAddressKeepsTheNewerAllocationWhateverTheShardOrder) 
   g_live = nullptr;
 }
 
+TEST(LiveAllocationsTest, EmplaceEraseAndCompact) {
+  LiveAllocations live;
+  // Page-aligned addresses, as sampled blocks are.
+  for (uint64_t i = 1; i <= 5000; ++i) {
+    auto [a, fresh] = live.TryEmplace(i << 12);
+    ASSERT_TRUE(fresh);
+    a->bytes = static_cast<double>(i);
+  }
+  EXPECT_EQ(live.size(), 5000u);
+  auto [again, fresh] = live.TryEmplace(7 << 12);
+  EXPECT_FALSE(fresh);
+  EXPECT_EQ(again->bytes, 7);
+  live.Erase(7 << 12);
+  live.Erase(7 << 12);  // twice: no effect
+  live.Erase(999999 << 12);  // never there
+  EXPECT_EQ(live.size(), 4999u);
+  EXPECT_EQ(live.slots(), 5000u);
+  auto [revived, fresh2] = live.TryEmplace(7 << 12);
+  EXPECT_TRUE(fresh2);
+  EXPECT_EQ(revived->bytes, 0);  // a new allocation, not the erased one
+  live.Erase(7 << 12);
+  // Keep the even ones: the erased entry goes too.
+  live.Compact([](uint64_t addr, const LiveAllocation&) { return ((addr >> 12) & 1) == 0; });
+  EXPECT_EQ(live.size(), 2500u);
+  EXPECT_EQ(live.slots(), 2500u);
+  double sum = 0;
+  size_t n = 0;
+  live.ForEach([&](uint64_t addr, LiveAllocation& a) {
+    EXPECT_EQ(a.bytes, static_cast<double>(addr >> 12));
+    sum += a.bytes;
+    ++n;
+  });
+  EXPECT_EQ(n, 2500u);
+  EXPECT_EQ(sum, 2.0 * (2500.0 * 2501.0 / 2));
+  for (uint64_t i = 2; i <= 5000; i += 2) {
+    auto [a, f] = live.TryEmplace(i << 12);
+    EXPECT_FALSE(f) << i;
+    EXPECT_EQ(a->bytes, static_cast<double>(i));
+  }
+}
+
 TEST(SampleRingTest, ShardsFillAndDrainIndependently) {
   SampleRing ring(64, 4);
   ASSERT_TRUE(ring.ok());
