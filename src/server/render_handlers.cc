@@ -227,8 +227,16 @@ Status LabelNames(ServerContext* ctx, const std::string& tenant, const HttpReque
 
 void RegisterRenderHandlers(ServerContext* ctx, HttpServer* http) {
   using namespace std::placeholders;
-  http->Handle("/pyroscope/render",
-               QueryHandler(ctx, "/pyroscope/render", std::bind(Render, ctx, _1, _2, _3)));
+  HttpHandler render = QueryHandler(ctx, "/pyroscope/render", std::bind(Render, ctx, _1, _2, _3));
+  ctx->early_queries = std::make_unique<EarlyQueries>(render);
+  http->Handle("/pyroscope/render", [ctx, render](const HttpRequest& req, HttpResponse* resp) {
+    // A page's first query may have been started when the page was served.
+    if (ctx->early_queries->Take(req, resp)) {
+      resp->headers.push_back({"X-Stackhouse-Early-Query", "1"});
+      return;
+    }
+    render(req, resp);
+  });
   http->Handle("/pyroscope/render-diff", QueryHandler(ctx, "/pyroscope/render-diff",
                                                       std::bind(RenderDiff, ctx, _1, _2, _3)));
   http->Handle("/pyroscope/label-values", QueryHandler(ctx, "/pyroscope/label-values",

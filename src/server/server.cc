@@ -248,6 +248,7 @@ Status Server::Start() {
     } else {
       LogInfo("serving the web UI", {{"dir", ui_dir}, {"files", static_cast<int64_t>(ui->size())}});
       auto files = std::make_shared<StaticFiles>(std::move(*ui));
+      files->set_first_query([ctx](HttpRequest query) { ctx->early_queries->Start(std::move(query)); });
       http_->HandlePrefix("/", [files](const HttpRequest& req, HttpResponse* resp) {
         files->Serve(req, resp);
       });

@@ -15,6 +15,7 @@
 #include "otlp/otlp.h"
 #include "query/query.h"
 #include "server/config.h"
+#include "server/early_queries.h"
 #include "server/http.h"
 #include "server/metrics.h"
 #include "server/rate_limiter.h"
@@ -57,6 +58,10 @@ struct ServerContext {
 
   // The query latency histogram of one endpoint.
   Histogram* QueryLatency(const std::string& endpoint);
+
+  // Render queries of flame-graph pages, started when the page is served
+  // (early_queries.h). Last: destroyed first, waiting for running queries.
+  std::unique_ptr<EarlyQueries> early_queries;
 };
 
 // The tenant of a request: X-Scope-OrgID, or "anonymous" when absent or

@@ -36,27 +36,35 @@ void AppendFormEncoded(std::string* out, std::string_view s) {
 
 }  // namespace
 
-std::string FirstQueryPreload(const HttpRequest& req) {
+std::vector<std::pair<std::string, std::string>> FirstQueryParams(const HttpRequest& req) {
   const std::string_view type = req.Query("type");
   // As the script reads them: an empty parameter counts as absent.
   std::string_view view = req.Query("view"), selector = req.Query("query");
   if (view.empty()) view = "single";
   if (selector.empty()) selector = "{}";
   selector = TrimSpace(selector);
-  if (type.empty() || view != "single" || !selector.starts_with('{')) return "";
+  if (type.empty() || view != "single" || !selector.starts_with('{')) return {};
   const std::string_view from = req.Query("from"), until = req.Query("until");
   const std::string_view max_nodes = req.Query("maxNodes");
-  std::string url = "pyroscope/render?query=";
-  AppendFormEncoded(&url, StrCat(type, selector));
-  url += "&from=";
-  AppendFormEncoded(&url, from.empty() ? "now-1h" : from);
-  url += "&until=";
-  AppendFormEncoded(&url, until.empty() ? "now" : until);
-  if (!max_nodes.empty()) {
-    url += "&maxNodes=";
-    AppendFormEncoded(&url, max_nodes);
+  std::vector<std::pair<std::string, std::string>> params = {
+      {"query", StrCat(type, selector)},
+      {"from", std::string(from.empty() ? "now-1h" : from)},
+      {"until", std::string(until.empty() ? "now" : until)}};
+  if (!max_nodes.empty()) params.push_back({"maxNodes", std::string(max_nodes)});
+  params.push_back({"format", "binary"});
+  return params;
+}
+
+std::string FirstQueryPreload(const HttpRequest& req) {
+  auto params = FirstQueryParams(req);
+  if (params.empty()) return "";
+  std::string url = "pyroscope/render";
+  for (size_t i = 0; i < params.size(); ++i) {
+    url.push_back(i == 0 ? '?' : '&');
+    url += params[i].first;  // names need no encoding
+    url.push_back('=');
+    AppendFormEncoded(&url, params[i].second);
   }
-  url += "&format=binary";
   return url;
 }
 
@@ -143,6 +151,15 @@ void StaticFiles::Serve(const HttpRequest& req, HttpResponse* resp) const {
     // HTML is still being parsed.
     if (std::string url = FirstQueryPreload(req); !url.empty()) {
       resp->headers.push_back({"Link", StrCat("<", url, ">; rel=preload; as=fetch; crossorigin")});
+      if (first_query_) {
+        HttpRequest query;
+        query.method = "GET";
+        query.path = "/pyroscope/render";
+        query.query = FirstQueryParams(req);
+        query.headers = req.headers;
+        query.remote_addr = req.remote_addr;
+        first_query_(std::move(query));
+      }
     }
   }
 }

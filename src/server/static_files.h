@@ -4,8 +4,10 @@
 #ifndef STACKHOUSE_SERVER_STATIC_FILES_H_
 #define STACKHOUSE_SERVER_STATIC_FILES_H_
 
+#include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "server/http.h"
@@ -28,6 +30,9 @@ class StaticFiles {
   // unknown path gets the JSON 404. Hashed assets (under assets/) are cached
   // for a year, index.html is revalidated.
   void Serve(const HttpRequest& req, HttpResponse* resp) const;
+  // Called with the render request a flame-graph link's page is about to
+  // make (see FirstQueryPreload), when that page is served.
+  void set_first_query(std::function<void(HttpRequest)> f) { first_query_ = std::move(f); }
 
   size_t size() const { return files_.size(); }
 
@@ -37,6 +42,7 @@ class StaticFiles {
     std::string body;
   };
   std::map<std::string, File> files_;  // by path, "/index.html"
+  std::function<void(HttpRequest)> first_query_;
 };
 
 // The URL (relative to the page) of the render query that index.html's
@@ -45,6 +51,8 @@ class StaticFiles {
 // as that script writes it; "" when the page starts no query. index.html is
 // served with it as a Link preload header.
 std::string FirstQueryPreload(const HttpRequest& req);
+// Its parameters, decoded, in order (empty when there is none).
+std::vector<std::pair<std::string, std::string>> FirstQueryParams(const HttpRequest& req);
 
 // The page served at / when the UI has not been built.
 void ServeMissingUi(const HttpRequest& req, HttpResponse* resp);

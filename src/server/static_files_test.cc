@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
+
 #include <filesystem>
 
 #include "base/file.h"
+#include "base/strings.h"
 #include "base/testing/testing.h"
 #include "server/testing/test_server.h"
 
@@ -116,6 +119,38 @@ TEST(StaticFilesTest, TheServerServesTheUiAtRootAndKeepsApiErrors) {
   auto s = Server::Open(bad);
   ASSERT_TRUE(s.ok());
   EXPECT_FALSE((*s)->Start().ok());
+}
+
+// Serving a flame-graph link starts its first query; the browser's request
+// for it, if identical, gets that response (marked), once.
+TEST(StaticFilesTest, AFlameGraphLinksFirstQueryStartsWithThePage) {
+  ServerConfig c = testing::TestConfig();
+  c.ui_dir = MakeUi();
+  testing::TestServer server(c);
+  const int64_t now_s = static_cast<int64_t>(time(nullptr));
+  ASSERT_EQ(server.Post(StrCat("/ingest?name=early&format=folded&from=", now_s - 60), "main;work 7\nmain;idle 3\n")
+                .status,
+            200);
+  const std::string page =
+      "/?type=process_cpu%3Acpu%3Ananoseconds%3Acpu%3Ananoseconds&query=%7Bservice_name%3D%22early%22%7D"
+      "&from=now-1h&maxNodes=1000";
+  HttpClientResponse r = server.Get(page);
+  ASSERT_EQ(r.status, 200);
+  const std::string link(r.Header("link"));
+  ASSERT_TRUE(link.starts_with("<pyroscope/render?")) << link;
+  const std::string url = "/" + link.substr(1, link.find('>') - 1);
+  HttpClientResponse early = server.Get(url);
+  EXPECT_EQ(early.status, 200);
+  EXPECT_EQ(early.Header("x-stackhouse-early-query"), "1");
+  HttpClientResponse again = server.Get(url);  // taken once: computed now
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(again.Header("x-stackhouse-early-query"), "");
+  EXPECT_EQ(early.body, again.body);
+  EXPECT_GT(early.body.size(), 20u);
+  // Another tenant's request does not get the page's query.
+  ASSERT_EQ(server.Get(page).status, 200);
+  HttpClientResponse other = server.Get(url, "someone-else");
+  EXPECT_EQ(other.Header("x-stackhouse-early-query"), "");
 }
 
 }  // namespace
