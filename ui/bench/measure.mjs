@@ -59,26 +59,38 @@ try {
     };
   });
   await page.waitForTimeout(500);
-  // Zoom: click a bar in the second row; search: type a query.
+  // Zoom: click a bar in the second row, three times at different places
+  // (each click focuses another bar); search: three queries. The median of
+  // each: one action's time swings 3-30 ms here with the VM and the JIT.
   const zoom = await page.evaluate(async () => {
     const pane = document.querySelector('[data-testid="flame"]');
     const canvas = pane.querySelector('canvas');
     const rect = canvas.getBoundingClientRect();
-    const before = pane.dataset.drawSeq;
-    canvas.dispatchEvent(new MouseEvent('click', { bubbles: true, clientX: rect.left + rect.width * 0.3, clientY: rect.top + 27 }));
-    const t = performance.now();
-    while (pane.dataset.drawSeq === before && performance.now() - t < 5000) await new Promise((r) => setTimeout(r, 5));
-    return Number(pane.dataset.drawMs);
+    const times = [];
+    for (const at of [0.3, 0.6, 0.15]) {
+      const before = pane.dataset.drawSeq;
+      canvas.dispatchEvent(new MouseEvent('click', { bubbles: true, clientX: rect.left + rect.width * at, clientY: rect.top + 27 }));
+      const t = performance.now();
+      while (pane.dataset.drawSeq === before && performance.now() - t < 5000) await new Promise((r) => setTimeout(r, 5));
+      times.push(Number(pane.dataset.drawMs));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return times.sort((a, b) => a - b)[1];
   });
   const search = await page.evaluate(async () => {
     const pane = document.querySelector('[data-testid="flame"]');
     const input = document.querySelector('[data-testid="search"]');
-    const before = pane.dataset.drawSeq;
-    input.value = 'a';
-    input.dispatchEvent(new Event('input', { bubbles: true }));
-    const t = performance.now();
-    while (pane.dataset.drawSeq === before && performance.now() - t < 5000) await new Promise((r) => setTimeout(r, 5));
-    return Number(pane.dataset.drawMs);
+    const times = [];
+    for (const q of ['a', 'b', 'c']) {
+      const before = pane.dataset.drawSeq;
+      input.value = q;
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      const t = performance.now();
+      while (pane.dataset.drawSeq === before && performance.now() - t < 5000) await new Promise((r) => setTimeout(r, 5));
+      times.push(Number(pane.dataset.drawMs));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return times.sort((a, b) => a - b)[1];
   });
   console.log(JSON.stringify({ ...r, zoom_redraw_ms: zoom, search_redraw_ms: search }));
 } finally {
