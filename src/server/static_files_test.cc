@@ -131,9 +131,10 @@ TEST(StaticFilesTest, AFlameGraphLinksFirstQueryStartsWithThePage) {
   ASSERT_EQ(server.Post(StrCat("/ingest?name=early&format=folded&from=", now_s - 60), "main;work 7\nmain;idle 3\n")
                 .status,
             200);
-  const std::string page =
+  // An absolute range: the early and the later render must be the same.
+  const std::string page = StrCat(
       "/?type=process_cpu%3Acpu%3Ananoseconds%3Acpu%3Ananoseconds&query=%7Bservice_name%3D%22early%22%7D"
-      "&from=now-1h&maxNodes=1000";
+      "&from=", now_s - 3600, "&until=", now_s + 60, "&maxNodes=1000");
   HttpClientResponse r = server.Get(page);
   ASSERT_EQ(r.status, 200);
   const std::string link(r.Header("link"));
