@@ -45,6 +45,20 @@ void Collector::Drain(SampleRing* ring, std::vector<uintptr_t>* new_exact,
     new_return->insert(new_return->end(), key.pcs.begin() + first, key.pcs.end());
   };
   id_cache_.clear();  // ids may be reused once freed; resolve afresh each drain
+  // Runs of records with one stack (a hot allocation site, a tight loop)
+  // find their entry again without hashing: the last entry of each profile
+  // kind is compared with the record first.
+  auto entry = [&](int kind, const StackKey& key) -> std::pair<const StackKey, Values>& {
+    std::pair<const StackKey, Values>* last = last_entry_[kind];
+    if (last != nullptr && last->first.labels == key.labels &&
+        last->first.leaf_is_exact == key.leaf_is_exact && last->first.pcs == key.pcs) {
+      return *last;
+    }
+    auto [it, inserted] = current_.samples[kind].try_emplace(key);
+    if (inserted) note_new(key);
+    last_entry_[kind] = &*it;
+    return *it;
+  };
   uint64_t records = 0;
   while (const SampleRecord* r = ring->Peek()) {
     ++records;
@@ -57,17 +71,14 @@ void Collector::Drain(SampleRing* ring, std::vector<uintptr_t>* new_exact,
       case SampleKind::kCpu:
       case SampleKind::kWall: {
         key.leaf_is_exact = true;
-        auto [it, inserted] = current_.samples[r->kind == SampleKind::kCpu ? kCpuProfile : kWallProfile].try_emplace(key);
-        if (inserted) note_new(key);
-        Values& v = it->second;
+        Values& v = entry(r->kind == SampleKind::kCpu ? kCpuProfile : kWallProfile, key).second;
         v.a += 1;
         v.b += static_cast<double>(r->value);
         break;
       }
       case SampleKind::kAlloc: {
-        auto [it, inserted] = current_.samples[kAllocProfile].try_emplace(key);
-        if (inserted) note_new(key);
-        Values& v = it->second;
+        auto& e = entry(kAllocProfile, key);
+        Values& v = e.second;
         v.a += weight;
         v.b += weight * static_cast<double>(r->value);
         if (r->address != 0) {
@@ -78,7 +89,7 @@ void Collector::Drain(SampleRing* ring, std::vector<uintptr_t>* new_exact,
           auto [ap, fresh] = live_.TryEmplace(r->address);
           LiveAllocation& a = *ap;
           if (fresh || r->stamp >= a.stamp) {
-            a.in_interval = &it->first;
+            a.in_interval = &e.first;
             a.objects = weight;
             a.bytes = weight * static_cast<double>(r->value);
             a.stamp = r->stamp;
@@ -91,9 +102,7 @@ void Collector::Drain(SampleRing* ring, std::vector<uintptr_t>* new_exact,
         live_.Erase(r->address);
         break;
       case SampleKind::kLock: {
-        auto [it, inserted] = current_.samples[kLockProfile].try_emplace(key);
-        if (inserted) note_new(key);
-        Values& v = it->second;
+        Values& v = entry(kLockProfile, key).second;
         v.a += weight;
         v.b += weight * static_cast<double>(r->value);
         break;
@@ -146,6 +155,7 @@ void Collector::PruneFreed() {
 
 Interval Collector::Cut(int64_t now_ns, int64_t covered_ns, uint64_t dropped_total) {
   PruneFreed();
+  for (auto& last : last_entry_) last = nullptr;  // they point into the interval leaving
   Interval out = std::move(current_);
   out.end_ns = now_ns;
   out.covered_ns = covered_ns;

@@ -133,6 +133,8 @@ class Collector {
   std::map<LabelPairs, uint32_t> label_index_;
   std::unordered_map<uint32_t, uint32_t> id_cache_;  // global set id -> index, this drain
   LiveAllocations live_;
+  // Per profile kind, the entry the last record went to (Drain).
+  std::pair<const StackKey, Values>* last_entry_[kNumProfileKinds] = {};
   bool (*is_live_)(uintptr_t) = nullptr;
   size_t prune_at_ = 1024;  // live_ size that triggers the next PruneFreed
   uint64_t last_dropped_ = 0;

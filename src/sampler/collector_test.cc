@@ -114,6 +114,35 @@ TEST(CollectorTest, AReusedAddressKeepsTheNewerAllocationWhateverTheShardOrder) 
   g_live = nullptr;
 }
 
+TEST(CollectorTest, RunsOfOneStackAddUpAndOtherStacksStaySeparate) {
+  SampleRing ring(64);
+  Collector c;
+  c.Start(0);
+  ASSERT_TRUE(SetThreadLabel("endpoint", "/b"));
+  const uint32_t labels = CurrentLabelSet();
+  ASSERT_TRUE(ClearThreadLabel("endpoint"));
+  for (int i = 0; i < 3; ++i) PushAlloc(&ring, 0, 10, 0, {1, 2});
+  PushAlloc(&ring, 0, 10, labels, {1, 2});  // same stack, other labels
+  PushAlloc(&ring, 0, 10, 0, {1, 2, 3});    // a longer stack
+  PushAlloc(&ring, 0, 10, 0, {1, 2});       // the first again
+  c.Drain(&ring);
+  PushAlloc(&ring, 0, 10, 0, {1, 2});  // and in the next drain
+  c.Drain(&ring);
+  Interval iv = c.Cut(10, 10, 0);
+  std::map<std::pair<std::vector<uintptr_t>, uint32_t>, double> objects;
+  for (const auto& [key, v] : iv.samples[kAllocProfile]) objects[{key.pcs, key.labels}] += v.a;
+  ASSERT_EQ(objects.size(), 3u);
+  const std::pair<std::vector<uintptr_t>, uint32_t> first({1, 2}, 0), longer({1, 2, 3}, 0);
+  EXPECT_EQ(objects[first], 10);  // 5 samples of weight 2
+  EXPECT_EQ(objects[longer], 2);
+  // The next interval starts empty and counts afresh.
+  PushAlloc(&ring, 0, 10, 0, {1, 2});
+  c.Drain(&ring);
+  Interval next = c.Cut(20, 10, 0);
+  ASSERT_EQ(next.samples[kAllocProfile].size(), 1u);
+  EXPECT_EQ(next.samples[kAllocProfile].begin()->second.a, 2);
+}
+
 TEST(LiveAllocationsTest, EmplaceEraseAndCompact) {
   LiveAllocations live;
   // Page-aligned addresses, as sampled blocks are.
