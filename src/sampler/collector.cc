@@ -145,11 +145,8 @@ void LiveAllocations::Reindex() {
 }
 
 void Collector::PruneFreed() {
-  if (is_live_ != nullptr) {
-    live_.Compact([&](uint64_t addr, const LiveAllocation&) { return is_live_(addr); });
-  } else {
-    live_.Compact([](uint64_t, const LiveAllocation&) { return true; });  // drops erased entries
-  }
+  // (Erased entries go in any case.)
+  live_.Compact([&](uint64_t addr, const LiveAllocation&) { return is_live_ == nullptr || is_live_(addr); });
   prune_at_ = std::max<size_t>(1024, 2 * live_.size());
 }
 

@@ -11,8 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "sampler/labels.h"
 #include "base/hash.h"
+#include "sampler/labels.h"
 #include "sampler/ring.h"
 
 namespace stackhouse::sampler {

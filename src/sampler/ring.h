@@ -79,7 +79,7 @@ class SampleRing {
   // returns nullptr when that shard is full (counted in dropped()). The
   // caller fills the record and calls Publish(). Signal-safe.
   SampleRecord* Claim(uint64_t* ticket, int shard = 0) {
-    const uint64_t s = static_cast<uint64_t>(shard) & (static_cast<uint64_t>(shards_) - 1);
+    const uint64_t s = ShardOf(shard);
     std::atomic<uint64_t>& tail = producers_[s].tail;
     uint64_t pos = tail.load(std::memory_order_relaxed);
     for (;;) {
@@ -102,15 +102,15 @@ class SampleRing {
 
   // Starts loading the cell the next Claim() on `shard` will likely take
   // (for a caller with other work to do first). Signal-safe.
-  void PrefetchClaim(int shard = 0) const {
-    const uint64_t s = static_cast<uint64_t>(shard) & (static_cast<uint64_t>(shards_) - 1);
-    PrefetchForWrite(&CellAt(s, producers_[s].tail.load(std::memory_order_relaxed)));
-  }
+  void PrefetchClaim(int shard = 0) const { PrefetchNext(ShardOf(shard)); }
 
   void Publish(uint64_t ticket) {
     const uint64_t s = ticket >> kShardShift;
     const uint64_t pos = ticket & ((uint64_t{1} << kShardShift) - 1);
     CellAt(s, pos).seq.store(pos + 1, std::memory_order_release);
+    // The shard's next cell was last written by the consumer (another core):
+    // start fetching it now, long before the next claim takes it.
+    PrefetchNext(s);
     // Half full: wake the consumer now rather than at its next tick
     // (write(2) is async-signal-safe; one wake-up per drain). Checked every
     // 32nd record only: reading the consumer's cache line costs a transfer.
@@ -169,6 +169,12 @@ class SampleRing {
     std::atomic<uint64_t> head_seen{0};  // read by producers for wake-ups
   };
   Cell& CellAt(uint64_t shard, uint64_t pos) const { return cells_[shard * per_shard_ + (pos & mask_)]; }
+  uint64_t ShardOf(int shard) const {
+    return static_cast<uint64_t>(shard) & (static_cast<uint64_t>(shards_) - 1);
+  }
+  void PrefetchNext(uint64_t shard) const {
+    PrefetchForWrite(&CellAt(shard, producers_[shard].tail.load(std::memory_order_relaxed)));
+  }
 
   // Read by producers, written only at construction.
   Cell* cells_ = nullptr;

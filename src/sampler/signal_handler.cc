@@ -83,9 +83,6 @@ void FinishSample(SignalState* st, SampleRecord* r, uint64_t ticket, SampleKind 
   r->address = address;
   r->stamp = address != 0 ? ReadTsc() : 0;
   st->ring->Publish(ticket);
-  // The thread's next cell was last written by the consumer (another core):
-  // start fetching it now, long before the next sample claims it.
-  st->ring->PrefetchClaim(ThreadShard());
 }
 
 bool RecordSample(SignalState* st, SampleKind kind, const unwind::Regs& regs, int64_t value,

@@ -13,8 +13,8 @@
 #include "sampler/ring.h"
 #include "sampler/thread_local.h"
 #include "sampler/unwind/stack_walker.h"
-#include "sampler/unwind/walk_cache.h"
 #include "sampler/unwind/unwind_tables.h"
+#include "sampler/unwind/walk_cache.h"
 
 namespace stackhouse::sampler {
 

@@ -55,8 +55,10 @@ std::vector<std::pair<std::string, std::string>> FirstQueryParams(const HttpRequ
   return params;
 }
 
-std::string FirstQueryPreload(const HttpRequest& req) {
-  auto params = FirstQueryParams(req);
+namespace {
+
+// The page-relative URL of a render query with `params` ("" if none).
+std::string RenderUrl(const std::vector<std::pair<std::string, std::string>>& params) {
   if (params.empty()) return "";
   std::string url = "pyroscope/render";
   for (size_t i = 0; i < params.size(); ++i) {
@@ -67,6 +69,10 @@ std::string FirstQueryPreload(const HttpRequest& req) {
   }
   return url;
 }
+
+}  // namespace
+
+std::string FirstQueryPreload(const HttpRequest& req) { return RenderUrl(FirstQueryParams(req)); }
 
 std::string ContentTypeFor(const std::string& path) {
   static const std::pair<const char*, const char*> kTypes[] = {
@@ -149,13 +155,13 @@ void StaticFiles::Serve(const HttpRequest& req, HttpResponse* resp) const {
     // The page's first query, which index.html fetches as soon as it runs:
     // named here, the browser starts it with the page's headers, while the
     // HTML is still being parsed.
-    if (std::string url = FirstQueryPreload(req); !url.empty()) {
-      resp->headers.push_back({"Link", StrCat("<", url, ">; rel=preload; as=fetch; crossorigin")});
+    if (auto params = FirstQueryParams(req); !params.empty()) {
+      resp->headers.push_back({"Link", StrCat("<", RenderUrl(params), ">; rel=preload; as=fetch; crossorigin")});
       if (first_query_) {
         HttpRequest query;
         query.method = "GET";
         query.path = "/pyroscope/render";
-        query.query = FirstQueryParams(req);
+        query.query = std::move(params);
         query.headers = req.headers;
         query.remote_addr = req.remote_addr;
         first_query_(std::move(query));

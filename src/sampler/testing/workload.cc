@@ -305,17 +305,30 @@ int Work(long cycles, int threads) {
 // An allocation-heavy loop that also uses what it allocates, as programs
 // do: each op frees a random older block, allocates 16..2063 bytes and
 // initializes up to its first 256 bytes (an object header, a small buffer).
-__attribute__((noinline)) void MallocOps(long ops, unsigned seed) {
-  std::vector<void*> slots(1024, nullptr);
-  unsigned r = seed;
+extern "C" void* __libc_malloc(size_t);
+extern "C" void __libc_free(void*);
+extern "C" void* __libc_memalign(size_t, size_t);
+
+// mallocwork's loop: `ops` times, a random slot's block is freed and
+// replaced by one of 16 bytes to 2 KiB whose first 256 bytes are written.
+// kHooked: through malloc/free (whatever is interposed), else straight into
+// glibc (hookcost's baseline).
+template <bool kHooked>
+void MallocOpsLoop(std::vector<void*>& slots, unsigned& r, long ops) {
   for (long i = 0; i < ops; ++i) {
     r = r * 1103515245u + 12345u;
     size_t slot = (r >> 8) % slots.size();
-    free(slots[slot]);
+    if (kHooked) free(slots[slot]); else __libc_free(slots[slot]);
     size_t size = 16 + (r >> 20) % 2048;
-    slots[slot] = malloc(size);
+    slots[slot] = kHooked ? malloc(size) : __libc_malloc(size);
     memset(slots[slot], static_cast<int>(i), size < 256 ? size : 256);
   }
+}
+
+__attribute__((noinline)) void MallocOps(long ops, unsigned seed) {
+  std::vector<void*> slots(1024, nullptr);
+  unsigned r = seed;
+  MallocOpsLoop<true>(slots, r, ops);
   for (void* p : slots) free(p);
 }
 
@@ -467,10 +480,6 @@ int SigCost(long n) {
   return 0;
 }
 
-extern "C" void* __libc_malloc(size_t);
-extern "C" void __libc_free(void*);
-extern "C" void* __libc_memalign(size_t, size_t);
-
 int HookCost(long n, int rounds) {
   // Short blocks of the same loop through the hooks and straight into glibc,
   // back to back in alternating order; the median of the paired differences
@@ -498,9 +507,9 @@ int HookCost(long n, int rounds) {
     }
     return MonoNs() - t0;
   };
-  auto paired = [&](auto&& run, int64_t* plain_sum) {
+  auto paired = [](auto&& run, int blocks, int64_t* plain_sum) {
     std::vector<int64_t> diffs;
-    for (int round = 0; round < rounds; ++round) {
+    for (int round = 0; round < blocks; ++round) {
       int64_t a, b;
       if (round & 1) {
         b = run(true);
@@ -515,43 +524,29 @@ int HookCost(long n, int rounds) {
     std::nth_element(diffs.begin(), diffs.begin() + diffs.size() / 2, diffs.end());
     return static_cast<double>(diffs[diffs.size() / 2]);
   };
-  // The same on mallocwork's own loop (MallocOps: random slots, sizes from
-  // 16 bytes to 2 KiB, the first 256 bytes written), which is what the
-  // benchmark charges the hooks' cost to: there the hooks' few instructions
-  // partly overlap glibc's cache misses.
+  // The same on mallocwork's own loop, which is what the benchmark charges
+  // the hooks' cost to: there the hooks' few instructions partly overlap
+  // glibc's cache misses. Shorter blocks, five times as many.
   std::vector<void*> slots(1024, nullptr);
   unsigned r = 12345u;
-  const long k = std::max(1L, n / 5);  // shorter blocks, more of them
+  const long k = std::max(1L, n / 5);
+  const int ops_rounds = rounds * 5;
   auto ops_once = [&](bool hooked) {
     int64_t t0 = MonoNs();
-    for (long i = 0; i < k; ++i) {
-      r = r * 1103515245u + 12345u;
-      size_t slot = (r >> 8) % slots.size();
-      if (hooked) free(slots[slot]); else __libc_free(slots[slot]);
-      size_t size = 16 + (r >> 20) % 2048;
-      slots[slot] = hooked ? malloc(size) : __libc_malloc(size);
-      memset(slots[slot], static_cast<int>(i), size < 256 ? size : 256);
-    }
+    if (hooked) MallocOpsLoop<true>(slots, r, k); else MallocOpsLoop<false>(slots, r, k);
     return MonoNs() - t0;
   };
   int64_t plain = 0, aligned_plain = 0, ops_plain = 0;
-  double pair_extra = paired(once, &plain) / n;
-  double aligned_extra = paired(aligned_once, &aligned_plain) / m;
-  double ops_extra = 0;
-  {
-    const int saved = rounds;
-    rounds *= 5;
-    ops_extra = paired(ops_once, &ops_plain) / k;
-    ops_plain /= 5;
-    rounds = saved;
-  }
+  double pair_extra = paired(once, rounds, &plain) / n;
+  double aligned_extra = paired(aligned_once, rounds, &aligned_plain) / m;
+  double ops_extra = paired(ops_once, ops_rounds, &ops_plain) / k;
   for (void* p : slots) free(p);
   printf("{\"pair_plain_ns\":%.2f,\"per_call_ns\":%.2f,\"aligned_free_plain_ns\":%.2f,"
          "\"aligned_free_extra_ns\":%.2f,\"mallocwork_op_plain_ns\":%.2f,"
          "\"mallocwork_per_call_ns\":%.2f}\n",
          static_cast<double>(plain) / n / rounds, pair_extra / 2,
          static_cast<double>(aligned_plain) / m / rounds, aligned_extra,
-         static_cast<double>(ops_plain) / k / rounds, ops_extra / 2);
+         static_cast<double>(ops_plain) / k / ops_rounds, ops_extra / 2);
   return 0;
 }
 

@@ -39,8 +39,18 @@ enum class WalkMode {
 // fp == 0, a zero return address, or no row and no valid fp). `tables` may be
 // null (frame pointers only); with tables, the walk brackets its lookups with
 // tables->Enter()/Exit() itself.
+//
+// With `reads`, the stack words the walk read are recorded there, in order
+// (WalkCache re-reads them to reuse the walk).
+struct WalkReads {
+  uintptr_t* addrs;
+  uintptr_t* words;
+  int capacity;
+  int count = 0;
+  bool complete = true;  // false if a read failed or did not fit
+};
 int WalkStack(const Regs& start, uintptr_t stack_hi, WalkMode mode, const UnwindTables* tables,
-              uintptr_t* pcs, int max_frames);
+              uintptr_t* pcs, int max_frames, WalkReads* reads = nullptr);
 
 }  // namespace stackhouse::sampler::unwind
 

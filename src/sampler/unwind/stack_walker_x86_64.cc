@@ -15,12 +15,25 @@ Regs RegsFromUcontext(const void* ucontext) {
 }
 
 int WalkStack(const Regs& start, uintptr_t stack_hi, WalkMode mode, const UnwindTables* tables,
-              uintptr_t* pcs, int max_frames) {
+              uintptr_t* pcs, int max_frames, WalkReads* reads) {
   const bool use_cfi = mode == WalkMode::kDwarf && tables != nullptr;
   const int shard = use_cfi ? tables->Enter() : 0;
+  auto load = [reads](uintptr_t addr, uintptr_t* out) {
+    const bool ok = SafeLoad(addr, out);
+    if (reads != nullptr) {
+      if (ok && reads->count < reads->capacity) {
+        reads->addrs[reads->count] = addr;
+        reads->words[reads->count] = *out;
+        ++reads->count;
+      } else {
+        reads->complete = false;
+      }
+    }
+    return ok;
+  };
   int n = WalkStackWith(
-      start, stack_hi, [](uintptr_t addr, uintptr_t* out) { return SafeLoad(addr, out); },
-      [&](uintptr_t pc) { return use_cfi ? tables->Find(pc) : nullptr; }, pcs, max_frames);
+      start, stack_hi, load, [&](uintptr_t pc) { return use_cfi ? tables->Find(pc) : nullptr; }, pcs,
+      max_frames);
   if (use_cfi) tables->Exit(shard);
   return n;
 }

@@ -56,32 +56,14 @@ int WalkCache::Walk(const Regs& start, uintptr_t stack_hi, WalkMode mode, const 
   }
   misses_.fetch_add(1, std::memory_order_relaxed);
 
-  // Walk, recording every word read (a failed read ends the walk: such a
-  // walk is not remembered).
+  // Walk, recording every word read (a walk ended by a failed read is not
+  // remembered).
   uintptr_t addrs[kMaxLoads], words[kMaxLoads];
-  int loads = 0;
-  bool cacheable = true;
-  auto load = [&](uintptr_t addr, uintptr_t* out) {
-    if (!SafeLoad(addr, out)) {
-      cacheable = false;
-      return false;
-    }
-    if (loads < kMaxLoads) {
-      addrs[loads] = addr;
-      words[loads] = *out;
-      ++loads;
-    } else {
-      cacheable = false;
-    }
-    return true;
-  };
-  const int shard = use_cfi ? tables->Enter() : 0;
-  const int n = WalkStackWith(start, stack_hi, load,
-                              [&](uintptr_t pc) { return use_cfi ? tables->Find(pc) : nullptr; }, pcs,
-                              max_frames);
-  if (use_cfi) tables->Exit(shard);
+  WalkReads reads{addrs, words, kMaxLoads};
+  const int n = WalkStack(start, stack_hi, mode, tables, pcs, max_frames, &reads);
+  const int loads = reads.count;
   // A walk that stopped at max_frames may go on for a longer request.
-  if (!stable || !cacheable || n <= 0 || n > kMaxFrames || n >= max_frames) return n;
+  if (!stable || !reads.complete || n <= 0 || n > kMaxFrames || n >= max_frames) return n;
   if (use_cfi && tables->generation() != generation) return n;  // the tables changed meanwhile
 
   uint64_t v = e.version.load(std::memory_order_relaxed);
