@@ -10,6 +10,9 @@
 //     30 days of one service from the generator; 30-day flame graph query.
 //   storage_benchmark unique DIR [--stacks 3000000]
 //     One profile with 3 M unique stacks; flame graph query.
+//   storage_benchmark intern DIR [--services 64]
+//     Interning alone (no WAL, one thread), the append phase's profiles:
+//     cold (cycling through them) and hot (the profile just interned again).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -160,6 +163,53 @@ int Append(int argc, char** argv) {
       static_cast<double>(samples) / profiles, static_cast<unsigned long long>(st.cuts),
       PeakRssMb());
   return errors.load() == 0 ? 0 : 1;
+}
+
+// Interning alone, one thread: a profile's symbols and stacks into its
+// service's table, the table already holding them (the steady state).
+// "hot" interns the profile just interned again (as after a decode);
+// "cold" cycles through the pool.
+int Intern(int argc, char** argv) {
+  int services = std::stoi(Flag(argc, argv, "--services", "64"));
+  std::string testdata = Flag(argc, argv, "--testdata", "../shared/testdata");
+  auto names = bench::TestdataFunctionNames(testdata);
+  std::vector<std::vector<profile::Profile>> pool(services);
+  for (int s = 0; s < services; ++s) {
+    bench::GenOptions go;
+    go.seed = 1000 + s;
+    bench::ServiceGenerator gen("svc-" + std::to_string(s), names, go);
+    for (int k = 0; k < 16; ++k) pool[s].push_back(gen.Next(0));
+  }
+  std::vector<SymbolTable> tables(services);
+  auto intern = [&](int s, const profile::Profile& p) {
+    ProfileInterner in(&tables[s], p);
+    in.PrepareStacks();
+    uint64_t sum = 0;
+    for (size_t i = 0; i < p.samples.size(); ++i) sum += in.Stack(i);
+    return sum;
+  };
+  uint64_t sink = 0;
+  for (int s = 0; s < services; ++s) {
+    for (const auto& p : pool[s]) sink += intern(s, p);
+  }
+  const int rounds = 3;
+  double t0 = Now();
+  size_t n = 0;
+  for (int r = 0; r < rounds; ++r) {
+    for (int k = 0; k < 16; ++k) {
+      for (int s = 0; s < services; ++s, ++n) sink += intern(s, pool[s][k]);
+    }
+  }
+  double cold_us = (Now() - t0) * 1e6 / n;
+  t0 = Now();
+  n = 0;
+  for (int s = 0; s < services; ++s) {
+    for (int k = 0; k < 16; ++k, ++n) sink += intern(s, pool[s][k]) + intern(s, pool[s][k]);
+  }
+  double twice_us = (Now() - t0) * 1e6 / n;
+  std::printf("{\"intern_cold_us\": %.1f, \"intern_hot_us\": %.1f, \"sink\": %llu}\n", cold_us,
+              twice_us - cold_us, static_cast<unsigned long long>(sink % 10));
+  return 0;
 }
 
 int Day(int argc, char** argv) {
@@ -334,6 +384,7 @@ int main(int argc, char** argv) {
   }
   std::string phase = argv[1];
   if (phase == "append") return Append(argc, argv);
+  if (phase == "intern") return Intern(argc, argv);
   if (phase == "day" && argc >= 4) return Day(argc, argv);
   if (phase == "month") return Month(argc, argv);
   if (phase == "unique") return Unique(argc, argv);

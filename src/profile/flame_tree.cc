@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/memory.h"
 #include "profile/frames.h"
 
 namespace stackhouse::profile {
@@ -38,8 +39,8 @@ uint32_t FlameTree::AppendChild(uint32_t parent, uint32_t name) {
 }
 
 void FlameTree::Reserve(size_t nodes) {
-  nodes_.reserve(nodes);
-  last_child_.reserve(nodes);
+  ReserveHuge(&nodes_, nodes);
+  ReserveHuge(&last_child_, nodes);
 }
 
 uint32_t FlameTree::Child(uint32_t cur, uint32_t name) {

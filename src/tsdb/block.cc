@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/memory.h"
 #include "base/strings.h"
 #include "base/varint.h"
 #include "tsdb/sample_codec.h"
@@ -264,6 +265,7 @@ Status Block::MergeStacks(const Selection& sel, StackSink* sink) const {
   for (size_t i = 0; i < ids.size();) {
     uint32_t part = series_[ids[i]].partition;
     const SymbolTable& symbols = symbols_[part];
+    ReserveHuge(&acc, symbols.num_nodes());
     acc.assign(symbols.num_nodes(), 0);
     touched.clear();
     for (; i < ids.size() && series_[ids[i]].partition == part; ++i) {
@@ -304,12 +306,20 @@ Status Block::MergeStacks(const Selection& sel, StackSink* sink) const {
         }
       }
     }
-    std::sort(touched.begin(), touched.end());
-    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+    // The sink wants them in node order: when many nodes were touched, a
+    // scan of the sums is cheaper than sorting the touched list.
     std::vector<NodeValue> values;
     values.reserve(touched.size());
-    for (uint32_t n : touched) {
-      if (acc[n] != 0) values.push_back({n, acc[n]});
+    if (touched.size() > acc.size() / 16) {
+      for (size_t n = 0; n < acc.size(); ++n) {
+        if (acc[n] != 0) values.push_back({static_cast<uint32_t>(n), acc[n]});
+      }
+    } else {
+      std::sort(touched.begin(), touched.end());
+      touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+      for (uint32_t n : touched) {
+        if (acc[n] != 0) values.push_back({n, acc[n]});
+      }
     }
     if (!values.empty()) sink->Add(symbols, values);
   }

@@ -5,6 +5,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/memory.h"
+
 namespace stackhouse::tsdb {
 
 namespace {
@@ -57,11 +59,16 @@ void FlameTreeSink::Add(const SymbolTable& symbols, std::span<const NodeValue> v
   const size_t n = symbols.num_nodes();
   const std::vector<uint32_t>& parents = symbols.parents();
   // Nodes on the paths of the values: one reverse pass (parents have smaller ids).
-  std::vector<uint8_t> live(n, 0);
+  // The arrays below are n long (tens of millions for big trees): huge pages.
+  std::vector<uint8_t> live;
+  ReserveHuge(&live, n);
+  live.assign(n, 0);
   for (const NodeValue& nv : values) live[nv.node] = 1;
   for (size_t i = n; i-- > 1;) live[parents[i]] |= live[i];
   LocationNames names(symbols, &tree_);
-  std::vector<uint32_t> flame(n, kUnset);
+  std::vector<uint32_t> flame;
+  ReserveHuge(&flame, n);
+  flame.assign(n, kUnset);
   flame[0] = 0;
 
   if (tree_.nodes().size() > 1) {
@@ -79,7 +86,9 @@ void FlameTreeSink::Add(const SymbolTable& symbols, std::span<const NodeValue> v
     // by parent (counting sort); siblings are merged by name with a short
     // local list. A flame node reached from two stack nodes ("merged") gets
     // its children through a hash map instead, so they merge too.
-    std::vector<uint32_t> start(n + 1, 0);
+    std::vector<uint32_t> start;
+    ReserveHuge(&start, n + 1);
+    start.assign(n + 1, 0);
     size_t live_count = 0;
     for (size_t i = 1; i < n; ++i) {
       if (live[i]) {
@@ -88,15 +97,20 @@ void FlameTreeSink::Add(const SymbolTable& symbols, std::span<const NodeValue> v
       }
     }
     for (size_t i = 0; i < n; ++i) start[i + 1] += start[i];
-    std::vector<uint32_t> by_parent(live_count);
-    {
-      std::vector<uint32_t> fill(start.begin(), start.end() - 1);
-      for (size_t i = 1; i < n; ++i) {
-        if (live[i]) by_parent[fill[parents[i]]++] = static_cast<uint32_t>(i);
-      }
+    std::vector<uint32_t> by_parent;
+    ReserveHuge(&by_parent, live_count);
+    by_parent.resize(live_count);
+    // Filled through start[] itself: afterwards start[p] is where p's group
+    // ends, which is where p + 1's begins; shifted back by one.
+    for (size_t i = 1; i < n; ++i) {
+      if (live[i]) by_parent[start[parents[i]]++] = static_cast<uint32_t>(i);
     }
+    for (size_t i = n; i > 0; --i) start[i] = start[i - 1];
+    start[0] = 0;
     tree_.Reserve(live_count + 1);
-    std::vector<uint8_t> merged(1, 0);
+    std::vector<uint8_t> merged;
+    ReserveHuge(&merged, live_count + 1);
+    merged.push_back(0);
     std::unordered_map<uint64_t, uint32_t> merged_children;
     auto via_map = [&](uint32_t parent, uint32_t name) {
       auto [it, inserted] = merged_children.try_emplace((uint64_t{parent} << 32) | name, 0);

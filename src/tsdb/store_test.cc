@@ -237,6 +237,32 @@ TEST_F(StoreTest, CallSiteFilterKeepsStacksUnderThePrefix) {
   }
 }
 
+// A block answers for a series with a few stacks in a partition of many
+// (the merge sorts the few touched nodes) as for one touching most of them
+// (it scans the sums), as the head did.
+TEST_F(StoreTest, BlockQueriesOfFewAndManyStacksOfAPartition) {
+  auto store = OpenStore();
+  std::string big;
+  for (int i = 0; i < 200; ++i) {
+    big += "main;f" + std::to_string(i % 17) + ";g" + std::to_string(i) + " " +
+           std::to_string(i + 1) + "\n";
+  }
+  ASSERT_TRUE(store->Append("t1", Labels({{"service_name", "svc"}, {"pod", "big"}}),
+                            FoldedProfile(big, kT0))
+                  .ok());
+  ASSERT_TRUE(store->Append("t1", Labels({{"service_name", "svc"}, {"pod", "small"}}),
+                            FoldedProfile("main;f3;g3 5\nmain;other 2\n", kT0 + kSec))
+                  .ok());
+  Selection few = Sel({"pod=small"}), many = Sel({"pod=big"});
+  std::string before_few = MergedFolded(*store->GetSnapshot(), few);
+  std::string before_many = MergedFolded(*store->GetSnapshot(), many);
+  EXPECT_EQ(before_few, "main;f3;g3 5\nmain;other 2\n");
+  ASSERT_TRUE(store->CutHead().ok());
+  EXPECT_EQ(store->stats().blocks, 1u);
+  EXPECT_EQ(MergedFolded(*store->GetSnapshot(), few), before_few);
+  EXPECT_EQ(MergedFolded(*store->GetSnapshot(), many), before_many);
+}
+
 TEST_F(StoreTest, CompactionMergesWindowsAndKeepsResults) {
   StoreOptions o = Options();
   o.compaction_windows = {2 * kHour, 24 * kHour};
