@@ -201,14 +201,18 @@ int Intern(int argc, char** argv) {
     }
   }
   double cold_us = (Now() - t0) * 1e6 / n;
-  t0 = Now();
+  double hot = 0;
   n = 0;
   for (int s = 0; s < services; ++s) {
-    for (int k = 0; k < 16; ++k, ++n) sink += intern(s, pool[s][k]) + intern(s, pool[s][k]);
+    for (int k = 0; k < 16; ++k, ++n) {
+      sink += intern(s, pool[s][k]);
+      t0 = Now();
+      sink += intern(s, pool[s][k]);
+      hot += Now() - t0;
+    }
   }
-  double twice_us = (Now() - t0) * 1e6 / n;
   std::printf("{\"intern_cold_us\": %.1f, \"intern_hot_us\": %.1f, \"sink\": %llu}\n", cold_us,
-              twice_us - cold_us, static_cast<unsigned long long>(sink % 10));
+              hot * 1e6 / n, static_cast<unsigned long long>(sink % 10));
   return 0;
 }
 

@@ -609,6 +609,32 @@ uint64_t ProfileInterner::LocationHash(uint32_t index) {
   return h;
 }
 
+void ProfileInterner::PrefetchLines(uint32_t index) {
+  const profile::Location& loc = p_.locations[index];
+  if (loc.line_count > 0) __builtin_prefetch(&p_.lines[loc.line_begin]);
+}
+
+void ProfileInterner::PrefetchFunctions(uint32_t index) {
+  for (const profile::Line& l : p_.location_lines(p_.locations[index])) {
+    if (l.function == 0) continue;
+    __builtin_prefetch(&p_.functions[l.function - 1]);
+    __builtin_prefetch(&function_hashes_[l.function]);
+  }
+}
+
+void ProfileInterner::PrefetchStrings(uint32_t index) {
+  // The strings' bytes of functions not hashed yet (their std::string
+  // objects sit in one array, usually cached by now; the bytes do not).
+  for (const profile::Line& l : p_.location_lines(p_.locations[index])) {
+    if (l.function == 0 || function_hashes_[l.function] != 0) continue;
+    const profile::Function& f = p_.functions[l.function - 1];
+    for (int64_t s : {f.name, f.filename}) {
+      if (s <= 0 || static_cast<size_t>(s) >= p_.strings.size()) continue;
+      if (string_hashes_[s] == 0) __builtin_prefetch(p_.strings[s].data());
+    }
+  }
+}
+
 uint32_t ProfileInterner::InternLocation(uint32_t index) {
   return InternLocationHashed(index, LocationHash(index));
 }
@@ -644,8 +670,20 @@ void ProfileInterner::PrepareStacks() {
       pending.push_back(loc);
     }
   }
+  // A location's hash reads a chain of scattered input: the location, its
+  // lines, their functions, the functions' strings and the strings' bytes.
+  // In a profile bigger than the caches each link is a miss, so the chain
+  // is walked as a pipeline: a location's first link is fetched kStage
+  // locations before its second, and so on, and the misses of many
+  // locations overlap.
   std::vector<uint64_t> hashes(pending.size());
-  for (size_t k = 0; k < pending.size(); ++k) {
+  constexpr size_t kStage = 6;
+  const size_t m = pending.size();
+  for (size_t k = 0; k < m; ++k) {
+    if (k + 4 * kStage < m) __builtin_prefetch(&p_.locations[pending[k + 4 * kStage]]);
+    if (k + 3 * kStage < m) PrefetchLines(pending[k + 3 * kStage]);
+    if (k + 2 * kStage < m) PrefetchFunctions(pending[k + 2 * kStage]);
+    if (k + kStage < m) PrefetchStrings(pending[k + kStage]);
     hashes[k] = LocationHash(pending[k]);
     table_->PrefetchLocation(hashes[k]);
   }

@@ -196,6 +196,11 @@ class ProfileInterner {
   static constexpr uint32_t kPending = UINT32_MAX - 1;  // in PrepareStacks
   uint32_t InternLocation(uint32_t profile_location);
   uint64_t LocationHash(uint32_t profile_location);
+  // The stages of PrepareStacks' pipeline: start loading what hashing the
+  // location reads next (its lines, their functions, the functions' names).
+  void PrefetchLines(uint32_t profile_location);
+  void PrefetchFunctions(uint32_t profile_location);
+  void PrefetchStrings(uint32_t profile_location);
   uint32_t InternLocationHashed(uint32_t profile_location, uint64_t hash);
   // Writes sample i's locations, mapped, leaf first; returns its path hash.
   uint64_t MapStack(size_t sample, uint32_t* leaf_first);
