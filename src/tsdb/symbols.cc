@@ -622,15 +622,20 @@ void ProfileInterner::PrefetchFunctions(uint32_t index) {
   }
 }
 
-void ProfileInterner::PrefetchStrings(uint32_t index) {
-  // The strings' bytes of functions not hashed yet (their std::string
-  // objects sit in one array, usually cached by now; the bytes do not).
+void ProfileInterner::PrefetchStrings(uint32_t index, bool bytes) {
+  // Of the functions not hashed yet: their names' std::string objects, or
+  // (a stage later, the objects loaded) the bytes those point to.
   for (const profile::Line& l : p_.location_lines(p_.locations[index])) {
     if (l.function == 0 || function_hashes_[l.function] != 0) continue;
     const profile::Function& f = p_.functions[l.function - 1];
     for (int64_t s : {f.name, f.filename}) {
       if (s <= 0 || static_cast<size_t>(s) >= p_.strings.size()) continue;
-      if (string_hashes_[s] == 0) __builtin_prefetch(p_.strings[s].data());
+      if (!bytes) {
+        __builtin_prefetch(&p_.strings[s]);
+        __builtin_prefetch(&string_hashes_[s]);
+      } else if (string_hashes_[s] == 0) {
+        __builtin_prefetch(p_.strings[s].data());
+      }
     }
   }
 }
@@ -680,10 +685,11 @@ void ProfileInterner::PrepareStacks() {
   constexpr size_t kStage = 6;
   const size_t m = pending.size();
   for (size_t k = 0; k < m; ++k) {
-    if (k + 4 * kStage < m) __builtin_prefetch(&p_.locations[pending[k + 4 * kStage]]);
-    if (k + 3 * kStage < m) PrefetchLines(pending[k + 3 * kStage]);
-    if (k + 2 * kStage < m) PrefetchFunctions(pending[k + 2 * kStage]);
-    if (k + kStage < m) PrefetchStrings(pending[k + kStage]);
+    if (k + 5 * kStage < m) __builtin_prefetch(&p_.locations[pending[k + 5 * kStage]]);
+    if (k + 4 * kStage < m) PrefetchLines(pending[k + 4 * kStage]);
+    if (k + 3 * kStage < m) PrefetchFunctions(pending[k + 3 * kStage]);
+    if (k + 2 * kStage < m) PrefetchStrings(pending[k + 2 * kStage], false);
+    if (k + kStage < m) PrefetchStrings(pending[k + kStage], true);
     hashes[k] = LocationHash(pending[k]);
     table_->PrefetchLocation(hashes[k]);
   }

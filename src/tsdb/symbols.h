@@ -197,10 +197,11 @@ class ProfileInterner {
   uint32_t InternLocation(uint32_t profile_location);
   uint64_t LocationHash(uint32_t profile_location);
   // The stages of PrepareStacks' pipeline: start loading what hashing the
-  // location reads next (its lines, their functions, the functions' names).
+  // location reads next (its lines, their functions, the functions' name
+  // strings, then those strings' bytes).
   void PrefetchLines(uint32_t profile_location);
   void PrefetchFunctions(uint32_t profile_location);
-  void PrefetchStrings(uint32_t profile_location);
+  void PrefetchStrings(uint32_t profile_location, bool bytes);
   uint32_t InternLocationHashed(uint32_t profile_location, uint64_t hash);
   // Writes sample i's locations, mapped, leaf first; returns its path hash.
   uint64_t MapStack(size_t sample, uint32_t* leaf_first);
