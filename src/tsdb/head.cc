@@ -52,7 +52,7 @@ struct HeadProfile {
 };
 
 struct Slot {
-  uint32_t series;  // tenant series id
+  uint32_t series = 0;  // tenant series id
   int64_t min_time = INT64_MAX;
   int64_t max_time = INT64_MIN;
   std::vector<HeadProfile> profiles;
@@ -208,7 +208,7 @@ static StatusOr<std::vector<SeriesRef>> ResolveSeries(Head::TenantHead* t,
       {
         std::unique_lock pl(p->mu);
         slot = static_cast<uint32_t>(p->slots.size());
-        p->slots.push_back(Slot{id});
+        p->slots.emplace_back().series = id;
       }
       t->series.push_back({labels[i], part, slot});
       t->by_hash[hashes[i]].push_back(id);
