@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "base/memory.h"
 #include "base/strings.h"
 #include "base/varint.h"
 #include "tsdb/sample_codec.h"
@@ -252,22 +251,14 @@ Status Block::MergeStacks(const Selection& sel, StackSink* sink) const {
   std::stable_sort(ids.begin(), ids.end(), [&](uint32_t a, uint32_t b) {
     return series_[a].partition < series_[b].partition;
   });
-  std::vector<int64_t> acc;
-  std::vector<uint32_t> touched;
+  NodeSums sums;
+  std::vector<NodeValue> values;
   std::vector<std::vector<NodeValue>> chunk;
   std::vector<std::pair<int64_t, std::vector<NodeValue>>> hours;
-  auto add = [&](std::span<const NodeValue> samples) {
-    for (const NodeValue& nv : samples) {
-      if (acc[nv.node] == 0) touched.push_back(nv.node);
-      acc[nv.node] += nv.value;
-    }
-  };
   for (size_t i = 0; i < ids.size();) {
     uint32_t part = series_[ids[i]].partition;
     const SymbolTable& symbols = symbols_[part];
-    ReserveHuge(&acc, symbols.num_nodes());
-    acc.assign(symbols.num_nodes(), 0);
-    touched.clear();
+    sums.Reset(symbols.num_nodes());
     for (; i < ids.size() && series_[ids[i]].partition == part; ++i) {
       uint32_t s = ids[i];
       SH_ASSIGN_OR_RETURN(auto table, Table(s));
@@ -288,7 +279,7 @@ Status Block::MergeStacks(const Selection& sel, StackSink* sink) const {
       if (use_hours) {
         SH_RETURN_IF_ERROR(ReadHours(s, t, &hours));
         for (const auto& [h, samples] : hours) {
-          if (h >= first_hour && h < end_hour) add(samples);
+          if (h >= first_hour && h < end_hour) sums.Add(samples);
         }
       }
       size_t chunks = (t.times.size() + t.chunk_profiles - 1) / t.chunk_profiles;
@@ -302,25 +293,11 @@ Status Block::MergeStacks(const Selection& sel, StackSink* sink) const {
         if (!needed) continue;
         SH_RETURN_IF_ERROR(ReadChunk(s, t, c, &chunk));
         for (size_t k = begin; k < end; ++k) {
-          if (sel.range.Contains(t.times[k]) && !in_hours(t.times[k])) add(chunk[k - begin]);
+          if (sel.range.Contains(t.times[k]) && !in_hours(t.times[k])) sums.Add(chunk[k - begin]);
         }
       }
     }
-    // The sink wants them in node order: when many nodes were touched, a
-    // scan of the sums is cheaper than sorting the touched list.
-    std::vector<NodeValue> values;
-    values.reserve(touched.size());
-    if (touched.size() > acc.size() / 16) {
-      for (size_t n = 0; n < acc.size(); ++n) {
-        if (acc[n] != 0) values.push_back({static_cast<uint32_t>(n), acc[n]});
-      }
-    } else {
-      std::sort(touched.begin(), touched.end());
-      touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-      for (uint32_t n : touched) {
-        if (acc[n] != 0) values.push_back({n, acc[n]});
-      }
-    }
+    sums.Values(&values);
     if (!values.empty()) sink->Add(symbols, values);
   }
   return OkStatus();

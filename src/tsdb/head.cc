@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 
+#include "base/memory.h"
 #include "base/strings.h"
 #include "base/varint.h"
 #include "tsdb/postings.h"
@@ -37,6 +38,31 @@ void SortAndMerge(std::vector<NodeValue>* v) {
     if (nv.value != 0) (*v)[out++] = nv;
   }
   v->resize(out);
+}
+
+void NodeSums::Reset(size_t nodes) {
+  // As long as the tree (millions of nodes for big profiles): huge pages.
+  ReserveHuge(&sums_, nodes);
+  sums_.assign(nodes, 0);
+  touched_.clear();
+}
+
+void NodeSums::Values(std::vector<NodeValue>* out) {
+  out->clear();
+  out->reserve(touched_.size());
+  // When most nodes were touched, a scan of the sums is cheaper than
+  // sorting the touched list.
+  if (touched_.size() > sums_.size() / 16) {
+    for (size_t n = 0; n < sums_.size(); ++n) {
+      if (sums_[n] != 0) out->push_back({static_cast<uint32_t>(n), sums_[n]});
+    }
+    return;
+  }
+  std::sort(touched_.begin(), touched_.end());
+  touched_.erase(std::unique(touched_.begin(), touched_.end()), touched_.end());
+  for (uint32_t n : touched_) {
+    if (sums_[n] != 0) out->push_back({n, sums_[n]});
+  }
 }
 
 // --- structures ---------------------------------------------------------------------
@@ -436,29 +462,19 @@ class Head::Source : public ProfileSource {
   }
 
   Status MergeStacks(const Selection& sel, StackSink* sink) const override {
-    std::vector<int64_t> acc;
-    std::vector<uint32_t> touched;
+    NodeSums sums;
     std::vector<NodeValue> samples, values;
     return ForEachSelected(sel, [&](const Partition& part,
                                     std::span<const SeriesMeta* const> series) {
-      acc.assign(part.symbols.num_nodes(), 0);
-      touched.clear();
+      sums.Reset(part.symbols.num_nodes());
       for (const SeriesMeta* m : series) {
         for (const HeadProfile& hp : part.slots[m->slot].profiles) {
           if (!sel.range.Contains(hp.time)) continue;
           DecodeHeadProfile(part.data, hp, &samples);
-          for (const NodeValue& nv : samples) {
-            if (acc[nv.node] == 0) touched.push_back(nv.node);
-            acc[nv.node] += nv.value;
-          }
+          sums.Add(samples);
         }
       }
-      std::sort(touched.begin(), touched.end());
-      touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-      values.clear();
-      for (uint32_t n : touched) {
-        if (acc[n] != 0) values.push_back({n, acc[n]});
-      }
+      sums.Values(&values);
       if (!values.empty()) sink->Add(part.symbols, values);
       return OkStatus();
     });

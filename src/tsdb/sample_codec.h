@@ -46,6 +46,27 @@ inline bool DecodeSamples(VarintReader* in, uint64_t n, int64_t scale, uint32_t 
 // Sorts by node and merges equal nodes, dropping zero sums.
 void SortAndMerge(std::vector<NodeValue>* samples);
 
+// Sums of (stack, value) pairs over one partition's stack tree, read back
+// as the (node, sum) pairs with non-zero sums in node order (what a
+// StackSink takes). Reused across partitions.
+class NodeSums {
+ public:
+  // Starts over for a tree of `nodes` nodes.
+  void Reset(size_t nodes);
+  void Add(std::span<const NodeValue> values) {
+    for (const NodeValue& nv : values) {
+      if (sums_[nv.node] == 0) touched_.push_back(nv.node);
+      sums_[nv.node] += nv.value;
+    }
+  }
+  // Replaces *out with the non-zero sums, in node order.
+  void Values(std::vector<NodeValue>* out);
+
+ private:
+  std::vector<int64_t> sums_;
+  std::vector<uint32_t> touched_;  // nodes whose sum left 0 (maybe twice)
+};
+
 }  // namespace stackhouse::tsdb
 
 #endif  // STACKHOUSE_TSDB_SAMPLE_CODEC_H_

@@ -36,5 +36,35 @@ TEST(SortAndMergeTest, SumsPerNodeInNodeOrderDroppingZeros) {
   }
 }
 
+// NodeSums against a map, for a few touched nodes of many (sorted) and most
+// of them (scanned), with sums that return to 0 and leave it again.
+TEST(NodeSumsTest, NonZeroSumsInNodeOrderWhateverTheShare) {
+  std::mt19937 rng(11);
+  NodeSums sums;
+  for (uint32_t touched : {3u, 900u}) {
+    const uint32_t nodes = 1000;
+    sums.Reset(nodes);
+    std::map<uint32_t, int64_t> want;
+    std::vector<NodeValue> batch;
+    for (int round = 0; round < 4; ++round) {
+      batch.clear();
+      for (uint32_t i = 0; i < touched; ++i) {
+        NodeValue nv{static_cast<uint32_t>(rng() % nodes), static_cast<int64_t>(rng() % 5) - 2};
+        batch.push_back(nv);
+        want[nv.node] += nv.value;
+      }
+      sums.Add(batch);
+    }
+    std::vector<NodeValue> got;
+    sums.Values(&got);
+    std::vector<std::pair<uint32_t, int64_t>> g, w;
+    for (const NodeValue& nv : got) g.push_back({nv.node, nv.value});
+    for (const auto& [node, value] : want) {
+      if (value != 0) w.push_back({node, value});
+    }
+    EXPECT_EQ(g, w) << touched << " values per round";
+  }
+}
+
 }  // namespace
 }  // namespace stackhouse::tsdb
