@@ -46,6 +46,13 @@ void ReserveHuge(Vector* v, size_t n) {
   AdviseHugePages(v->data(), n * sizeof(typename Vector::value_type));
 }
 
+// `n` copies of `value`, in memory reserved by ReserveHuge.
+template <typename Vector>
+void AssignHuge(Vector* v, size_t n, const typename Vector::value_type& value) {
+  ReserveHuge(v, n);
+  v->assign(n, value);
+}
+
 // Maps `bytes` (rounded up to whole 2 MiB pages) of zeroed anonymous memory
 // at a 2 MiB boundary and asks for transparent huge pages, for tables read
 // at random where TLB misses would dominate. Returns null if mmap fails;

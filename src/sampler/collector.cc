@@ -50,10 +50,7 @@ void Collector::Drain(SampleRing* ring, std::vector<uintptr_t>* new_exact,
   // kind is compared with the record first.
   auto entry = [&](int kind, const StackKey& key) -> std::pair<const StackKey, Values>& {
     std::pair<const StackKey, Values>* last = last_entry_[kind];
-    if (last != nullptr && last->first.labels == key.labels &&
-        last->first.leaf_is_exact == key.leaf_is_exact && last->first.pcs == key.pcs) {
-      return *last;
-    }
+    if (last != nullptr && last->first == key) return *last;
     auto [it, inserted] = current_.samples[kind].try_emplace(key);
     if (inserted) note_new(key);
     last_entry_[kind] = &*it;

@@ -19,13 +19,10 @@ void SortAndMerge(std::vector<NodeValue>* v) {
     uint32_t max_node = 0;
     for (const NodeValue& nv : *v) max_node = std::max(max_node, nv.node);
     if (max_node < 2 * v->size()) {
-      std::vector<int64_t> sums(size_t{max_node} + 1, 0);
-      for (const NodeValue& nv : *v) sums[nv.node] += nv.value;
-      size_t out = 0;  // never passes the values read: there are fewer nodes
-      for (uint32_t n = 0; n <= max_node; ++n) {
-        if (sums[n] != 0) (*v)[out++] = {n, sums[n]};
-      }
-      v->resize(out);
+      NodeSums sums;
+      sums.Reset(size_t{max_node} + 1);
+      sums.Add(*v);
+      sums.Values(v);
       return;
     }
   }
@@ -42,8 +39,7 @@ void SortAndMerge(std::vector<NodeValue>* v) {
 
 void NodeSums::Reset(size_t nodes) {
   // As long as the tree (millions of nodes for big profiles): huge pages.
-  ReserveHuge(&sums_, nodes);
-  sums_.assign(nodes, 0);
+  AssignHuge(&sums_, nodes, 0);
   touched_.clear();
 }
 

@@ -61,14 +61,12 @@ void FlameTreeSink::Add(const SymbolTable& symbols, std::span<const NodeValue> v
   // Nodes on the paths of the values: one reverse pass (parents have smaller ids).
   // The arrays below are n long (tens of millions for big trees): huge pages.
   std::vector<uint8_t> live;
-  ReserveHuge(&live, n);
-  live.assign(n, 0);
+  AssignHuge(&live, n, 0);
   for (const NodeValue& nv : values) live[nv.node] = 1;
   for (size_t i = n; i-- > 1;) live[parents[i]] |= live[i];
   LocationNames names(symbols, &tree_);
   std::vector<uint32_t> flame;
-  ReserveHuge(&flame, n);
-  flame.assign(n, kUnset);
+  AssignHuge(&flame, n, kUnset);
   flame[0] = 0;
 
   if (tree_.nodes().size() > 1) {
@@ -87,8 +85,7 @@ void FlameTreeSink::Add(const SymbolTable& symbols, std::span<const NodeValue> v
     // local list. A flame node reached from two stack nodes ("merged") gets
     // its children through a hash map instead, so they merge too.
     std::vector<uint32_t> start;
-    ReserveHuge(&start, n + 1);
-    start.assign(n + 1, 0);
+    AssignHuge(&start, n + 1, 0);
     size_t live_count = 0;
     for (size_t i = 1; i < n; ++i) {
       if (live[i]) {
@@ -98,8 +95,7 @@ void FlameTreeSink::Add(const SymbolTable& symbols, std::span<const NodeValue> v
     }
     for (size_t i = 0; i < n; ++i) start[i + 1] += start[i];
     std::vector<uint32_t> by_parent;
-    ReserveHuge(&by_parent, live_count);
-    by_parent.resize(live_count);
+    AssignHuge(&by_parent, live_count, 0);
     // Filled through start[] itself: afterwards start[p] is where p's group
     // ends, which is where p + 1's begins; shifted back by one.
     for (size_t i = 1; i < n; ++i) {
