@@ -28,7 +28,7 @@ ensure_packages() {
 # Packages needed to build and test.
 BUILD_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git python3
-  clang libclang-rt-14-dev
+  clang lld libclang-rt-14-dev
   zlib1g-dev libdeflate-dev libisal-dev libxxhash-dev nlohmann-json3-dev libre2-dev libzstd-dev
   libgtest-dev libgmock-dev
   libprotobuf-dev protobuf-compiler

@@ -1,7 +1,10 @@
 // Builds the UI into ui/dist, which `stackhouse server` serves at /.
 // Relative asset paths, no CDN: the page works offline.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 
 /**
@@ -51,9 +54,36 @@ function inlineEntry(): Plugin {
   };
 }
 
+/**
+ * `virtual:flamecore-wasm`: src/wasm/flamecore.c compiled to WebAssembly by
+ * clang (Debian's clang and lld), as a base64 string. Freestanding C, no
+ * libc; `-ffp-contract=off` keeps its double arithmetic exactly the
+ * JavaScript's.
+ */
+function flameCoreWasm(): Plugin {
+  const id = 'virtual:flamecore-wasm';
+  const src = fileURLToPath(new URL('./src/wasm/flamecore.c', import.meta.url));
+  return {
+    name: 'stackhouse-flamecore-wasm',
+    resolveId: (s) => (s === id ? '\0' + id : null),
+    load(s) {
+      if (s !== '\0' + id) return null;
+      this.addWatchFile(src);
+      const out = path.join(os.tmpdir(), `stackhouse-flamecore-${process.pid}.wasm`);
+      execFileSync('clang', [
+        '--target=wasm32', '-O2', '-nostdlib', '-ffreestanding', '-ffp-contract=off', '-Wall', '-Wextra', '-Werror',
+        '-Wl,--no-entry', '-Wl,--export=__heap_base', '-o', out, src,
+      ], { stdio: ['ignore', 'inherit', 'inherit'] });
+      const bytes = fs.readFileSync(out);
+      fs.unlinkSync(out);
+      return `export default ${JSON.stringify(bytes.toString('base64'))};`;
+    },
+  };
+}
+
 export default defineConfig({
   base: './',
-  plugins: [inlineEntry()],
+  plugins: [flameCoreWasm(), inlineEntry()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,
@@ -63,5 +93,6 @@ export default defineConfig({
   },
   test: {
     include: ['src/**/*.test.ts'],
+    setupFiles: ['src/wasm/test_setup.ts'],
   },
 });

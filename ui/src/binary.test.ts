@@ -1,29 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { decodeBinaryRender } from './binary';
+import { encodeBinaryRender } from './binary_testutil';
 import { fromFlamebearer, type FlameModel } from './flame/model';
 
-function encode(header: object, levels: number[][], unit = 1): ArrayBuffer {
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const out: number[] = [0x53, 0x48, 0x46, 0x42, 1, json.length & 255, (json.length >> 8) & 255, (json.length >> 16) & 255, json.length >>> 24];
-  out.push(...json);
-  const uv = (v: number) => {
-    while (v >= 128) {
-      out.push((v % 128) | 128);
-      v = Math.floor(v / 128);
-    }
-    out.push(v);
-  };
-  uv(unit);
-  uv(levels.length);
-  for (const l of levels) {
-    uv(l.length);
-    l.forEach((x, k) => {
-      const v = k % 4 === 3 ? x : x / unit;
-      uv(v >= 0 ? v * 2 : -v * 2 - 1);
-    });
-  }
-  return new Uint8Array(out).buffer;
-}
+const encode = encodeBinaryRender;
 
 describe('decodeBinaryRender', () => {
   it('restores the JSON and the levels, large and negative values included', () => {

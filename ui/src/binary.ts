@@ -8,6 +8,7 @@
 // 2^53 ns), which fromFlamebearer reads like arrays.
 import type { RenderResponse } from './api';
 import { allocModel, rootTotal, type FlameModel } from './flame/model';
+import { decodeSingleCore } from './wasm/flamecore';
 
 function truncated(): never {
   throw new Error('truncated binary render response');
@@ -97,6 +98,25 @@ function decodeSingleModel(b: Uint8Array, start: number, r: RenderResponse, unit
   const end = b.length;
   // Every bar takes at least 4 bytes.
   const bound = Math.floor((end - start) / 4);
+  const fast = decodeSingleCore(b.subarray(start), unit, levelCount, bound);
+  if (fast) {
+    const used = fast.used;
+    const out: FlameModel = {
+      ...allocModel('single', r.flamebearer.names, 0, 0),
+      count: fast.count,
+      level: fast.level,
+      x: fast.x,
+      total: fast.total,
+      self: fast.self,
+      name: fast.name,
+      parent: fast.parent,
+      maxLevel: used - 1,
+      levelStart: fast.levelStart.subarray(0, used + 1),
+    };
+    out.maxSelf = Math.max(fast.maxSelf, r.flamebearer.maxSelf || 0);
+    out.numTicks = r.flamebearer.numTicks > 0 ? r.flamebearer.numTicks : rootTotal(out);
+    return out;
+  }
   const m = allocModel('single', r.flamebearer.names, bound, levelCount);
   const { level, x, total, self, name, parent, levelStart } = m;
   let pos = start;

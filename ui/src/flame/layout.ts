@@ -5,6 +5,7 @@
 // Coordinates: x in CSS pixels from the left edge, rows by level (the root
 // on top, row L at y = L * barHeight).
 
+import { layoutLevelsCore } from '../wasm/flamecore';
 import { rootTotal, type FlameModel } from './model';
 
 /** A bar of a node. */
@@ -44,6 +45,11 @@ export class RectList {
     this.level[k] = level;
     this.node[k] = node;
     this.kind[k] = kind;
+  }
+
+  /** Room for at least `capacity` rectangles. */
+  reserve(capacity: number): void {
+    while (this.x.length < capacity) this.grow();
   }
 
   private grow(): void {
@@ -143,6 +149,8 @@ export function layoutFlame(m: FlameModel, opt: LayoutOptions, out: RectList): R
     from = Math.max(from, fl + 1);
   }
 
+  // The per-level loop, compiled (flamecore.c), when the module is ready.
+  if (layoutLevelsCore(m, { from, to, start, span, width, minW, scale, pxTicks }, out, (c) => out.reserve(c))) return out;
   for (let l = from; l <= to; l++) {
     const e = levelStart[l + 1];
     let i = firstEndingAfter(m, levelStart[l], e, start);
