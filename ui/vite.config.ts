@@ -72,7 +72,8 @@ function flameCoreWasm(): Plugin {
       const out = path.join(os.tmpdir(), `stackhouse-flamecore-${process.pid}.wasm`);
       execFileSync('clang', [
         '--target=wasm32', '-O2', '-nostdlib', '-ffreestanding', '-ffp-contract=off', '-Wall', '-Wextra', '-Werror',
-        '-Wl,--no-entry', '-Wl,--export=__heap_base', '-o', out, src,
+        '-Wl,--no-entry', '-Wl,--export=__heap_base', '-Wl,--import-memory', '-Wl,--stack-first', '-Wl,-z,stack-size=65536',
+        '-o', out, src,
       ], { stdio: ['ignore', 'inherit', 'inherit'] });
       const bytes = fs.readFileSync(out);
       fs.unlinkSync(out);

@@ -120,6 +120,9 @@ try {
     // One draw on the way to the screen (not one per layout or theme step).
     const draws = await page.getAttribute('[data-testid="flame"]', 'data-model-draws');
     assert(draws === '1', `flame drawn ${draws} times before it was shown`);
+    // Decoded by the WebAssembly core (ui/src/wasm), not the fallback.
+    const decoder = await page.getAttribute('[data-testid="flame"]', 'data-decoder');
+    assert(decoder === 'wasm', `the flame graph was decoded by ${decoder}`);
     // The server named the first query in a Link preload header and the
     // page's own fetch of it took that response: one request, not two.
     const renders = await page.evaluate(() =>

@@ -1,5 +1,6 @@
 import type { FlameModel } from './flame/model';
 import { decodeBinaryRender } from './binary';
+import { coreReady } from './wasm/flamecore';
 
 // The server's APIs as the UI uses them: Pyroscope's HTTP render endpoints
 // and the Connect querier (JSON). Errors carry the server's message.
@@ -29,6 +30,8 @@ export interface RenderResponse {
   truncation?: { keptNodes: number; foldedNodes: number; foldedValue: number; otherNodes: number };
   /** The flame graph model, when the decoder built it directly (binary responses). */
   model?: FlameModel;
+  /** Which decoder built `model`: the WebAssembly one or the TypeScript fallback. */
+  decoder?: 'wasm' | 'js';
 }
 
 export interface ProfileType {
@@ -125,6 +128,8 @@ export async function takePrefetched(
   if (maxNodes) q.set('maxNodes', String(maxNodes));
   if (q.toString() !== pre.key) return null;
   const buf = await pre.response;
+  performance.mark('response-in-hand');
+  await coreReady;
   return buf ? decodeBinaryRender(buf) : null;
 }
 
@@ -143,7 +148,9 @@ export async function render(
   // The compact binary form: a fifth of the JSON, decoded without JSON.parse
   // of the levels.
   p.set('format', 'binary');
-  return decodeBinaryRender(await (await request(`/pyroscope/render?${p}`)).arrayBuffer());
+  const buf = await (await request(`/pyroscope/render?${p}`)).arrayBuffer();
+  await coreReady;
+  return decodeBinaryRender(buf);
 }
 
 export async function renderDiff(

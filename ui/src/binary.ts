@@ -57,6 +57,7 @@ export function decodeBinaryRender(buf: ArrayBuffer): RenderResponse {
   // builds it from the levels); the levels themselves are decoded only if
   // something asks for them (the flamebearer JSON export).
   res.model = decodeSingleModel(b, pos, res, unit, numLevels);
+  res.decoder = decodedByCore ? 'wasm' : 'js';
   let levels: Float64Array[] | null = null;
   Object.defineProperty(res.flamebearer, 'levels', {
     enumerable: true,
@@ -99,6 +100,7 @@ function decodeSingleModel(b: Uint8Array, start: number, r: RenderResponse, unit
   // Every bar takes at least 4 bytes.
   const bound = Math.floor((end - start) / 4);
   const fast = decodeSingleCore(b.subarray(start), unit, levelCount, bound);
+  decodedByCore = fast !== null;
   if (fast) {
     const used = fast.used;
     const out: FlameModel = {
@@ -161,6 +163,9 @@ function decodeSingleModel(b: Uint8Array, start: number, r: RenderResponse, unit
   out.numTicks = r.flamebearer.numTicks > 0 ? r.flamebearer.numTicks : rootTotal(out);
   return out;
 }
+
+// Whether decodeSingleModel's last model came from the WebAssembly decoder.
+let decodedByCore = false;
 
 // The largest self decodeBars last saw.
 let barsMaxSelf = 0;

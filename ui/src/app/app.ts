@@ -11,6 +11,8 @@ export interface ViewContext {
   update(patch: Partial<ViewState>, opts?: { replace?: boolean }): void;
   types: api.ProfileType[];
   status: StatusLine;
+  /** Shows the page if it is still hidden (see App: the view's first data is in hand). */
+  reveal(): void;
 }
 
 export interface ViewHandle {
@@ -82,10 +84,19 @@ export class App {
   private readonly serviceSelect: HTMLSelectElement;
 
   constructor(
-    root: HTMLElement,
+    private readonly root: HTMLElement,
     private readonly factories: Record<View, ViewFactory>,
   ) {
     this.state = parseState(location.search);
+    // A flame-graph link whose query index.html started: the page stays
+    // hidden (no style, layout or paint) until the response is in hand, or
+    // for 150 ms at most, so that the browser's first frame is the flame
+    // graph: a frame of the empty shell first would cost a fresh page
+    // 20-40 ms of layout and paint, and the response would wait for it.
+    if (window.__stackhousePrefetch && this.state.view === 'single') {
+      root.hidden = true;
+      setTimeout(() => this.reveal(), 150);
+    }
     document.documentElement.dataset.theme = this.state.theme;
     const header = el('header', { class: 'topbar' });
     const logo = el('a', { class: 'logo', href: './' }, 'Stackhouse');
@@ -217,7 +228,12 @@ export class App {
       update: (patch, opts) => app.update(patch, opts),
       types: this.types,
       status: this.status,
+      reveal: () => app.reveal(),
     };
+  }
+
+  private reveal(): void {
+    if (this.root.hidden) this.root.hidden = false;
   }
 
   private toggleTheme(): void {

@@ -108,6 +108,7 @@ export function createSingleView(parent: HTMLElement, ctx: ViewContext): ViewHan
     const r = rangeOf(s.from, s.until, Date.now() / 1000);
     if (!r) {
       range.upgrade();
+      ctx.reveal();
       ctx.status.error(new Error(`bad time range: ${s.from} .. ${s.until}`));
       return;
     }
@@ -119,6 +120,7 @@ export function createSingleView(parent: HTMLElement, ctx: ViewContext): ViewHan
         (await api.takePrefetched(q, s.from, s.until, s.maxNodes)) ??
         (await api.render(q, r, { maxNodes: s.maxNodes || undefined }));
       if (seq !== loadSeq) return;
+      ctx.reveal();
       const dataInHand = performance.now();
       performance.mark('data-in-hand');
       response = res;
@@ -133,6 +135,7 @@ export function createSingleView(parent: HTMLElement, ctx: ViewContext): ViewHan
         : '';
       applyView(s, true);
       flamePane.dataset.renderMs = String(performance.now() - dataInHand);
+      flamePane.dataset.decoder = res.decoder ?? 'json';
       markDrawn(flamePane, model);
       flamePane.dataset.modelDraws = String(flame.modelDraws);
       // The table and the timeline chart once the flame graph is on screen.
@@ -144,6 +147,7 @@ export function createSingleView(parent: HTMLElement, ctx: ViewContext): ViewHan
       });
     } catch (e) {
       range.upgrade();
+      ctx.reveal();
       if (seq === loadSeq) ctx.status.error(e);
     }
   }

@@ -130,8 +130,16 @@ describe('flamecore (WebAssembly)', () => {
   it('lays out bars and slivers as the JavaScript does, with and without a focus', () => {
     const r = rng(3);
     let slivers = 0;
+    let previous: FlameModel | null = null;
     for (let i = 0; i < 200; i++) {
-      const m = decodeBinaryRender(encodeBinaryRender(header(0), randomLevels(r, 1))).model!;
+      // Models the module decoded (laid out in their own memory) and models
+      // JavaScript built (copied into a shared one); and an earlier model
+      // again, after others were decoded.
+      setCoreDisabled(i % 2 === 1);
+      const fresh = decodeBinaryRender(encodeBinaryRender(header(0), randomLevels(r, 1))).model!;
+      setCoreDisabled(false);
+      const m = i % 5 === 4 && previous ? previous : fresh;
+      previous = fresh;
       for (let j = 0; j < 4; j++) {
         const opt = {
           width: [1, 37, 800, 1280, 3000][r(5)],

@@ -1,12 +1,11 @@
 // The WebAssembly build of flamecore.c and its JavaScript side: the module
-// is compiled as soon as this file is loaded (asynchronously; it takes well
-// under a millisecond), and each entry point returns null, so that the
+// is compiled as soon as this file is loaded (it takes well under a
+// millisecond), and each entry point returns null, so that the
 // caller runs its JavaScript version, while it is not ready, where
 // WebAssembly is missing, or for input the C code leaves to JavaScript.
 import wasmBase64 from 'virtual:flamecore-wasm';
 
 interface CoreExports {
-  memory: WebAssembly.Memory;
   __heap_base: WebAssembly.Global;
   decode_single(
     b: number, end: number, unit: number, levels: number, bound: number,
@@ -20,23 +19,37 @@ interface CoreExports {
   ): number;
 }
 
-let core: CoreExports | null = null;
-let heapBase = 0;
+let compiled: WebAssembly.Module | null = null;
 
-/** Resolves when the module is ready (or failed to load: then null stays). */
-export const coreReady: Promise<void> = (async () => {
+function bytesOf(base64: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(base64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * Resolves when the module is compiled (or failed to: then it stays off).
+ * It is small, so it is compiled synchronously first (the data it is for
+ * may already be waiting); a browser that refuses that on its main thread
+ * compiles it in the background.
+ */
+export const coreReady: Promise<void> = (() => {
+  if (typeof WebAssembly === 'undefined') return Promise.resolve();
+  let bytes: Uint8Array<ArrayBuffer>;
   try {
-    if (typeof WebAssembly === 'undefined') return;
-    const bin = atob(wasmBase64);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    const { instance } = await WebAssembly.instantiate(bytes);
-    const e = instance.exports as unknown as CoreExports;
-    heapBase = Number(e.__heap_base.value);
-    core = e;
+    bytes = bytesOf(wasmBase64);
+    compiled = new WebAssembly.Module(bytes);
+    return Promise.resolve();
   } catch {
-    core = null;
+    compiled = null;
   }
+  return WebAssembly.compile(bytes!).then(
+    (m) => {
+      compiled = m;
+    },
+    () => undefined,
+  );
 })();
 
 /** For tests: run the JavaScript versions even when the module is ready. */
@@ -47,13 +60,31 @@ export function setCoreDisabled(v: boolean): void {
 
 /** Whether the WebAssembly versions run. */
 export function coreActive(): boolean {
-  return core !== null && !disabled;
+  return compiled !== null && !disabled;
 }
 
-/** Bump allocation in the module's memory, reset per call. */
-class Arena {
+const PAGE = 65536;
+
+/** An instance of the module with its own memory of `bytes` (null if refused). */
+function instantiate(bytes: number): { e: CoreExports; memory: WebAssembly.Memory } | null {
+  const pages = Math.ceil(bytes / PAGE);
+  if (!compiled || disabled || pages > 65536) return null;
+  try {
+    const memory = new WebAssembly.Memory({ initial: pages });
+    const instance = new WebAssembly.Instance(compiled, { env: { memory } });
+    const e = instance.exports as unknown as CoreExports;
+    // Our buffers start at HEAP_BASE: past the module's stack and data.
+    if (Number(e.__heap_base.value) > HEAP_BASE) return null;
+    return { e, memory };
+  } catch {
+    return null;
+  }
+}
+
+/** Bump allocation from the module's heap base. */
+class Layout {
   at: number;
-  constructor(private readonly c: CoreExports) {
+  constructor(heapBase: number) {
     this.at = heapBase;
   }
   take(bytes: number): number {
@@ -61,18 +92,19 @@ class Arena {
     this.at = p + bytes;
     return p;
   }
-  /** Grows the memory to hold everything taken; false if it cannot. */
-  fit(): boolean {
-    const have = this.c.memory.buffer.byteLength;
-    if (this.at <= have) return true;
-    try {
-      this.c.memory.grow(Math.ceil((this.at - have) / 65536));
-      return true;
-    } catch {
-      return false;
-    }
-  }
 }
+
+/**
+ * A decoded model's instance: its arrays are views of the instance's memory
+ * (which is never grown, so they stay valid, and is freed with them), and
+ * room for the rectangles of its layouts follows them.
+ */
+interface ModelCore {
+  e: CoreExports;
+  rectAt: number;
+  rectCap: number;
+}
+const modelCores = new WeakMap<ArrayBufferLike, ModelCore>();
 
 export interface DecodedSingle {
   count: number;
@@ -91,41 +123,46 @@ export interface DecodedSingle {
 
 /**
  * decode_single over the levels in `levels` (see flamecore.c); null if the
- * module is not active or leaves this input to JavaScript.
+ * module is not active or leaves this input to JavaScript. The arrays are
+ * views of a memory of their own (no copies: fresh memory costs page faults).
  */
 export function decodeSingleCore(levels: Uint8Array, unit: number, levelCount: number, bound: number): DecodedSingle | null {
-  const c = core;
   // Every level takes at least a byte (more levels: malformed, for JavaScript to report).
-  if (!c || disabled || levelCount > levels.length) return null;
-  resident = null; // its arrays are about to be overwritten
-  const a = new Arena(c);
-  const inAt = a.take(levels.length);
-  const xAt = a.take(bound * 8), totalAt = a.take(bound * 8), selfAt = a.take(bound * 8);
-  const nameAt = a.take(bound * 4), parentAt = a.take(bound * 4), levelAt = a.take(bound * 4);
-  const lsAt = a.take((levelCount + 1) * 4);
-  const resAt = a.take(16);
-  if (!a.fit()) return null;
-  const buf = c.memory.buffer;
+  if (!compiled || disabled || levelCount > levels.length) return null;
+  const l = new Layout(HEAP_BASE);
+  const xAt = l.take(bound * 8), totalAt = l.take(bound * 8), selfAt = l.take(bound * 8);
+  const nameAt = l.take(bound * 4), parentAt = l.take(bound * 4), levelAt = l.take(bound * 4);
+  const lsAt = l.take((levelCount + 1) * 4);
+  const resAt = l.take(16);
+  const rectCap = bound + levelCount + 1;
+  const rectAt = l.take(rectCap * RECT_BYTES);
+  const inAt = l.take(levels.length);
+  const inst = instantiate(l.at);
+  if (!inst) return null;
+  const buf = inst.memory.buffer;
   new Uint8Array(buf, inAt, levels.length).set(levels);
-  const k = c.decode_single(inAt, levels.length, unit, levelCount, bound, xAt, totalAt, selfAt, nameAt, parentAt, levelAt, lsAt, resAt);
+  const k = inst.e.decode_single(inAt, levels.length, unit, levelCount, bound, xAt, totalAt, selfAt, nameAt, parentAt, levelAt, lsAt, resAt);
   if (k < 0) return null;
+  modelCores.set(buf, { e: inst.e, rectAt, rectCap });
   const res = new Float64Array(buf, resAt, 2);
   return {
     count: k,
-    x: new Float64Array(buf, xAt, k).slice(),
-    total: new Float64Array(buf, totalAt, k).slice(),
-    self: new Float64Array(buf, selfAt, k).slice(),
-    name: new Int32Array(buf, nameAt, k).slice(),
-    parent: new Int32Array(buf, parentAt, k).slice(),
-    level: new Int32Array(buf, levelAt, k).slice(),
-    levelStart: new Int32Array(buf, lsAt, levelCount + 1).slice(),
+    x: new Float64Array(buf, xAt, k),
+    total: new Float64Array(buf, totalAt, k),
+    self: new Float64Array(buf, selfAt, k),
+    name: new Int32Array(buf, nameAt, k),
+    parent: new Int32Array(buf, parentAt, k),
+    level: new Int32Array(buf, levelAt, k),
+    levelStart: new Int32Array(buf, lsAt, levelCount + 1),
     maxSelf: res[0],
     used: res[1],
   };
 }
 
-/** The model arrays layout_levels reads, and the model they were copied from. */
-let resident: { x: Float64Array; total: Float64Array; levelStart: Int32Array } | null = null;
+/** x, w (f64), level, node (i32), kind (u8). */
+const RECT_BYTES = 25;
+/** Where our buffers start: past the module's stack (64 KiB, first) and data. */
+const HEAP_BASE = 2 * PAGE;
 
 export interface LevelLayout {
   from: number;
@@ -148,6 +185,10 @@ export interface RectArrays {
   kind: Uint8Array;
 }
 
+/** The instance laying out models JavaScript built (their arrays copied in), and what it holds. */
+let scratch: { e: CoreExports; memory: WebAssembly.Memory } | null = null;
+let resident: { x: Float64Array; total: Float64Array; levelStart: Int32Array } | null = null;
+
 /**
  * layout_levels of a model's levels [from, to], appended to `out` (whose
  * first out.n rectangles are kept); false if the module is not active.
@@ -158,22 +199,42 @@ export function layoutLevelsCore(
   out: RectArrays,
   grow: (capacity: number) => void,
 ): boolean {
-  const c = core;
-  if (!c || disabled || o.from > o.to) return false;
-  const a = new Arena(c);
+  if (!compiled || disabled || o.from > o.to) return false;
   const n0 = out.n;
   // Each rectangle stands for at least one node of the levels laid out.
   const cap = n0 + Math.max(0, m.levelStart[o.to + 1] - m.levelStart[o.from]);
-  const xAt = a.take(m.count * 8), totalAt = a.take(m.count * 8), lsAt = a.take(m.levelStart.length * 4);
-  const oxAt = a.take(cap * 8), owAt = a.take(cap * 8), olAt = a.take(cap * 4), onAt = a.take(cap * 4), okAt = a.take(cap);
-  if (!a.fit()) return false;
-  let buf = c.memory.buffer;
-  if (!resident || resident.x !== m.x || resident.total !== m.total || resident.levelStart !== m.levelStart) {
-    new Float64Array(buf, xAt, m.count).set(m.x.subarray(0, m.count));
-    new Float64Array(buf, totalAt, m.count).set(m.total.subarray(0, m.count));
-    new Int32Array(buf, lsAt, m.levelStart.length).set(m.levelStart);
-    resident = { x: m.x, total: m.total, levelStart: m.levelStart };
+  let e: CoreExports, buf: ArrayBufferLike, xAt: number, totalAt: number, lsAt: number, rectAt: number;
+  const own = modelCores.get(m.x.buffer);
+  if (own && m.total.buffer === m.x.buffer && m.levelStart.buffer === m.x.buffer && cap <= own.rectCap) {
+    e = own.e;
+    buf = m.x.buffer;
+    xAt = m.x.byteOffset;
+    totalAt = m.total.byteOffset;
+    lsAt = m.levelStart.byteOffset;
+    rectAt = own.rectAt;
+  } else {
+    const l = new Layout(HEAP_BASE);
+    xAt = l.take(m.count * 8);
+    totalAt = l.take(m.count * 8);
+    lsAt = l.take(m.levelStart.length * 4);
+    rectAt = l.take(cap * RECT_BYTES);
+    if (!scratch || scratch.memory.buffer.byteLength < l.at) {
+      scratch = null;
+      resident = null;
+      // Grown by half again, so that growing models do not instantiate often.
+      scratch = instantiate(l.at + (l.at >> 1));
+      if (!scratch) return false;
+    }
+    e = scratch.e;
+    buf = scratch.memory.buffer;
+    if (!resident || resident.x !== m.x || resident.total !== m.total || resident.levelStart !== m.levelStart) {
+      new Float64Array(buf, xAt, m.count).set(m.x.subarray(0, m.count));
+      new Float64Array(buf, totalAt, m.count).set(m.total.subarray(0, m.count));
+      new Int32Array(buf, lsAt, m.levelStart.length).set(m.levelStart);
+      resident = { x: m.x, total: m.total, levelStart: m.levelStart };
+    }
   }
+  const oxAt = rectAt, owAt = oxAt + cap * 8, olAt = owAt + cap * 8, onAt = olAt + cap * 4, okAt = onAt + cap * 4;
   if (n0 > 0) {
     new Float64Array(buf, oxAt, n0).set(out.x.subarray(0, n0));
     new Float64Array(buf, owAt, n0).set(out.w.subarray(0, n0));
@@ -181,10 +242,9 @@ export function layoutLevelsCore(
     new Int32Array(buf, onAt, n0).set(out.node.subarray(0, n0));
     new Uint8Array(buf, okAt, n0).set(out.kind.subarray(0, n0));
   }
-  const n = c.layout_levels(xAt, totalAt, lsAt, o.from, o.to, o.start, o.span, o.width, o.minW, o.scale, o.pxTicks,
+  const n = e.layout_levels(xAt, totalAt, lsAt, o.from, o.to, o.start, o.span, o.width, o.minW, o.scale, o.pxTicks,
     oxAt, owAt, olAt, onAt, okAt, n0, cap);
   if (n < 0) return false;
-  buf = c.memory.buffer;
   if (out.x.length < n) grow(n);
   out.x.set(new Float64Array(buf, oxAt, n));
   out.w.set(new Float64Array(buf, owAt, n));
