@@ -184,23 +184,54 @@ TEST(LiveAllocationsTest, EmplaceEraseAndCompact) {
   }
 }
 
-TEST(SampleRingTest, ShardsFillAndDrainIndependently) {
+TEST(SampleRingTest, AFullShardOverflowsIntoTheOthersThenDrops) {
   SampleRing ring(64, 4);
   ASSERT_TRUE(ring.ok());
   ASSERT_EQ(ring.shards(), 4);
-  // 16 cells per shard: shard 3 fills up and drops, the others still take.
-  for (int i = 0; i < 20; ++i) {
+  // 16 cells per shard: one thread's burst on shard 3 fills it, then shards
+  // 0, 1 and 2; only then are samples dropped.
+  for (int i = 0; i < 70; ++i) {
     uint64_t ticket = 0;
     SampleRecord* r = ring.Claim(&ticket, 3);
-    if (i >= 16) {
+    if (i >= 64) {
       EXPECT_EQ(r, nullptr);
       continue;
     }
+    ASSERT_NE(r, nullptr) << i;
+    r->value = i;
+    ring.Publish(ticket);
+  }
+  EXPECT_EQ(ring.dropped(), 6u);
+  // All come out, each shard's run in order (shard 3 had 0-15, shard 0
+  // 16-31, and so on).
+  std::vector<int64_t> got;
+  while (const SampleRecord* r = ring.Peek()) {
+    got.push_back(r->value);
+    ring.Release();
+  }
+  ASSERT_EQ(got.size(), 64u);
+  for (int run = 0; run < 4; ++run) {
+    std::vector<int64_t> in_run;
+    for (int64_t v : got) {
+      if (v / 16 == run) in_run.push_back(v);
+    }
+    ASSERT_EQ(in_run.size(), 16u);
+    EXPECT_TRUE(std::is_sorted(in_run.begin(), in_run.end())) << run;
+  }
+}
+
+TEST(SampleRingTest, ShardsFillAndDrainIndependently) {
+  SampleRing ring(64, 4);
+  ASSERT_TRUE(ring.ok());
+  // Shard 3's records, published in order.
+  for (int i = 0; i < 16; ++i) {
+    uint64_t ticket = 0;
+    SampleRecord* r = ring.Claim(&ticket, 3);
     ASSERT_NE(r, nullptr);
     r->value = 300 + i;
     ring.Publish(ticket);
   }
-  EXPECT_EQ(ring.dropped(), 4u);
+  EXPECT_EQ(ring.dropped(), 0u);
   uint64_t ticket = 0;
   SampleRecord* held = ring.Claim(&ticket, 1);  // claimed, not yet published
   ASSERT_NE(held, nullptr);

@@ -75,29 +75,19 @@ class SampleRing {
   size_t memory_bytes() const { return bytes_; }
   int shards() const { return shards_; }
 
-  // Claims a cell of shard `shard` (any int: taken modulo the shard count);
-  // returns nullptr when that shard is full (counted in dropped()). The
-  // caller fills the record and calls Publish(). Signal-safe.
+  // Claims a cell of shard `shard` (any int: taken modulo the shard count),
+  // or, when that shard is full, of the next shard with room (a burst of
+  // one thread can use the whole ring while the consumer is late); returns
+  // nullptr when every shard is full (counted in dropped()). The caller
+  // fills the record and calls Publish(). Signal-safe.
   SampleRecord* Claim(uint64_t* ticket, int shard = 0) {
-    const uint64_t s = ShardOf(shard);
-    std::atomic<uint64_t>& tail = producers_[s].tail;
-    uint64_t pos = tail.load(std::memory_order_relaxed);
-    for (;;) {
-      Cell& c = CellAt(s, pos);
-      uint64_t seq = c.seq.load(std::memory_order_acquire);
-      int64_t diff = static_cast<int64_t>(seq) - static_cast<int64_t>(pos);
-      if (diff == 0) {
-        if (tail.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
-          *ticket = (s << kShardShift) | pos;
-          return &c.record;
-        }
-      } else if (diff < 0) {
-        dropped_.fetch_add(1, std::memory_order_relaxed);
-        return nullptr;
-      } else {
-        pos = tail.load(std::memory_order_relaxed);
-      }
+    const uint64_t first = ShardOf(shard);
+    for (int k = 0; k < shards_; ++k) {
+      const uint64_t s = (first + static_cast<uint64_t>(k)) & static_cast<uint64_t>(shards_ - 1);
+      if (SampleRecord* r = ClaimIn(s, ticket)) return r;
     }
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
   }
 
   // Starts loading the cell the next Claim() on `shard` will likely take
@@ -169,6 +159,27 @@ class SampleRing {
     std::atomic<uint64_t> head_seen{0};  // read by producers for wake-ups
   };
   Cell& CellAt(uint64_t shard, uint64_t pos) const { return cells_[shard * per_shard_ + (pos & mask_)]; }
+  // A cell of shard s, or nullptr when it is full.
+  SampleRecord* ClaimIn(uint64_t s, uint64_t* ticket) {
+    std::atomic<uint64_t>& tail = producers_[s].tail;
+    uint64_t pos = tail.load(std::memory_order_relaxed);
+    for (;;) {
+      Cell& c = CellAt(s, pos);
+      uint64_t seq = c.seq.load(std::memory_order_acquire);
+      int64_t diff = static_cast<int64_t>(seq) - static_cast<int64_t>(pos);
+      if (diff == 0) {
+        if (tail.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+          *ticket = (s << kShardShift) | pos;
+          return &c.record;
+        }
+      } else if (diff < 0) {
+        return nullptr;
+      } else {
+        pos = tail.load(std::memory_order_relaxed);
+      }
+    }
+  }
+
   uint64_t ShardOf(int shard) const {
     return static_cast<uint64_t>(shard) & (static_cast<uint64_t>(shards_) - 1);
   }
