@@ -70,11 +70,15 @@ function flameCoreWasm(): Plugin {
       if (s !== '\0' + id) return null;
       this.addWatchFile(src);
       const out = path.join(os.tmpdir(), `stackhouse-flamecore-${process.pid}.wasm`);
-      execFileSync('clang', [
+      const flags = [
         '--target=wasm32', '-O2', '-nostdlib', '-ffreestanding', '-ffp-contract=off', '-Wall', '-Wextra', '-Werror',
         '-Wl,--no-entry', '-Wl,--export=__heap_base', '-Wl,--import-memory', '-Wl,--stack-first', '-Wl,-z,stack-size=65536',
-        '-o', out, src,
-      ], { stdio: ['ignore', 'inherit', 'inherit'] });
+      ];
+      try {
+        execFileSync('clang', [...flags, '-o', out, src], { stdio: ['ignore', 'inherit', 'inherit'] });
+      } catch (e) {
+        throw new Error(`compiling ${src} to WebAssembly failed (it needs clang and lld, which scripts/setup installs): ${(e as Error).message}`);
+      }
       const bytes = fs.readFileSync(out);
       fs.unlinkSync(out);
       return `export default ${JSON.stringify(bytes.toString('base64'))};`;
