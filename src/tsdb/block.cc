@@ -368,6 +368,11 @@ StatusOr<std::vector<BlockProfile>> Block::ReadSeries(uint32_t s) const {
   return profiles;
 }
 
+StatusOr<std::vector<uint32_t>> Block::SeriesNodes(uint32_t s) const {
+  SH_ASSIGN_OR_RETURN(auto t, Table(s));
+  return t->dictionary;
+}
+
 Status Block::VisitSeries(const SeriesVisitor& visit) const {
   for (uint32_t s = 0; s < series_.size(); ++s) {
     SH_ASSIGN_OR_RETURN(std::vector<BlockProfile> profiles, ReadSeries(s));

@@ -64,13 +64,17 @@ class BlockWriter {
   // Creates the directory (which must not exist) and the files.
   Status Begin();
   // Declares a partition (a service) and returns its index; its symbol
-  // table is written later with WritePartitionSymbols, before Finish.
+  // table is written with WritePartitionSymbols, before its series.
   uint32_t DeclarePartition(const std::string& service);
+  // Writes the table with its stack nodes numbered breadth first
+  // (docs/format/block.md); the partition's series, added next, are
+  // renumbered to match.
   Status WritePartitionSymbols(uint32_t partition, const SymbolTable& symbols);
   // Both at once.
   StatusOr<uint32_t> AddPartition(const std::string& service, const SymbolTable& symbols);
-  // Adds a series. Series come in increasing label-set order; profiles are
-  // sorted by time here.
+  // Adds a series of a partition whose symbols are written; its samples'
+  // nodes are the table's ids. Series come in increasing label-set order;
+  // profiles are sorted by time here.
   Status AddSeries(const profile::LabelSet& labels, uint32_t partition,
                    std::vector<BlockProfile> profiles);
   // Writes index and meta (last), syncs everything. `meta` is filled in.
@@ -95,6 +99,8 @@ class BlockWriter {
   std::unique_ptr<SectionWriter> samples_;
   std::vector<std::string> partitions_;
   std::vector<bool> partition_written_;
+  // Per partition: a table node's id in the block (breadth-first order).
+  std::vector<std::vector<uint32_t>> block_node_ids_;
   std::vector<SeriesEntry> series_;
 };
 
@@ -114,6 +120,8 @@ class Block : public ProfileSource {
   uint32_t series_partition(uint32_t s) const { return series_[s].partition; }
   // All profiles of series s, by time.
   StatusOr<std::vector<BlockProfile>> ReadSeries(uint32_t s) const;
+  // The stack nodes series s uses (its dictionary), without its samples.
+  StatusOr<std::vector<uint32_t>> SeriesNodes(uint32_t s) const;
   // Every series with all its profiles, in index order (for compaction).
   using SeriesVisitor = std::function<Status(const profile::LabelSet& labels, uint32_t partition,
                                              std::vector<BlockProfile> profiles)>;

@@ -84,6 +84,7 @@ Status BlockWriter::Begin() {
 uint32_t BlockWriter::DeclarePartition(const std::string& service) {
   partitions_.push_back(service);
   partition_written_.push_back(false);
+  block_node_ids_.emplace_back();
   return static_cast<uint32_t>(partitions_.size() - 1);
 }
 
@@ -92,7 +93,11 @@ Status BlockWriter::WritePartitionSymbols(uint32_t p, const SymbolTable& symbols
     return InvalidArgumentError(StrCat("partition ", p, " is undeclared or written twice"));
   }
   std::string s[5];
-  symbols.EncodeSections(&s[0], &s[1], &s[2], &s[3], &s[4]);
+  const std::vector<uint32_t> order = symbols.BreadthFirstOrder();
+  std::vector<uint32_t>& ids = block_node_ids_[p];
+  ids.assign(order.size(), 0);
+  for (size_t m = 0; m < order.size(); ++m) ids[order[m]] = static_cast<uint32_t>(m);
+  symbols.EncodeSections(&s[0], &s[1], &s[2], &s[3], &s[4], &order);
   for (uint32_t k = 0; k < 5; ++k) SH_RETURN_IF_ERROR(symbols_->Add(p * 8 + k + 1, s[k]));
   partition_written_[p] = true;
   return OkStatus();
@@ -128,6 +133,17 @@ int64_t FloorDiv(int64_t a, int64_t b) {
 Status BlockWriter::AddSeries(const profile::LabelSet& labels, uint32_t partition,
                               std::vector<BlockProfile> profiles) {
   if (partition >= partitions_.size()) return InvalidArgumentError("unknown partition");
+  if (!partition_written_[partition]) {
+    return InvalidArgumentError(StrCat("partition ", partition, ": series before its symbols"));
+  }
+  const std::vector<uint32_t>& block_ids = block_node_ids_[partition];
+  for (const BlockProfile& p : profiles) {
+    for (const NodeValue& nv : p.samples) {
+      if (nv.node >= block_ids.size()) {
+        return InvalidArgumentError(StrCat("node ", nv.node, " is not in partition ", partition, "'s table"));
+      }
+    }
+  }
   if (!series_.empty() && !(series_.back().labels < labels)) {
     return InvalidArgumentError("series must be added in increasing label order");
   }
@@ -162,7 +178,7 @@ Status BlockWriter::AddSeries(const profile::LabelSet& labels, uint32_t partitio
     PutUvarint(&dict, ranked.size());
     keys.reserve(ranked.size());
     for (uint32_t k = 0; k < ranked.size(); ++k) {
-      PutUvarint(&dict, ranked[k].second);
+      PutUvarint(&dict, block_ids[ranked[k].second]);
       keys.emplace(ranked[k].second, k);
     }
     SH_RETURN_IF_ERROR(samples_->Add(s * 64 + 62, dict));

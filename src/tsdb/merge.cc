@@ -80,33 +80,11 @@ void FlameTreeSink::Add(const SymbolTable& symbols, std::span<const NodeValue> v
       flame[node] = cur;
     }
   } else {
-    // A fresh tree: build it without a global hash. Live nodes are grouped
-    // by parent (counting sort); siblings are merged by name with a short
-    // local list. A flame node reached from two stack nodes ("merged") gets
-    // its children through a hash map instead, so they merge too.
-    std::vector<uint32_t> start;
-    AssignHuge(&start, n + 1, 0);
-    size_t live_count = 0;
-    for (size_t i = 1; i < n; ++i) {
-      if (live[i]) {
-        ++start[parents[i] + 1];
-        ++live_count;
-      }
-    }
-    for (size_t i = 0; i < n; ++i) start[i + 1] += start[i];
-    std::vector<uint32_t> by_parent;
-    AssignHuge(&by_parent, live_count, 0);
-    // Filled through start[] itself: afterwards start[p] is where p's group
-    // ends, which is where p + 1's begins; shifted back by one.
-    for (size_t i = 1; i < n; ++i) {
-      if (live[i]) by_parent[start[parents[i]]++] = static_cast<uint32_t>(i);
-    }
-    for (size_t i = n; i > 0; --i) start[i] = start[i - 1];
-    start[0] = 0;
-    tree_.Reserve(live_count + 1);
+    // A fresh tree: build it without a global hash. Live nodes are visited
+    // grouped by parent; siblings are merged by name with a short local
+    // list. A flame node reached from two stack nodes ("merged") gets its
+    // children through a hash map instead, so they merge too.
     std::vector<uint8_t> merged;
-    ReserveHuge(&merged, live_count + 1);
-    merged.push_back(0);
     std::unordered_map<uint64_t, uint32_t> merged_children;
     auto via_map = [&](uint32_t parent, uint32_t name) {
       auto [it, inserted] = merged_children.try_emplace((uint64_t{parent} << 32) | name, 0);
@@ -118,46 +96,96 @@ void FlameTreeSink::Add(const SymbolTable& symbols, std::span<const NodeValue> v
       }
       return it->second;
     };
+    auto reserve = [&](size_t live_count) {
+      tree_.Reserve(live_count + 1);
+      ReserveHuge(&merged, live_count + 1);
+      merged.push_back(0);
+    };
     std::vector<std::pair<uint32_t, uint32_t>> local;  // (name, flame node) of this group
-    // Nodes come grouped by parent, so their locations are read scattered:
-    // fetched a few nodes ahead.
-    const std::vector<uint32_t>& node_locations = symbols.node_locations();
-    constexpr size_t kAhead = 16;
-    for (size_t p = 0; p < n; ++p) {
-      if (start[p] == start[p + 1]) continue;
-      uint32_t fp = flame[p];
-      local.clear();
-      for (uint32_t k = start[p]; k < start[p + 1]; ++k) {
-        if (k + kAhead < live_count) __builtin_prefetch(&node_locations[by_parent[k + kAhead]]);
-        uint32_t node = by_parent[k];
-        const std::span<const uint32_t> ids = names.Get(symbols.node_location(node));
-        uint32_t cur;
-        if (merged[fp]) {
-          cur = via_map(fp, ids[0]);
-        } else {
-          cur = kUnset;
-          for (const auto& [name, f] : local) {
-            if (name == ids[0]) {
-              cur = f;
-              merged[f] = 1;
-              break;
-            }
-          }
-          if (cur == kUnset) {
-            cur = tree_.AppendChild(fp, ids[0]);
-            merged.push_back(0);
-            local.push_back({ids[0], cur});
+    // Places stack node `node`, a child of the stack node whose flame node
+    // is fp, after its earlier siblings (whose names are in `local`).
+    auto place = [&](uint32_t node, uint32_t fp) {
+      const std::span<const uint32_t> ids = names.Get(symbols.node_location(node));
+      uint32_t cur;
+      if (merged[fp]) {
+        cur = via_map(fp, ids[0]);
+      } else {
+        cur = kUnset;
+        for (const auto& [name, f] : local) {
+          if (name == ids[0]) {
+            cur = f;
+            merged[f] = 1;
+            break;
           }
         }
-        if (ids.size() > 1) {
-          // Inlined frames: their nodes always go through the map.
-          merged[cur] = 1;
-          for (size_t j = 1; j < ids.size(); ++j) {
-            cur = via_map(cur, ids[j]);
-            if (j + 1 < ids.size()) merged[cur] = 1;
-          }
+        if (cur == kUnset) {
+          cur = tree_.AppendChild(fp, ids[0]);
+          merged.push_back(0);
+          local.push_back({ids[0], cur});
         }
-        flame[node] = cur;
+      }
+      if (ids.size() > 1) {
+        // Inlined frames: their nodes always go through the map.
+        merged[cur] = 1;
+        for (size_t j = 1; j < ids.size(); ++j) {
+          cur = via_map(cur, ids[j]);
+          if (j + 1 < ids.size()) merged[cur] = 1;
+        }
+      }
+      flame[node] = cur;
+    };
+    if (symbols.grouped_by_parent()) {
+      // A block's table: each node's children are one run of ids and the
+      // parents never decrease (docs/format/block.md), so nodes are visited
+      // in id order and every array is read and written in order.
+      size_t live_count = 0;
+      for (size_t i = 1; i < n; ++i) live_count += live[i];
+      reserve(live_count);
+      uint32_t group = kUnset, fp = 0;
+      for (size_t i = 1; i < n; ++i) {
+        if (!live[i]) continue;
+        if (parents[i] != group) {
+          group = parents[i];
+          fp = flame[group];
+          local.clear();
+        }
+        place(static_cast<uint32_t>(i), fp);
+      }
+    } else {
+      // Other tables (the head's): live nodes grouped by parent with a
+      // counting sort.
+      std::vector<uint32_t> start;
+      AssignHuge(&start, n + 1, 0);
+      size_t live_count = 0;
+      for (size_t i = 1; i < n; ++i) {
+        if (live[i]) {
+          ++start[parents[i] + 1];
+          ++live_count;
+        }
+      }
+      for (size_t i = 0; i < n; ++i) start[i + 1] += start[i];
+      std::vector<uint32_t> by_parent;
+      AssignHuge(&by_parent, live_count, 0);
+      // Filled through start[] itself: afterwards start[p] is where p's group
+      // ends, which is where p + 1's begins; shifted back by one.
+      for (size_t i = 1; i < n; ++i) {
+        if (live[i]) by_parent[start[parents[i]]++] = static_cast<uint32_t>(i);
+      }
+      for (size_t i = n; i > 0; --i) start[i] = start[i - 1];
+      start[0] = 0;
+      reserve(live_count);
+      // Nodes come grouped by parent, so their locations are read scattered:
+      // fetched a few nodes ahead.
+      const std::vector<uint32_t>& node_locations = symbols.node_locations();
+      constexpr size_t kAhead = 16;
+      for (size_t p = 0; p < n; ++p) {
+        if (start[p] == start[p + 1]) continue;
+        const uint32_t fp = flame[p];
+        local.clear();
+        for (uint32_t k = start[p]; k < start[p + 1]; ++k) {
+          if (k + kAhead < live_count) __builtin_prefetch(&node_locations[by_parent[k + kAhead]]);
+          place(by_parent[k], fp);
+        }
       }
     }
   }

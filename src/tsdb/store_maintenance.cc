@@ -145,6 +145,19 @@ Status Store::CompactGroup(const std::vector<std::shared_ptr<const Block>>& grou
     }
     return *imp;
   };
+  // The tables first (the writer numbers their nodes breadth first and the
+  // series' nodes after them): every node the series use, from their
+  // dictionaries.
+  for (const auto& [labels, sources_of_series] : series) {
+    for (const auto& [bi, s] : sources_of_series) {
+      TableImporter& imp = importer(bi, group[bi]->series_partition(s));
+      SH_ASSIGN_OR_RETURN(std::vector<uint32_t> nodes, group[bi]->SeriesNodes(s));
+      for (uint32_t node : nodes) imp.Node(node);
+    }
+  }
+  for (const auto& [service, index] : services) {
+    SH_RETURN_IF_ERROR(w.WritePartitionSymbols(index, tables[index]));
+  }
   for (const auto& [labels, sources_of_series] : series) {
     std::vector<BlockProfile> profiles;
     uint32_t dst_partition = 0;
@@ -160,9 +173,6 @@ Status Store::CompactGroup(const std::vector<std::shared_ptr<const Block>>& grou
       }
     }
     SH_RETURN_IF_ERROR(w.AddSeries(labels, dst_partition, std::move(profiles)));
-  }
-  for (const auto& [service, index] : services) {
-    SH_RETURN_IF_ERROR(w.WritePartitionSymbols(index, tables[index]));
   }
   BlockMeta meta;
   SH_RETURN_IF_ERROR(w.Finish(level + 1, 0, sources, &meta));

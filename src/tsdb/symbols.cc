@@ -1,5 +1,6 @@
 #include "tsdb/symbols.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "base/strings.h"
@@ -180,6 +181,8 @@ uint32_t SymbolTable::Child(uint32_t parent, uint32_t location) {
   uint32_t next = static_cast<uint32_t>(parents_.size());
   uint32_t id = node_index_.FindOrInsert(h, next);
   if (id == next) {
+    // A table that grows no longer promises the block order.
+    grouped_by_parent_ = grouped_by_parent_ && parent >= parents_.back();
     parents_.push_back(parent);
     node_locations_.push_back(location);
     node_hashes_.push_back(h);
@@ -378,6 +381,7 @@ Status SymbolTable::DecodeDelta(protowire::Reader* r) {
     }
     uint32_t parent = node - static_cast<uint32_t>(delta);
     uint64_t h = MixPathHash(node_hashes_[parent], loc);
+    grouped_by_parent_ = grouped_by_parent_ && parent >= parents_.back();
     parents_.push_back(parent);
     node_locations_.push_back(loc);
     node_hashes_.push_back(h);
@@ -388,9 +392,31 @@ Status SymbolTable::DecodeDelta(protowire::Reader* r) {
   return OkStatus();
 }
 
+std::vector<uint32_t> SymbolTable::BreadthFirstOrder() const {
+  const size_t n = parents_.size();
+  // Children grouped by parent (counting sort, ids ascending in a group),
+  // then a queue from the root.
+  std::vector<uint32_t> start(n + 1, 0);
+  for (size_t i = 1; i < n; ++i) ++start[parents_[i] + 1];
+  for (size_t i = 0; i < n; ++i) start[i + 1] += start[i];
+  std::vector<uint32_t> children(n > 0 ? n - 1 : 0);
+  {
+    std::vector<uint32_t> at(start.begin(), start.end() - 1);
+    for (size_t i = 1; i < n; ++i) children[at[parents_[i]]++] = static_cast<uint32_t>(i);
+  }
+  std::vector<uint32_t> order;
+  order.reserve(n);
+  if (n > 0) order.push_back(0);
+  for (size_t k = 0; k < order.size(); ++k) {
+    const uint32_t p = order[k];
+    order.insert(order.end(), children.begin() + start[p], children.begin() + start[p + 1]);
+  }
+  return order;
+}
+
 void SymbolTable::EncodeSections(std::string* strings, std::string* mappings,
                                  std::string* functions, std::string* locations,
-                                 std::string* stacks) const {
+                                 std::string* stacks, const std::vector<uint32_t>* order) const {
   PutUvarint(strings, strings_.size());
   for (const std::string& s : strings_) PutString(strings, s);
   PutUvarint(mappings, mappings_.size());
@@ -408,8 +434,15 @@ void SymbolTable::EncodeSections(std::string* strings, std::string* mappings,
     }
   }
   PutUvarint(stacks, parents_.size());
-  for (size_t n = 1; n < parents_.size(); ++n) PutUvarint(stacks, n - parents_[n]);
-  for (size_t n = 1; n < parents_.size(); ++n) PutUvarint(stacks, node_locations_[n]);
+  if (order == nullptr) {
+    for (size_t n = 1; n < parents_.size(); ++n) PutUvarint(stacks, n - parents_[n]);
+    for (size_t n = 1; n < parents_.size(); ++n) PutUvarint(stacks, node_locations_[n]);
+    return;
+  }
+  std::vector<uint32_t> new_id(parents_.size());
+  for (size_t m = 0; m < order->size(); ++m) new_id[(*order)[m]] = static_cast<uint32_t>(m);
+  for (size_t m = 1; m < order->size(); ++m) PutUvarint(stacks, m - new_id[parents_[(*order)[m]]]);
+  for (size_t m = 1; m < order->size(); ++m) PutUvarint(stacks, node_locations_[(*order)[m]]);
 }
 
 StatusOr<SymbolTable> SymbolTable::DecodeSections(std::string_view strings,
@@ -507,6 +540,7 @@ StatusOr<SymbolTable> SymbolTable::DecodeSections(std::string_view strings,
     for (uint64_t i = 1; i < n; ++i) {
       t.node_hashes_[i] = MixPathHash(t.node_hashes_[t.parents_[i]], t.node_locations_[i]);
     }
+    t.grouped_by_parent_ = std::is_sorted(t.parents_.begin() + 1, t.parents_.end());
   }
   t.string_hashes_.clear();
   t.memory_bytes_ = t.parents_.size() * 28;

@@ -105,16 +105,29 @@ class SymbolTable {
   // then FrameName() synthesizes one.
   bool FrameNames(uint32_t location, std::vector<std::string_view>* out) const;
 
+  // Whether the parents of nodes 1..n-1 never decrease, so that each node's
+  // children are one run of ids (true of tables read from blocks, whose
+  // writers number nodes breadth first; always false for the head's).
+  bool grouped_by_parent() const { return grouped_by_parent_; }
+
   // --- encoding ----------------------------------------------------------------
   // Appends the entries added since `from` in the WAL delta layout
   // (docs/format/wal_records.md).
   void EncodeDelta(const Sizes& from, std::string* out) const;
+  // The nodes in breadth-first order (the root, its children, theirs, each
+  // node's children by id): order[new id] = id. Parents come before their
+  // children and the parents' new ids never decrease.
+  std::vector<uint32_t> BreadthFirstOrder() const;
   // Applies a delta; fails if its bases do not match our sizes or ids are
   // out of range.
   Status DecodeDelta(protowire::Reader* r);
   // Whole tables as the five symbols.bin sections (uncompressed), and back.
+  // With `order` (as BreadthFirstOrder() returns: order[new id] = id, a
+  // permutation with order[0] = 0 that keeps parents before children) the
+  // stack nodes are written renumbered.
   void EncodeSections(std::string* strings, std::string* mappings, std::string* functions,
-                      std::string* locations, std::string* stacks) const;
+                      std::string* locations, std::string* stacks,
+                      const std::vector<uint32_t>* order = nullptr) const;
   static StatusOr<SymbolTable> DecodeSections(std::string_view strings, std::string_view mappings,
                                               std::string_view functions,
                                               std::string_view locations,
@@ -166,6 +179,7 @@ class SymbolTable {
   // Content hashes, parallel to the tables.
   std::vector<uint64_t> string_hashes_, mapping_hashes_, function_hashes_, location_hashes_;
   size_t memory_bytes_ = 0;
+  bool grouped_by_parent_ = false;
 
   bool indexed_ = false;
   HashIndex string_index_, mapping_index_, function_index_;

@@ -1,0 +1,138 @@
+#include "tsdb/merge.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <map>
+
+#include "base/env.h"
+#include "base/testing/testing.h"
+#include "profile/pprof.h"
+#include "tsdb/block.h"
+#include "tsdb/sample_codec.h"
+
+namespace stackhouse::tsdb {
+namespace {
+
+profile::Profile Load(const std::string& name) {
+  auto p = profile::DecodePprof(stackhouse::testing::ReadOrDie(stackhouse::testing::SharedTestdata(name)));
+  EXPECT_TRUE(p.ok());
+  return std::move(p).value();
+}
+
+// Every sample of p interned into t, as (node, first value), merged by node.
+std::vector<NodeValue> InternAll(SymbolTable* t, const profile::Profile& p) {
+  ProfileInterner in(t, p);
+  std::vector<NodeValue> out;
+  for (size_t i = 0; i < p.samples.size(); ++i) {
+    int64_t v = p.sample_values(i)[0];
+    if (v != 0) out.push_back({in.Stack(i), v});
+  }
+  SortAndMerge(&out);
+  return out;
+}
+
+// A flame tree as "a;b;c" -> self, for comparing trees built in any order.
+std::map<std::string, int64_t> Flatten(const profile::FlameTree& t) {
+  std::map<std::string, int64_t> out;
+  std::function<void(uint32_t, const std::string&)> walk = [&](uint32_t n, const std::string& path) {
+    if (t.node(n).self != 0) out[path] += t.node(n).self;
+    for (uint32_t c = t.node(n).first_child; c != profile::FlameTree::kNone; c = t.node(c).next_sibling) {
+      walk(c, path + ";" + t.name(t.node(c).name));
+    }
+  };
+  walk(0, "");
+  return out;
+}
+
+// The table as a block stores it (nodes breadth first), read back; `ids`
+// gets each node's id in it.
+SymbolTable AsBlockTable(const SymbolTable& t, std::vector<uint32_t>* ids) {
+  std::vector<uint32_t> order = t.BreadthFirstOrder();
+  ids->assign(order.size(), 0);
+  for (size_t m = 0; m < order.size(); ++m) (*ids)[order[m]] = static_cast<uint32_t>(m);
+  std::string s[5];
+  t.EncodeSections(&s[0], &s[1], &s[2], &s[3], &s[4], &order);
+  auto back = SymbolTable::DecodeSections(s[0], s[1], s[2], s[3], s[4]);
+  EXPECT_TRUE(back.ok()) << back.status().ToString();
+  return std::move(back).value();
+}
+
+// The flame-graph merge walks a block's table (children in runs of ids)
+// and the head's (grouped by a counting sort) to the same tree: whole
+// tables and parts, inlined frames (the Go profiles) included.
+TEST(FlameTreeSinkTest, BlockOrderAndHeadOrderGiveTheSameTree) {
+  SymbolTable head;
+  std::vector<NodeValue> values;
+  for (const char* file : {"go_cpu.pb.gz", "node_3.pb.gz", "go_heap.pb.gz", "gperftools_cpu.pb.gz"}) {
+    std::vector<NodeValue> v = InternAll(&head, Load(file));
+    values.insert(values.end(), v.begin(), v.end());
+  }
+  SortAndMerge(&values);
+  std::vector<uint32_t> ids;
+  SymbolTable block = AsBlockTable(head, &ids);
+  EXPECT_FALSE(head.grouped_by_parent());
+  ASSERT_TRUE(block.grouped_by_parent());
+  ASSERT_EQ(block.num_nodes(), head.num_nodes());
+  for (size_t step : {size_t{1}, size_t{3}, size_t{7}}) {  // all values, then parts
+    std::vector<NodeValue> part, in_block;
+    for (size_t i = 0; i < values.size(); i += step) part.push_back(values[i]);
+    for (const NodeValue& nv : part) in_block.push_back({ids[nv.node], nv.value});
+    SortAndMerge(&in_block);
+    FlameTreeSink a, b;
+    a.Add(head, part);
+    b.Add(block, in_block);
+    profile::FlameTree ta = a.Finish(), tb = b.Finish();
+    EXPECT_EQ(ta.total(), tb.total()) << step;
+    EXPECT_EQ(Flatten(ta), Flatten(tb)) << step;
+    EXPECT_GT(Flatten(ta).size(), 10u);
+  }
+}
+
+// BlockWriter numbers a partition's nodes breadth first and its series'
+// nodes to match: the block's table is grouped by parent and every sample
+// keeps its stack.
+TEST(FlameTreeSinkTest, BlocksStoreTablesGroupedByParent) {
+  SymbolTable head;
+  std::vector<NodeValue> values = InternAll(&head, Load("node_3.pb.gz"));
+  std::vector<NodeValue> more = InternAll(&head, Load("node_1.pb.gz"));
+  MemEnv env;
+  BlockWriter w(&env, "/b", "t");
+  ASSERT_TRUE(w.Begin().ok());
+  // Series before their partition's symbols are refused.
+  uint32_t early = w.DeclarePartition("early");
+  EXPECT_FALSE(w.AddSeries(profile::LabelSet::FromPairs({{"service_name", "early"}}).value(), early,
+                           {{1, 1, values}})
+                   .ok());
+  ASSERT_TRUE(w.WritePartitionSymbols(early, head).ok());
+  auto p = w.AddPartition("svc", head);
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE(w.AddSeries(profile::LabelSet::FromPairs({{"service_name", "svc"}}).value(), *p,
+                          {{1000, 10, values}, {2000, 10, more}})
+                  .ok());
+  BlockMeta meta;
+  ASSERT_TRUE(w.Finish(1, 0, {}, &meta).ok());
+  auto block = Block::Open(&env, "/b");
+  ASSERT_TRUE(block.ok()) << block.status().ToString();
+  const SymbolTable& stored = (*block)->symbols(*p);
+  EXPECT_TRUE(stored.grouped_by_parent());
+  auto profiles = (*block)->ReadSeries(0);
+  ASSERT_TRUE(profiles.ok());
+  ASSERT_EQ(profiles->size(), 2u);
+  auto stacks = [](const SymbolTable& t, const std::vector<NodeValue>& nvs) {
+    std::map<std::vector<std::string>, int64_t> out;
+    for (const NodeValue& nv : nvs) {
+      std::vector<uint32_t> locs;
+      t.StackLocations(nv.node, &locs);
+      std::vector<std::string> names;
+      for (uint32_t l : locs) names.push_back(t.FrameName(l));
+      out[names] += nv.value;
+    }
+    return out;
+  };
+  EXPECT_EQ(stacks(stored, (*profiles)[0].samples), stacks(head, values));
+  EXPECT_EQ(stacks(stored, (*profiles)[1].samples), stacks(head, more));
+}
+
+}  // namespace
+}  // namespace stackhouse::tsdb
