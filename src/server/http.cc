@@ -117,6 +117,8 @@ struct HttpServer::Impl {
                           MHD_RequestTerminationCode code);
   static void OnConnection(void* cls, MHD_Connection* connection, void** socket_context,
                            MHD_ConnectionNotificationCode code);
+  // Refuses new connections once Stop() has begun.
+  static MHD_Result OnAcceptPolicy(void* cls, const sockaddr* addr, socklen_t addrlen);
 
   MHD_Result Access(MHD_Connection* connection, const char* url, const char* method,
                     const char* upload_data, size_t* upload_data_size, RequestState* st);
@@ -140,9 +142,10 @@ struct HttpServer::Impl {
   std::vector<std::pair<std::string, HttpHandler>> prefixes;  // longest first
 
   MHD_Daemon* daemon = nullptr;
-  int listen_fd = -1;
   std::atomic<int> bound_port{0};
-  std::atomic<bool> stopping{false};  // responses carry "Connection: close"
+  // Set by Stop(): new connections are refused and responses carry
+  // "Connection: close".
+  std::atomic<bool> stopping{false};
 
   // The worker pool. `mu` guards everything down to `running`.
   std::mutex mu;
@@ -184,6 +187,10 @@ void HttpServer::Impl::OnCompleted(void* cls, MHD_Connection* connection, void**
   if (st->job != nullptr) impl->suspended.fetch_sub(1, std::memory_order_relaxed);
   delete st;
   impl->in_flight.fetch_sub(1, std::memory_order_release);
+}
+
+MHD_Result HttpServer::Impl::OnAcceptPolicy(void* cls, const sockaddr*, socklen_t) {
+  return static_cast<Impl*>(cls)->stopping.load(std::memory_order_relaxed) ? MHD_NO : MHD_YES;
 }
 
 void HttpServer::Impl::OnConnection(void* cls, MHD_Connection* connection, void** socket_context,
@@ -582,7 +589,7 @@ Status HttpServer::Start() {
   unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
   // clang-format off
   s.daemon = MHD_start_daemon(
-      flags, 0, nullptr, nullptr, &Impl::OnAccess, &s,
+      flags, 0, &Impl::OnAcceptPolicy, &s, &Impl::OnAccess, &s,
       MHD_OPTION_LISTEN_SOCKET, static_cast<MHD_socket>(fd),
       MHD_OPTION_THREAD_POOL_SIZE, static_cast<unsigned>(o.io_threads),
       MHD_OPTION_CONNECTION_LIMIT,
@@ -599,7 +606,6 @@ Status HttpServer::Start() {
     s.StopWorkers();
     return InternalError(StrCat("cannot start the HTTP server on ", o.address, ":", port));
   }
-  s.listen_fd = fd;
   s.stopping.store(false);
   s.bound_port.store(port);
   return OkStatus();
@@ -613,10 +619,12 @@ void HttpServer::Stop(std::chrono::milliseconds grace) {
     s.StopWorkers();
     return;
   }
+  // Stop accepting: new connections are refused by OnAcceptPolicy. (Not
+  // MHD_quiesce_daemon: with a thread pool in epoll mode, libmicrohttpd
+  // 0.9.75 races its own threads removing the listening socket from their
+  // epoll sets and aborts the process, "Failed to remove listen FD from
+  // epoll set".) The daemon keeps the socket and closes it when stopped.
   s.stopping.store(true);
-  // Stop accepting; the listening socket must stay open until the daemon is
-  // stopped (its threads may still look at it).
-  if (MHD_quiesce_daemon(s.daemon) == MHD_INVALID_SOCKET) s.listen_fd = -1;  // still MHD's
   auto deadline = std::chrono::steady_clock::now() + grace;
   while (s.in_flight.load(std::memory_order_acquire) > 0 &&
          std::chrono::steady_clock::now() < deadline) {
@@ -629,8 +637,6 @@ void HttpServer::Stop(std::chrono::milliseconds grace) {
   while (s.suspended.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   MHD_stop_daemon(s.daemon);
   s.daemon = nullptr;
-  if (s.listen_fd >= 0) close(s.listen_fd);
-  s.listen_fd = -1;
   s.StopWorkers();
 }
 
