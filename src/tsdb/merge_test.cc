@@ -6,27 +6,24 @@
 #include <map>
 
 #include "base/env.h"
-#include "base/testing/testing.h"
-#include "profile/pprof.h"
 #include "tsdb/block.h"
 #include "tsdb/sample_codec.h"
+#include "tsdb/testing/store_testing.h"
 
 namespace stackhouse::tsdb {
 namespace {
 
-profile::Profile Load(const std::string& name) {
-  auto p = profile::DecodePprof(stackhouse::testing::ReadOrDie(stackhouse::testing::SharedTestdata(name)));
-  EXPECT_TRUE(p.ok());
-  return std::move(p).value();
-}
+profile::Profile Load(const std::string& name) { return testing::SharedPprof(name); }
 
-// Every sample of p interned into t, as (node, first value), merged by node.
+// Every sample of p interned into t (the batched path the head takes), as
+// (node, first value), merged by node.
 std::vector<NodeValue> InternAll(SymbolTable* t, const profile::Profile& p) {
-  ProfileInterner in(t, p);
+  ProfileInterner interner(t, p);
+  interner.PrepareStacks();
   std::vector<NodeValue> out;
+  out.reserve(p.samples.size());
   for (size_t i = 0; i < p.samples.size(); ++i) {
-    int64_t v = p.sample_values(i)[0];
-    if (v != 0) out.push_back({in.Stack(i), v});
+    if (int64_t v = p.sample_values(i)[0]; v != 0) out.push_back({interner.Stack(i), v});
   }
   SortAndMerge(&out);
   return out;

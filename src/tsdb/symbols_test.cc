@@ -5,15 +5,12 @@
 #include "base/testing/testing.h"
 #include "profile/folded.h"
 #include "profile/pprof.h"
+#include "tsdb/testing/store_testing.h"
 
 namespace stackhouse::tsdb {
 namespace {
 
-profile::Profile Load(const std::string& name) {
-  auto p = profile::DecodePprof(stackhouse::testing::ReadOrDie(stackhouse::testing::SharedTestdata(name)));
-  EXPECT_TRUE(p.ok());
-  return std::move(p).value();
-}
+profile::Profile Load(const std::string& name) { return testing::SharedPprof(name); }
 
 // Interns every sample of p; returns the node per sample.
 std::vector<uint32_t> InternAll(SymbolTable* t, const profile::Profile& p) {

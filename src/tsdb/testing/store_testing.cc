@@ -2,10 +2,18 @@
 
 #include <cstdlib>
 
+#include "base/testing/testing.h"
 #include "profile/folded.h"
+#include "profile/pprof.h"
 #include "tsdb/merge.h"
 
 namespace stackhouse::tsdb::testing {
+
+profile::Profile SharedPprof(const std::string& name) {
+  auto p = profile::DecodePprof(stackhouse::testing::ReadOrDie(stackhouse::testing::SharedTestdata(name)));
+  if (!p.ok()) std::abort();
+  return std::move(p).value();
+}
 
 profile::Profile FoldedProfile(const std::string& folded, int64_t time_nanos,
                                int64_t duration_nanos) {

@@ -18,6 +18,9 @@ profile::Profile FoldedProfile(const std::string& folded, int64_t time_nanos,
 
 profile::LabelSet Labels(std::vector<profile::LabelPair> pairs);
 
+// A pprof file of ../shared/testdata, decoded (aborts if it cannot be).
+profile::Profile SharedPprof(const std::string& name);
+
 // Matchers from "name=value" strings (equality only).
 std::vector<profile::Matcher> Eq(const std::vector<std::string>& name_eq_value);
 
