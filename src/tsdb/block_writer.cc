@@ -93,11 +93,9 @@ Status BlockWriter::WritePartitionSymbols(uint32_t p, const SymbolTable& symbols
     return InvalidArgumentError(StrCat("partition ", p, " is undeclared or written twice"));
   }
   std::string s[5];
-  const std::vector<uint32_t> order = symbols.BreadthFirstOrder();
-  std::vector<uint32_t>& ids = block_node_ids_[p];
-  ids.assign(order.size(), 0);
-  for (size_t m = 0; m < order.size(); ++m) ids[order[m]] = static_cast<uint32_t>(m);
+  SymbolTable::NodeOrder order = symbols.BreadthFirstOrder();
   symbols.EncodeSections(&s[0], &s[1], &s[2], &s[3], &s[4], &order);
+  block_node_ids_[p] = std::move(order.ids);
   for (uint32_t k = 0; k < 5; ++k) SH_RETURN_IF_ERROR(symbols_->Add(p * 8 + k + 1, s[k]));
   partition_written_[p] = true;
   return OkStatus();
@@ -137,13 +135,6 @@ Status BlockWriter::AddSeries(const profile::LabelSet& labels, uint32_t partitio
     return InvalidArgumentError(StrCat("partition ", partition, ": series before its symbols"));
   }
   const std::vector<uint32_t>& block_ids = block_node_ids_[partition];
-  for (const BlockProfile& p : profiles) {
-    for (const NodeValue& nv : p.samples) {
-      if (nv.node >= block_ids.size()) {
-        return InvalidArgumentError(StrCat("node ", nv.node, " is not in partition ", partition, "'s table"));
-      }
-    }
-  }
   if (!series_.empty() && !(series_.back().labels < labels)) {
     return InvalidArgumentError("series must be added in increasing label order");
   }
@@ -178,6 +169,10 @@ Status BlockWriter::AddSeries(const profile::LabelSet& labels, uint32_t partitio
     PutUvarint(&dict, ranked.size());
     keys.reserve(ranked.size());
     for (uint32_t k = 0; k < ranked.size(); ++k) {
+      if (ranked[k].second >= block_ids.size()) {
+        return InvalidArgumentError(
+            StrCat("node ", ranked[k].second, " is not in partition ", partition, "'s table"));
+      }
       PutUvarint(&dict, block_ids[ranked[k].second]);
       keys.emplace(ranked[k].second, k);
     }

@@ -154,25 +154,9 @@ void FlameTreeSink::Add(const SymbolTable& symbols, std::span<const NodeValue> v
     } else {
       // Other tables (the head's): live nodes grouped by parent with a
       // counting sort.
-      std::vector<uint32_t> start;
-      AssignHuge(&start, n + 1, 0);
-      size_t live_count = 0;
-      for (size_t i = 1; i < n; ++i) {
-        if (live[i]) {
-          ++start[parents[i] + 1];
-          ++live_count;
-        }
-      }
-      for (size_t i = 0; i < n; ++i) start[i + 1] += start[i];
-      std::vector<uint32_t> by_parent;
-      AssignHuge(&by_parent, live_count, 0);
-      // Filled through start[] itself: afterwards start[p] is where p's group
-      // ends, which is where p + 1's begins; shifted back by one.
-      for (size_t i = 1; i < n; ++i) {
-        if (live[i]) by_parent[start[parents[i]]++] = static_cast<uint32_t>(i);
-      }
-      for (size_t i = n; i > 0; --i) start[i] = start[i - 1];
-      start[0] = 0;
+      std::vector<uint32_t> start, by_parent;
+      GroupByParent(parents, live.data(), &start, &by_parent);
+      const size_t live_count = by_parent.size();
       reserve(live_count);
       // Nodes come grouped by parent, so their locations are read scattered:
       // fetched a few nodes ahead.

@@ -45,11 +45,10 @@ std::map<std::string, int64_t> Flatten(const profile::FlameTree& t) {
 // The table as a block stores it (nodes breadth first), read back; `ids`
 // gets each node's id in it.
 SymbolTable AsBlockTable(const SymbolTable& t, std::vector<uint32_t>* ids) {
-  std::vector<uint32_t> order = t.BreadthFirstOrder();
-  ids->assign(order.size(), 0);
-  for (size_t m = 0; m < order.size(); ++m) (*ids)[order[m]] = static_cast<uint32_t>(m);
+  SymbolTable::NodeOrder order = t.BreadthFirstOrder();
   std::string s[5];
   t.EncodeSections(&s[0], &s[1], &s[2], &s[3], &s[4], &order);
+  *ids = order.ids;
   auto back = SymbolTable::DecodeSections(s[0], s[1], s[2], s[3], s[4]);
   EXPECT_TRUE(back.ok()) << back.status().ToString();
   return std::move(back).value();

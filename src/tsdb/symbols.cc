@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "base/memory.h"
 #include "base/strings.h"
 #include "base/varint.h"
 
@@ -392,31 +393,47 @@ Status SymbolTable::DecodeDelta(protowire::Reader* r) {
   return OkStatus();
 }
 
-std::vector<uint32_t> SymbolTable::BreadthFirstOrder() const {
+void GroupByParent(const std::vector<uint32_t>& parents, const uint8_t* keep,
+                   std::vector<uint32_t>* start, std::vector<uint32_t>* children) {
+  const size_t n = parents.size();
+  AssignHuge(start, n + 1, 0);
+  size_t kept = 0;
+  for (size_t i = 1; i < n; ++i) {
+    if (keep == nullptr || keep[i]) {
+      ++(*start)[parents[i] + 1];
+      ++kept;
+    }
+  }
+  for (size_t i = 0; i < n; ++i) (*start)[i + 1] += (*start)[i];
+  AssignHuge(children, kept, 0);
+  // Filled through start[] itself: afterwards start[p] is where p's group
+  // ends, which is where p + 1's begins; shifted back by one.
+  for (size_t i = 1; i < n; ++i) {
+    if (keep == nullptr || keep[i]) (*children)[(*start)[parents[i]]++] = static_cast<uint32_t>(i);
+  }
+  for (size_t i = n; i > 0; --i) (*start)[i] = (*start)[i - 1];
+  (*start)[0] = 0;
+}
+
+SymbolTable::NodeOrder SymbolTable::BreadthFirstOrder() const {
   const size_t n = parents_.size();
-  // Children grouped by parent (counting sort, ids ascending in a group),
-  // then a queue from the root.
-  std::vector<uint32_t> start(n + 1, 0);
-  for (size_t i = 1; i < n; ++i) ++start[parents_[i] + 1];
-  for (size_t i = 0; i < n; ++i) start[i + 1] += start[i];
-  std::vector<uint32_t> children(n > 0 ? n - 1 : 0);
-  {
-    std::vector<uint32_t> at(start.begin(), start.end() - 1);
-    for (size_t i = 1; i < n; ++i) children[at[parents_[i]]++] = static_cast<uint32_t>(i);
+  std::vector<uint32_t> start, children;
+  GroupByParent(parents_, nullptr, &start, &children);
+  NodeOrder o;
+  o.order.reserve(n);
+  if (n > 0) o.order.push_back(0);
+  for (size_t k = 0; k < o.order.size(); ++k) {  // a queue from the root
+    const uint32_t p = o.order[k];
+    o.order.insert(o.order.end(), children.begin() + start[p], children.begin() + start[p + 1]);
   }
-  std::vector<uint32_t> order;
-  order.reserve(n);
-  if (n > 0) order.push_back(0);
-  for (size_t k = 0; k < order.size(); ++k) {
-    const uint32_t p = order[k];
-    order.insert(order.end(), children.begin() + start[p], children.begin() + start[p + 1]);
-  }
-  return order;
+  o.ids.resize(n);
+  for (size_t m = 0; m < n; ++m) o.ids[o.order[m]] = static_cast<uint32_t>(m);
+  return o;
 }
 
 void SymbolTable::EncodeSections(std::string* strings, std::string* mappings,
                                  std::string* functions, std::string* locations,
-                                 std::string* stacks, const std::vector<uint32_t>* order) const {
+                                 std::string* stacks, const NodeOrder* order) const {
   PutUvarint(strings, strings_.size());
   for (const std::string& s : strings_) PutString(strings, s);
   PutUvarint(mappings, mappings_.size());
@@ -439,10 +456,11 @@ void SymbolTable::EncodeSections(std::string* strings, std::string* mappings,
     for (size_t n = 1; n < parents_.size(); ++n) PutUvarint(stacks, node_locations_[n]);
     return;
   }
-  std::vector<uint32_t> new_id(parents_.size());
-  for (size_t m = 0; m < order->size(); ++m) new_id[(*order)[m]] = static_cast<uint32_t>(m);
-  for (size_t m = 1; m < order->size(); ++m) PutUvarint(stacks, m - new_id[parents_[(*order)[m]]]);
-  for (size_t m = 1; m < order->size(); ++m) PutUvarint(stacks, node_locations_[(*order)[m]]);
+  const std::vector<uint32_t>& renumbered = order->order;
+  for (size_t m = 1; m < renumbered.size(); ++m) {
+    PutUvarint(stacks, m - order->ids[parents_[renumbered[m]]]);
+  }
+  for (size_t m = 1; m < renumbered.size(); ++m) PutUvarint(stacks, node_locations_[renumbered[m]]);
 }
 
 StatusOr<SymbolTable> SymbolTable::DecodeSections(std::string_view strings,

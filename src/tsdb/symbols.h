@@ -114,20 +114,25 @@ class SymbolTable {
   // Appends the entries added since `from` in the WAL delta layout
   // (docs/format/wal_records.md).
   void EncodeDelta(const Sizes& from, std::string* out) const;
+  // A renumbering of the stack nodes: order[new id] = id and ids[id] = new
+  // id.
+  struct NodeOrder {
+    std::vector<uint32_t> order, ids;
+  };
   // The nodes in breadth-first order (the root, its children, theirs, each
-  // node's children by id): order[new id] = id. Parents come before their
-  // children and the parents' new ids never decrease.
-  std::vector<uint32_t> BreadthFirstOrder() const;
+  // node's children by id). Parents come before their children and the
+  // parents' new ids never decrease.
+  NodeOrder BreadthFirstOrder() const;
   // Applies a delta; fails if its bases do not match our sizes or ids are
   // out of range.
   Status DecodeDelta(protowire::Reader* r);
   // Whole tables as the five symbols.bin sections (uncompressed), and back.
-  // With `order` (as BreadthFirstOrder() returns: order[new id] = id, a
-  // permutation with order[0] = 0 that keeps parents before children) the
-  // stack nodes are written renumbered.
+  // With `order` (as BreadthFirstOrder() returns: a renumbering with root 0
+  // that keeps parents before children) the stack nodes are written
+  // renumbered.
   void EncodeSections(std::string* strings, std::string* mappings, std::string* functions,
                       std::string* locations, std::string* stacks,
-                      const std::vector<uint32_t>* order = nullptr) const;
+                      const NodeOrder* order = nullptr) const;
   static StatusOr<SymbolTable> DecodeSections(std::string_view strings, std::string_view mappings,
                                               std::string_view functions,
                                               std::string_view locations,
@@ -187,6 +192,13 @@ class SymbolTable {
   // path hashes.
   HashKeyIndex location_index_, node_index_;
 };
+
+// The children of each node, grouped by parent (a counting sort, ids
+// ascending in a group): node p's children are children[start[p],
+// start[p + 1]). With `keep`, only nodes i with keep[i] != 0. The arrays
+// are as long as the tree: huge pages.
+void GroupByParent(const std::vector<uint32_t>& parents, const uint8_t* keep,
+                   std::vector<uint32_t>* start, std::vector<uint32_t>* children);
 
 // Interns the symbols and stacks of one decoded profile into a table.
 // Profile locations are mapped lazily, each once.

@@ -129,8 +129,13 @@ export async function takePrefetched(
   if (q.toString() !== pre.key) return null;
   const buf = await pre.response;
   performance.mark('response-in-hand');
+  return buf ? decode(buf) : null;
+}
+
+/** decodeBinaryRender with the WebAssembly decoder (where it loads). */
+async function decode(buf: ArrayBuffer): Promise<RenderResponse> {
   await coreReady;
-  return buf ? decodeBinaryRender(buf) : null;
+  return decodeBinaryRender(buf);
 }
 
 export async function render(
@@ -148,9 +153,7 @@ export async function render(
   // The compact binary form: a fifth of the JSON, decoded without JSON.parse
   // of the levels.
   p.set('format', 'binary');
-  const buf = await (await request(`/pyroscope/render?${p}`)).arrayBuffer();
-  await coreReady;
-  return decodeBinaryRender(buf);
+  return decode(await (await request(`/pyroscope/render?${p}`)).arrayBuffer());
 }
 
 export async function renderDiff(

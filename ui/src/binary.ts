@@ -8,7 +8,7 @@
 // 2^53 ns), which fromFlamebearer reads like arrays.
 import type { RenderResponse } from './api';
 import { allocModel, rootTotal, type FlameModel } from './flame/model';
-import { decodeSingleCore } from './wasm/flamecore';
+import { decodeSingleCore, type DecodedSingle } from './wasm/flamecore';
 
 function truncated(): never {
   throw new Error('truncated binary render response');
@@ -56,8 +56,10 @@ export function decodeBinaryRender(buf: ArrayBuffer): RenderResponse {
   // "single": straight into the flame graph's model (as fromFlamebearer
   // builds it from the levels); the levels themselves are decoded only if
   // something asks for them (the flamebearer JSON export).
-  res.model = decodeSingleModel(b, pos, res, unit, numLevels);
-  res.decoder = decodedByCore ? 'wasm' : 'js';
+  const bound = Math.floor((b.length - pos) / 4); // every bar takes at least 4 bytes
+  const core = decodeSingleCore(b.subarray(pos), unit, numLevels, bound);
+  res.model = singleModel(core ?? decodeSingleLevels(b, pos, unit, numLevels, bound), res);
+  res.decoder = core ? 'wasm' : 'js';
   let levels: Float64Array[] | null = null;
   Object.defineProperty(res.flamebearer, 'levels', {
     enumerable: true,
@@ -88,38 +90,36 @@ function decodeVarint(b: Uint8Array, at: number): number {
   return v;
 }
 
+/** The flame graph's model of decoded "single" levels (as fromFlamebearer builds it). */
+function singleModel(d: DecodedSingle, r: RenderResponse): FlameModel {
+  const out: FlameModel = {
+    ...allocModel('single', r.flamebearer.names, 0, 0),
+    count: d.count,
+    level: d.level,
+    x: d.x,
+    total: d.total,
+    self: d.self,
+    name: d.name,
+    parent: d.parent,
+    maxLevel: d.used - 1,
+    levelStart: d.levelStart.subarray(0, d.used + 1),
+  };
+  out.maxSelf = Math.max(d.maxSelf, r.flamebearer.maxSelf || 0);
+  out.numTicks = r.flamebearer.numTicks > 0 ? r.flamebearer.numTicks : rootTotal(out);
+  return out;
+}
+
 /**
- * The "single" levels from b[start] (after the unit and level count) as a
- * FlameModel, as fromFlamebearer builds it. Written for the page's first
- * load, when this runs before the JIT has warmed up: each hot loop is its
- * own small function (so that one optimised loop is not thrown away when the
- * next, still unseen, one runs), locals only, one-byte varints inline.
+ * The "single" levels from b[start] (after the unit and level count), as
+ * flamecore.c's decode_single gives them; the fallback where WebAssembly
+ * is missing and the reporter of malformed input. Written for a JIT that has
+ * not warmed up: each hot loop is its own small function (so that one
+ * optimised loop is not thrown away when the next, still unseen, one runs),
+ * locals only, one-byte varints inline.
  */
-function decodeSingleModel(b: Uint8Array, start: number, r: RenderResponse, unit: number, levelCount: number): FlameModel {
+function decodeSingleLevels(b: Uint8Array, start: number, unit: number, levelCount: number, bound: number): DecodedSingle {
   const end = b.length;
-  // Every bar takes at least 4 bytes.
-  const bound = Math.floor((end - start) / 4);
-  const fast = decodeSingleCore(b.subarray(start), unit, levelCount, bound);
-  decodedByCore = fast !== null;
-  if (fast) {
-    const used = fast.used;
-    const out: FlameModel = {
-      ...allocModel('single', r.flamebearer.names, 0, 0),
-      count: fast.count,
-      level: fast.level,
-      x: fast.x,
-      total: fast.total,
-      self: fast.self,
-      name: fast.name,
-      parent: fast.parent,
-      maxLevel: used - 1,
-      levelStart: fast.levelStart.subarray(0, used + 1),
-    };
-    out.maxSelf = Math.max(fast.maxSelf, r.flamebearer.maxSelf || 0);
-    out.numTicks = r.flamebearer.numTicks > 0 ? r.flamebearer.numTicks : rootTotal(out);
-    return out;
-  }
-  const m = allocModel('single', r.flamebearer.names, bound, levelCount);
+  const m = allocModel('single', [], bound, levelCount);
   const { level, x, total, self, name, parent, levelStart } = m;
   let pos = start;
   let k = 0;
@@ -147,8 +147,7 @@ function decodeSingleModel(b: Uint8Array, start: number, r: RenderResponse, unit
   }
   if (pos !== end) truncated();
   levelStart[levelCount] = k;
-  const out: FlameModel = {
-    ...m,
+  return {
     count: k,
     level: level.subarray(0, k),
     x: x.subarray(0, k),
@@ -156,16 +155,11 @@ function decodeSingleModel(b: Uint8Array, start: number, r: RenderResponse, unit
     self: self.subarray(0, k),
     name: name.subarray(0, k),
     parent: parent.subarray(0, k),
-    maxLevel: used - 1,
-    levelStart: levelStart.subarray(0, used + 1),
+    levelStart,
+    maxSelf,
+    used,
   };
-  out.maxSelf = Math.max(maxSelf, r.flamebearer.maxSelf || 0);
-  out.numTicks = r.flamebearer.numTicks > 0 ? r.flamebearer.numTicks : rootTotal(out);
-  return out;
 }
-
-// Whether decodeSingleModel's last model came from the WebAssembly decoder.
-let decodedByCore = false;
 
 // The largest self decodeBars last saw.
 let barsMaxSelf = 0;

@@ -150,7 +150,7 @@ export function layoutFlame(m: FlameModel, opt: LayoutOptions, out: RectList): R
   }
 
   // The per-level loop, compiled (flamecore.c), when the module is ready.
-  if (layoutLevelsCore(m, { from, to, start, span, width, minW, scale, pxTicks }, out, (c) => out.reserve(c))) return out;
+  if (layoutLevelsCore(m, { from, to, start, span, width, minW, scale, pxTicks }, out)) return out;
   for (let l = from; l <= to; l++) {
     const e = levelStart[l + 1];
     let i = firstEndingAfter(m, levelStart[l], e, start);

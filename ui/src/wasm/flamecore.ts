@@ -1,6 +1,6 @@
 // The WebAssembly build of flamecore.c and its JavaScript side: the module
 // is compiled as soon as this file is loaded (it takes well under a
-// millisecond), and each entry point returns null, so that the
+// millisecond), and each entry point declines (null or false), so that the
 // caller runs its JavaScript version, while it is not ready, where
 // WebAssembly is missing, or for input the C code leaves to JavaScript.
 import wasmBase64 from 'virtual:flamecore-wasm';
@@ -128,7 +128,7 @@ export interface DecodedSingle {
  */
 export function decodeSingleCore(levels: Uint8Array, unit: number, levelCount: number, bound: number): DecodedSingle | null {
   // Every level takes at least a byte (more levels: malformed, for JavaScript to report).
-  if (!compiled || disabled || levelCount > levels.length) return null;
+  if (!coreActive() || levelCount > levels.length) return null;
   const l = new Layout(HEAP_BASE);
   const xAt = l.take(bound * 8), totalAt = l.take(bound * 8), selfAt = l.take(bound * 8);
   const nameAt = l.take(bound * 4), parentAt = l.take(bound * 4), levelAt = l.take(bound * 4);
@@ -183,6 +183,8 @@ export interface RectArrays {
   level: Int32Array;
   node: Int32Array;
   kind: Uint8Array;
+  /** Room for at least `capacity` rectangles. */
+  reserve(capacity: number): void;
 }
 
 /** The instance laying out models JavaScript built (their arrays copied in), and what it holds. */
@@ -197,9 +199,8 @@ export function layoutLevelsCore(
   m: { x: Float64Array; total: Float64Array; levelStart: Int32Array; count: number },
   o: LevelLayout,
   out: RectArrays,
-  grow: (capacity: number) => void,
 ): boolean {
-  if (!compiled || disabled || o.from > o.to) return false;
+  if (!coreActive() || o.from > o.to) return false;
   const n0 = out.n;
   // Each rectangle stands for at least one node of the levels laid out.
   const cap = n0 + Math.max(0, m.levelStart[o.to + 1] - m.levelStart[o.from]);
@@ -245,7 +246,7 @@ export function layoutLevelsCore(
   const n = e.layout_levels(xAt, totalAt, lsAt, o.from, o.to, o.start, o.span, o.width, o.minW, o.scale, o.pxTicks,
     oxAt, owAt, olAt, onAt, okAt, n0, cap);
   if (n < 0) return false;
-  if (out.x.length < n) grow(n);
+  out.reserve(n);
   out.x.set(new Float64Array(buf, oxAt, n));
   out.w.set(new Float64Array(buf, owAt, n));
   out.level.set(new Int32Array(buf, olAt, n));
