@@ -91,7 +91,15 @@ struct SeriesMeta {
 struct Head::Partition {
   mutable std::shared_mutex mu;
   std::string service;
-  SymbolTable symbols;
+  // Shared so that the next head can copy it after this one is gone.
+  std::shared_ptr<SymbolTable> symbols = std::make_shared<SymbolTable>();
+  // The table's entries this generation's WAL holds (an empty table's at
+  // first): each append record adds the entries after these.
+  SymbolTable::Sizes logged = SymbolTable().sizes();
+  // The previous head's table, copied by the first append (CarrySymbolsFrom),
+  // and how many generations the table spans.
+  std::shared_ptr<const SymbolTable> carried;
+  int generations = 1;
   std::vector<Slot> slots;
   std::string data;  // encoded samples of every profile
 };
@@ -104,6 +112,12 @@ struct Head::TenantHead {
   PostingsIndex postings;
   std::vector<std::unique_ptr<Partition>> partitions;
   std::unordered_map<std::string, uint32_t> partition_by_service;
+  // Tables of the previous head that partitions not created yet continue.
+  struct Carried {
+    std::shared_ptr<const SymbolTable> table;
+    int generations = 0;
+  };
+  std::unordered_map<std::string, Carried> carried;
 
   // Returns the series id, or kNotFound.
   uint32_t Find(const profile::LabelSet& labels, uint64_t hash) const {
@@ -155,8 +169,35 @@ const Head::TenantHead* Head::FindTenant(const std::string& tenant) const {
 std::vector<std::string> Head::Tenants() const {
   std::shared_lock lock(mu_);
   std::vector<std::string> out;
-  for (const auto& [name, t] : tenants_) out.push_back(name);
+  for (const auto& [name, t] : tenants_) {
+    std::shared_lock tl(t->mu);
+    // (A tenant can be here only for the tables it carries.)
+    if (!t->series.empty()) out.push_back(name);
+  }
   return out;
+}
+
+void Head::CarrySymbolsFrom(const Head& previous, const CarryLimits& limits) {
+  std::shared_lock prev_lock(previous.mu_);
+  for (const auto& [name, pt] : previous.tenants_) {
+    std::unordered_map<std::string, TenantHead::Carried> carried;
+    {
+      std::shared_lock ptl(pt->mu);
+      for (const auto& part : pt->partitions) {
+        std::shared_lock pl(part->mu);
+        // A partition that carried a table and had no append yet passes it on.
+        std::shared_ptr<const SymbolTable> table = part->carried ? part->carried : part->symbols;
+        int generations = part->carried ? part->generations - 1 : part->generations;
+        if (generations < limits.max_generations && table->MemoryBytes() <= limits.max_bytes) {
+          carried[part->service] = {std::move(table), generations};
+        }
+      }
+    }
+    if (carried.empty()) continue;
+    TenantHead* t = GetOrCreateTenant(name);
+    std::unique_lock tl(t->mu);
+    t->carried = std::move(carried);
+  }
 }
 
 void Head::NoteTime(int64_t t) {
@@ -184,7 +225,14 @@ static uint32_t PartitionLocked(Head::TenantHead* t, const std::string& service)
   if (pit != t->partition_by_service.end()) return pit->second;
   uint32_t part = static_cast<uint32_t>(t->partitions.size());
   t->partitions.push_back(std::make_unique<Head::Partition>());
-  t->partitions.back()->service = service;
+  Head::Partition* p = t->partitions.back().get();
+  p->service = service;
+  auto cit = t->carried.find(service);
+  if (cit != t->carried.end()) {
+    p->carried = std::move(cit->second.table);
+    p->generations = cit->second.generations + 1;
+    t->carried.erase(cit);
+  }
   t->partition_by_service.emplace(service, part);
   return part;
 }
@@ -259,9 +307,16 @@ StatusOr<uint64_t> Head::Append(const AppendRequest& req,
   }
 
   std::unique_lock lock(part->mu);
-  SymbolTable::Sizes before = part->symbols.sizes();
-  size_t symbol_bytes_before = part->symbols.MemoryBytes();
-  ProfileInterner interner(&part->symbols, p);
+  if (part->carried) {
+    // The partition's first append: the table continues the previous
+    // head's. Copying it is far cheaper than interning every symbol anew.
+    *part->symbols = *part->carried;
+    part->carried.reset();
+    bytes_added += part->symbols->MemoryBytes();
+  }
+  SymbolTable& symbols = *part->symbols;
+  size_t symbol_bytes_before = symbols.MemoryBytes();
+  ProfileInterner interner(&symbols, p);
   interner.PrepareStacks();
   std::vector<uint32_t> nodes(p.samples.size(), UINT32_MAX);
   std::vector<std::vector<NodeValue>> per_series(req.series.size());
@@ -282,7 +337,8 @@ StatusOr<uint64_t> Head::Append(const AppendRequest& req,
   record.push_back(2);
   PutString(&record, req.tenant);
   PutString(&record, req.service);
-  part->symbols.EncodeDelta(before, &record);
+  symbols.EncodeDelta(part->logged, &record);
+  part->logged = symbols.sizes();
   PutUvarint(&record, req.series.size());
   for (size_t k = 0; k < req.series.size(); ++k) {
     const auto& pairs = req.series[k].labels.pairs();
@@ -309,7 +365,7 @@ StatusOr<uint64_t> Head::Append(const AppendRequest& req,
     bytes_added += sizeof(HeadProfile) + (record.size() - start);
   }
   uint64_t seq = wal(record);
-  bytes_added += part->symbols.MemoryBytes() - symbol_bytes_before;
+  bytes_added += symbols.MemoryBytes() - symbol_bytes_before;
   lock.unlock();
 
   NoteTime(req.time_nanos);
@@ -332,8 +388,9 @@ Status Head::Replay(std::string_view record) {
   }
   {
     std::unique_lock lock(part->mu);
-    SH_RETURN_IF_ERROR(part->symbols.DecodeDelta(&r).WithPrefix(
+    SH_RETURN_IF_ERROR(part->symbols->DecodeDelta(&r).WithPrefix(
         StrCat("WAL append record for ", tenant, "/", service)));
+    part->logged = part->symbols->sizes();
   }
   uint64_t nseries = in.Count(4);
   struct Entry {
@@ -346,7 +403,7 @@ Status Head::Replay(std::string_view record) {
   uint32_t max_node;
   {
     std::shared_lock lock(part->mu);
-    max_node = static_cast<uint32_t>(part->symbols.num_nodes());
+    max_node = static_cast<uint32_t>(part->symbols->num_nodes());
   }
   for (uint64_t k = 0; k < nseries && !in.failed(); ++k) {
     std::vector<profile::LabelPair> pairs;
@@ -462,7 +519,7 @@ class Head::Source : public ProfileSource {
     std::vector<NodeValue> samples, values;
     return ForEachSelected(sel, [&](const Partition& part,
                                     std::span<const SeriesMeta* const> series) {
-      sums.Reset(part.symbols.num_nodes());
+      sums.Reset(part.symbols->num_nodes());
       for (const SeriesMeta* m : series) {
         for (const HeadProfile& hp : part.slots[m->slot].profiles) {
           if (!sel.range.Contains(hp.time)) continue;
@@ -471,7 +528,7 @@ class Head::Source : public ProfileSource {
         }
       }
       sums.Values(&values);
-      if (!values.empty()) sink->Add(part.symbols, values);
+      if (!values.empty()) sink->Add(*part.symbols, values);
       return OkStatus();
     });
   }
@@ -523,7 +580,7 @@ class Head::Source : public ProfileSource {
         });
         for (const HeadProfile* hp : order) {
           DecodeHeadProfile(part.data, *hp, &samples);
-          RawProfile raw{&m->labels, hp->time, hp->duration, &part.symbols, samples};
+          RawProfile raw{&m->labels, hp->time, hp->duration, part.symbols.get(), samples};
           SH_RETURN_IF_ERROR(visit(raw));
         }
       }
@@ -545,7 +602,7 @@ void Head::VisitTenant(const std::string& tenant, const PartitionVisitor& partit
   for (uint32_t pi = 0; pi < t->partitions.size(); ++pi) {
     const Partition& part = *t->partitions[pi];
     std::shared_lock pl(part.mu);
-    partitions(pi, part.service, part.symbols);
+    partitions(pi, part.service, *part.symbols);
   }
   std::vector<std::vector<NodeValue>> decoded;
   std::vector<SeriesProfile> profiles;

@@ -78,6 +78,18 @@ class Head {
   // Applies an append record during WAL replay (the record without its type byte).
   Status Replay(std::string_view record);
 
+  // Continues the symbol tables of `previous`, the head this one replaces
+  // (before any append): a service's first append here copies its table
+  // instead of interning every symbol again, and its WAL record carries the
+  // whole table (so that replay still starts each generation empty). A table
+  // that has already spanned `max_generations` heads, or is bigger than
+  // `max_bytes`, is not carried: its symbols no longer used are dropped.
+  struct CarryLimits {
+    int max_generations = 4;
+    size_t max_bytes = size_t{64} << 20;
+  };
+  void CarrySymbolsFrom(const Head& previous, const CarryLimits& limits);
+
   // The read interface over the head's current contents.
   const ProfileSource& source() const;
 

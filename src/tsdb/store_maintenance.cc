@@ -73,6 +73,7 @@ Status Store::CutHead() {
     HeadLimits hl;
     hl.max_series_per_tenant = options_.limits.max_series_per_tenant;
     head_ = std::make_shared<Head>(gen, hl);
+    head_->CarrySymbolsFrom(*old, {});
     auto st = std::make_shared<State>(*state());
     st->head = head_;
     st->cutting.push_back(old);

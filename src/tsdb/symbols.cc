@@ -661,37 +661,6 @@ uint64_t ProfileInterner::LocationHash(uint32_t index) {
   return h;
 }
 
-void ProfileInterner::PrefetchLines(uint32_t index) {
-  const profile::Location& loc = p_.locations[index];
-  if (loc.line_count > 0) __builtin_prefetch(&p_.lines[loc.line_begin]);
-}
-
-void ProfileInterner::PrefetchFunctions(uint32_t index) {
-  for (const profile::Line& l : p_.location_lines(p_.locations[index])) {
-    if (l.function == 0) continue;
-    __builtin_prefetch(&p_.functions[l.function - 1]);
-    __builtin_prefetch(&function_hashes_[l.function]);
-  }
-}
-
-void ProfileInterner::PrefetchStrings(uint32_t index, bool bytes) {
-  // Of the functions not hashed yet: their names' std::string objects, or
-  // (a stage later, the objects loaded) the bytes those point to.
-  for (const profile::Line& l : p_.location_lines(p_.locations[index])) {
-    if (l.function == 0 || function_hashes_[l.function] != 0) continue;
-    const profile::Function& f = p_.functions[l.function - 1];
-    for (int64_t s : {f.name, f.filename}) {
-      if (s <= 0 || static_cast<size_t>(s) >= p_.strings.size()) continue;
-      if (!bytes) {
-        __builtin_prefetch(&p_.strings[s]);
-        __builtin_prefetch(&string_hashes_[s]);
-      } else if (string_hashes_[s] == 0) {
-        __builtin_prefetch(p_.strings[s].data());
-      }
-    }
-  }
-}
-
 uint32_t ProfileInterner::InternLocation(uint32_t index) {
   return InternLocationHashed(index, LocationHash(index));
 }
@@ -708,6 +677,36 @@ uint32_t ProfileInterner::InternLocationHashed(uint32_t index, uint64_t h) {
   return m;
 }
 
+void ProfileInterner::HashPendingLocations(size_t pending) {
+  // A location's content hash reads a chain of the input: the location, its
+  // lines, their functions, the functions' strings and the strings' bytes.
+  // Followed location by location, in the samples' order, each link is a
+  // cache miss in a profile bigger than the caches. Instead each table is
+  // read front to back, once: the functions the pending locations use are
+  // marked, then hashed in order (their strings with them), then the
+  // locations. The reads stream, and the misses are the hardware
+  // prefetcher's.
+  std::vector<uint8_t> used(p_.functions.size() + 1, 0);
+  for (size_t i = 0; i < locations_.size(); ++i) {
+    if (locations_[i] != kPending) continue;
+    for (const profile::Line& l : p_.location_lines(p_.locations[i])) used[l.function] = 1;
+  }
+  for (uint32_t f = 1; f < used.size(); ++f) {
+    if (used[f]) FunctionHash(f);
+  }
+  std::vector<uint32_t> order;
+  std::vector<uint64_t> hashes;
+  order.reserve(pending);
+  hashes.reserve(pending);
+  for (uint32_t i = 0; i < locations_.size(); ++i) {
+    if (locations_[i] != kPending) continue;
+    order.push_back(i);
+    hashes.push_back(LocationHash(i));
+    table_->PrefetchLocation(hashes.back());
+  }
+  for (size_t k = 0; k < order.size(); ++k) InternLocationHashed(order[k], hashes[k]);
+}
+
 void ProfileInterner::PrepareStacks() {
   const size_t n = p_.samples.size();
   // Samples whose values are all 0 are not stored: their symbols are left
@@ -718,34 +717,17 @@ void ProfileInterner::PrepareStacks() {
     }
     return false;
   };
-  std::vector<uint32_t> pending;
+  uint32_t* const located = locations_.data();
+  size_t pending = 0;
   for (size_t i = 0; i < n; ++i) {
     if (!stored(i)) continue;
     for (uint32_t loc : p_.sample_stack(i)) {
-      if (locations_[loc] != kUnmapped) continue;
-      locations_[loc] = kPending;
-      pending.push_back(loc);
+      if (located[loc] != kUnmapped) continue;
+      located[loc] = kPending;
+      ++pending;
     }
   }
-  // A location's hash reads a chain of scattered input: the location, its
-  // lines, their functions, the functions' strings and the strings' bytes.
-  // In a profile bigger than the caches each link is a miss, so the chain
-  // is walked as a pipeline: a location's first link is fetched kStage
-  // locations before its second, and so on, and the misses of many
-  // locations overlap.
-  std::vector<uint64_t> hashes(pending.size());
-  constexpr size_t kStage = 6;
-  const size_t m = pending.size();
-  for (size_t k = 0; k < m; ++k) {
-    if (k + 5 * kStage < m) __builtin_prefetch(&p_.locations[pending[k + 5 * kStage]]);
-    if (k + 4 * kStage < m) PrefetchLines(pending[k + 4 * kStage]);
-    if (k + 3 * kStage < m) PrefetchFunctions(pending[k + 3 * kStage]);
-    if (k + 2 * kStage < m) PrefetchStrings(pending[k + 2 * kStage], false);
-    if (k + kStage < m) PrefetchStrings(pending[k + kStage], true);
-    hashes[k] = LocationHash(pending[k]);
-    table_->PrefetchLocation(hashes[k]);
-  }
-  for (size_t k = 0; k < pending.size(); ++k) InternLocationHashed(pending[k], hashes[k]);
+  if (pending > 0) HashPendingLocations(pending);
 
   frame_offsets_.resize(n + 1);
   path_hashes_.resize(n);

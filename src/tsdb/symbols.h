@@ -210,9 +210,10 @@ class ProfileInterner {
     return m != kUnmapped ? m : InternLocation(profile_location);
   }
   // Maps every sample's stack ahead of Stack(): the locations the samples
-  // use are hashed, their index slots fetched, then looked up; the same for
-  // the samples' stack paths. The table's indexes are far bigger than the
-  // caches, and the batches overlap their misses.
+  // use are hashed (reading the profile's tables in order), their index
+  // slots fetched, then looked up; the same for the samples' stack paths.
+  // The table's indexes are far bigger than the caches, and the batches
+  // overlap their misses.
   void PrepareStacks();
   // The node of sample i's stack.
   uint32_t Stack(size_t sample);
@@ -222,12 +223,9 @@ class ProfileInterner {
   static constexpr uint32_t kPending = UINT32_MAX - 1;  // in PrepareStacks
   uint32_t InternLocation(uint32_t profile_location);
   uint64_t LocationHash(uint32_t profile_location);
-  // The stages of PrepareStacks' pipeline: start loading what hashing the
-  // location reads next (its lines, their functions, the functions' name
-  // strings, then those strings' bytes).
-  void PrefetchLines(uint32_t profile_location);
-  void PrefetchFunctions(uint32_t profile_location);
-  void PrefetchStrings(uint32_t profile_location, bool bytes);
+  // Hashes the `pending` locations PrepareStacks marked and looks them up
+  // (interning the ones the table lacks).
+  void HashPendingLocations(size_t pending);
   uint32_t InternLocationHashed(uint32_t profile_location, uint64_t hash);
   // Writes sample i's locations, mapped, leaf first; returns its path hash.
   uint64_t MapStack(size_t sample, uint32_t* leaf_first);
