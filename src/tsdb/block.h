@@ -102,6 +102,9 @@ class BlockWriter {
   // Per partition: a table node's id in the block (breadth-first order).
   std::vector<std::vector<uint32_t>> block_node_ids_;
   std::vector<SeriesEntry> series_;
+  // AddSeries' scratch, per node of a partition: its uses in the series,
+  // then its key in the series' dictionary. All 0 between calls.
+  std::vector<uint64_t> node_scratch_;
 };
 
 class Block : public ProfileSource {

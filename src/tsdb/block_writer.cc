@@ -1,7 +1,6 @@
 #include <algorithm>
 #include <numeric>
 #include <random>
-#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -153,28 +152,39 @@ Status BlockWriter::AddSeries(const profile::LabelSet& labels, uint32_t partitio
   size_t chunk_profiles = std::max<size_t>(360, (n + 60) / 61);
 
   // The series' stack dictionary: nodes ranked by use, most used first.
-  std::unordered_map<uint32_t, uint32_t> keys;
-  {
-    std::unordered_map<uint32_t, uint64_t> uses;
-    for (const BlockProfile& p : profiles) {
-      for (const NodeValue& nv : p.samples) ++uses[nv.node];
+  // Uses are counted, and keys then looked up, in an array indexed by node
+  // (reset to 0 on the way out): far cheaper than hashing every sample.
+  if (node_scratch_.size() < block_ids.size()) node_scratch_.resize(block_ids.size(), 0);
+  uint64_t* const scratch = node_scratch_.data();
+  std::vector<uint32_t> used;
+  struct Reset {
+    uint64_t* scratch;
+    const std::vector<uint32_t>& used;
+    ~Reset() {
+      for (uint32_t node : used) scratch[node] = 0;
     }
+  } reset{scratch, used};
+  for (const BlockProfile& p : profiles) {
+    for (const NodeValue& nv : p.samples) {
+      if (nv.node >= block_ids.size()) {
+        return InvalidArgumentError(
+            StrCat("node ", nv.node, " is not in partition ", partition, "'s table"));
+      }
+      if (scratch[nv.node]++ == 0) used.push_back(nv.node);
+    }
+  }
+  {
     std::vector<std::pair<uint64_t, uint32_t>> ranked;
-    ranked.reserve(uses.size());
-    for (const auto& [node, count] : uses) ranked.push_back({count, node});
+    ranked.reserve(used.size());
+    for (uint32_t node : used) ranked.push_back({scratch[node], node});
     std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
       return a.first != b.first ? a.first > b.first : a.second < b.second;
     });
     std::string dict;
     PutUvarint(&dict, ranked.size());
-    keys.reserve(ranked.size());
     for (uint32_t k = 0; k < ranked.size(); ++k) {
-      if (ranked[k].second >= block_ids.size()) {
-        return InvalidArgumentError(
-            StrCat("node ", ranked[k].second, " is not in partition ", partition, "'s table"));
-      }
       PutUvarint(&dict, block_ids[ranked[k].second]);
-      keys.emplace(ranked[k].second, k);
+      scratch[ranked[k].second] = k;
     }
     SH_RETURN_IF_ERROR(samples_->Add(s * 64 + 62, dict));
   }
@@ -182,7 +192,9 @@ Status BlockWriter::AddSeries(const profile::LabelSet& labels, uint32_t partitio
   std::vector<NodeValue> keyed;
   auto to_keys = [&](std::span<const NodeValue> samples) {
     keyed.clear();
-    for (const NodeValue& nv : samples) keyed.push_back({keys.at(nv.node), nv.value});
+    for (const NodeValue& nv : samples) {
+      keyed.push_back({static_cast<uint32_t>(scratch[nv.node]), nv.value});
+    }
     std::sort(keyed.begin(), keyed.end(),
               [](const NodeValue& a, const NodeValue& b) { return a.node < b.node; });
   };
