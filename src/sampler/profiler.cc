@@ -46,7 +46,12 @@ int FreeRtSignal(int avoid) {
     if (s != avoid && !SignalHasForeignHandler(s)) {
       struct sigaction old;
       sigaction(s, nullptr, &old);
-      if (!(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL) return s;
+      // An ignored signal is free too: a profiled process that execs leaves
+      // ours ignored in the new image (interpose/exec.cc), whose own
+      // libstackhouse then takes them again.
+      if (!(old.sa_flags & SA_SIGINFO) && (old.sa_handler == SIG_DFL || old.sa_handler == SIG_IGN)) {
+        return s;
+      }
     }
   }
   return -1;

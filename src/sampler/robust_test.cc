@@ -33,6 +33,32 @@ TEST(SamplerRobustTest, ForkAndExec) {
   EXPECT_FALSE(ReadProfiles(dir, "cpu").empty());
 }
 
+TEST(SamplerRobustTest, ExecFromAProfiledShellKeepsTheNewProgramAlive) {
+  // A shell that burns CPU and then execs a program that is not profiled:
+  // before the exec interposers, one of our sampling signals left pending
+  // across the exec killed the new program nine times out of ten.
+  std::string dir = stackhouse::testing::MakeTempDir();
+  const std::string script =
+      "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; STACKHOUSE_AUTOSTART=0 exec /bin/true";
+  for (int i = 0; i < 20; ++i) {
+    auto res = stackhouse::testing::RunCommand({"/usr/bin/env", "LD_PRELOAD=" + LibraryPath(),
+                                                "STACKHOUSE_PROFILES=cpu,wall",
+                                                "STACKHOUSE_OUTPUT_DIR=" + dir, "/bin/bash", "-c",
+                                                script});
+    ASSERT_EQ(res.exit_code, 0) << "run " << i << ": " << res.err;
+  }
+}
+
+TEST(SamplerRobustTest, ExecChainOfProfiledImages) {
+  // Ten images, each profiled, each exec'ing the next (execl and execv);
+  // the last one's failed exec leaves its profiling working.
+  std::string dir = stackhouse::testing::MakeTempDir();
+  auto res = RunWorkload({"exec", "10"}, {{"STACKHOUSE_PROFILES", "cpu,wall"}}, dir);
+  ASSERT_EQ(res.exit_code, 0) << res.err << res.out;
+  EXPECT_NE(res.out.find("exec_chain_done"), std::string::npos) << res.out;
+  EXPECT_GT(SumWhereStackHas(ReadProfiles(dir, "cpu"), "cpu", "BurnA"), 0);
+}
+
 TEST(SamplerRobustTest, DlopenAndDlcloseWhileProfiling) {
   std::string dir = stackhouse::testing::MakeTempDir();
   auto res = RunWorkload({"dlopen", PluginPath(), "6"}, {}, dir, /*fp=*/false);

@@ -119,6 +119,12 @@ bool SignalHasForeignHandler(int signo) {
   return old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN;
 }
 
+bool SignalHasOurHandler(int signo) {
+  struct sigaction old;
+  if (sigaction(signo, nullptr, &old) != 0) return false;
+  return (old.sa_flags & SA_SIGINFO) && old.sa_sigaction == OnSignal;
+}
+
 uint64_t CostHistogram::count() const {
   uint64_t n = 0;
   for (const Shard& s : shards_) n += s.count.load(std::memory_order_relaxed);

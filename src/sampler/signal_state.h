@@ -143,6 +143,8 @@ unwind::Regs CallerRegs(void* frame);
 void InstallSignalHandler(int signo);
 // True if `signo` has a handler that is not ours (SIG_DFL/SIG_IGN are free).
 bool SignalHasForeignHandler(int signo);
+// True if our handler is installed for `signo`.
+bool SignalHasOurHandler(int signo);
 
 }  // namespace stackhouse::sampler
 

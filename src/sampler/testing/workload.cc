@@ -27,6 +27,7 @@
 //
 // WORKLOAD_DELAY_MS waits before the work (for profilers that attach).
 #include <dirent.h>
+#include <errno.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -237,6 +238,32 @@ int Fork() {
   BurnB(200);
   printf("{\"child_status\":%d}\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
   return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
+
+// Burns CPU on two threads (CPU and wall signals keep coming), then execs
+// itself with n - 1, alternately through execl and execv. The last image
+// first tries an exec that fails, then burns in BurnA: its samples show
+// that a failed exec leaves profiling as it was.
+int ExecChain(long n) {
+  if (n <= 0) {
+    char* none[] = {const_cast<char*>("none"), nullptr};
+    if (execv("/nonexistent/stackhouse-exec-test", none) != -1 || errno != ENOENT) return 3;
+    BurnA(100);
+    printf("{\"exec_chain_done\":1}\n");
+    return 0;
+  }
+  std::thread t([] { BurnB(40); });
+  BurnB(40);
+  t.join();
+  std::string next = std::to_string(n - 1);
+  if (n % 2 == 0) {
+    execl("/proc/self/exe", "sampler_workload", "exec", next.c_str(), static_cast<char*>(nullptr));
+  } else {
+    char* argv[] = {const_cast<char*>("sampler_workload"), const_cast<char*>("exec"), next.data(), nullptr};
+    execv("/proc/self/exe", argv);
+  }
+  perror("exec");
+  return 1;
 }
 
 int Dlopen(const char* lib, int rounds) {
@@ -581,6 +608,7 @@ int main(int argc, char** argv) {
   else if (mode == "wall") rc = Wall(arg(2, 2));
   else if (mode == "threads") rc = Threads(static_cast<int>(arg(2, 10000)));
   else if (mode == "fork") rc = Fork();
+  else if (mode == "exec") rc = ExecChain(static_cast<long>(arg(2, 10)));
   else if (mode == "dlopen") rc = argc > 2 ? Dlopen(argv[2], static_cast<int>(arg(3, 5))) : 2;
   else if (mode == "sigprof") rc = Sigprof(arg(2, 2));
   else if (mode == "work") rc = Work(static_cast<long>(arg(2, 50)), static_cast<int>(arg(3, 2)));
