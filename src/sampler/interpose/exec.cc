@@ -71,19 +71,22 @@ class ExecGuard {
   bool timer_saved_ = false;
 };
 
-// The arguments of an execl-style call after `first`, up to the null one,
-// into argv (first included); returns the va_list positioned after it.
-// At most kMaxArgs arguments (E2BIG beyond).
+// The arguments of an execl-style call from `first` up to the null one, into
+// argv (null-terminated); `ap` is left after the null. False, with errno
+// E2BIG, past kMaxArgs.
 constexpr int kMaxArgs = 4096;
 
-int CollectArgs(const char* first, va_list* ap, char** argv) {
+bool CollectArgs(const char* first, va_list* ap, char** argv) {
   int n = 0;
   argv[n++] = const_cast<char*>(first);
   while (argv[n - 1] != nullptr) {
-    if (n == kMaxArgs) return -1;
+    if (n == kMaxArgs) {
+      errno = E2BIG;
+      return false;
+    }
     argv[n++] = va_arg(*ap, char*);
   }
-  return n;
+  return true;
 }
 
 }  // namespace
@@ -129,40 +132,28 @@ int execl(const char* path, const char* arg, ...) {
   char* argv[kMaxArgs];
   va_list ap;
   va_start(ap, arg);
-  int n = CollectArgs(arg, &ap, argv);
+  const bool ok = CollectArgs(arg, &ap, argv);
   va_end(ap);
-  if (n < 0) {
-    errno = E2BIG;
-    return -1;
-  }
-  return execv(path, argv);
+  return ok ? execv(path, argv) : -1;
 }
 
 int execlp(const char* file, const char* arg, ...) {
   char* argv[kMaxArgs];
   va_list ap;
   va_start(ap, arg);
-  int n = CollectArgs(arg, &ap, argv);
+  const bool ok = CollectArgs(arg, &ap, argv);
   va_end(ap);
-  if (n < 0) {
-    errno = E2BIG;
-    return -1;
-  }
-  return execvp(file, argv);
+  return ok ? execvp(file, argv) : -1;
 }
 
 int execle(const char* path, const char* arg, ...) {
   char* argv[kMaxArgs];
   va_list ap;
   va_start(ap, arg);
-  int n = CollectArgs(arg, &ap, argv);
-  char* const* envp = n < 0 ? nullptr : va_arg(ap, char* const*);
+  const bool ok = CollectArgs(arg, &ap, argv);
+  char* const* envp = ok ? va_arg(ap, char* const*) : nullptr;
   va_end(ap);
-  if (n < 0) {
-    errno = E2BIG;
-    return -1;
-  }
-  return execve(path, argv, envp);
+  return ok ? execve(path, argv, envp) : -1;
 }
 
 }  // extern "C"
