@@ -93,9 +93,6 @@ struct Head::Partition {
   std::string service;
   // Shared so that the next head can copy it after this one is gone.
   std::shared_ptr<SymbolTable> symbols = std::make_shared<SymbolTable>();
-  // The table's entries this generation's WAL holds (an empty table's at
-  // first): each append record adds the entries after these.
-  SymbolTable::Sizes logged = SymbolTable().sizes();
   // The previous head's table, copied by the first append (CarrySymbolsFrom),
   // and how many generations the table spans.
   std::shared_ptr<const SymbolTable> carried;
@@ -184,12 +181,11 @@ void Head::CarrySymbolsFrom(const Head& previous, const CarryLimits& limits) {
     {
       std::shared_lock ptl(pt->mu);
       for (const auto& part : pt->partitions) {
+        // (Every partition has had its first append: it is created by one.)
         std::shared_lock pl(part->mu);
-        // A partition that carried a table and had no append yet passes it on.
-        std::shared_ptr<const SymbolTable> table = part->carried ? part->carried : part->symbols;
-        int generations = part->carried ? part->generations - 1 : part->generations;
-        if (generations < limits.max_generations && table->MemoryBytes() <= limits.max_bytes) {
-          carried[part->service] = {std::move(table), generations};
+        if (part->generations < limits.max_generations &&
+            part->symbols->MemoryBytes() <= limits.max_bytes) {
+          carried[part->service] = {part->symbols, part->generations};
         }
       }
     }
@@ -307,9 +303,13 @@ StatusOr<uint64_t> Head::Append(const AppendRequest& req,
   }
 
   std::unique_lock lock(part->mu);
+  // The record adds what the table gained since the last one. For the
+  // partition's first append, that is from an empty table: with a carried
+  // table, the whole of it.
+  const SymbolTable::Sizes before = part->symbols->sizes();
   if (part->carried) {
-    // The partition's first append: the table continues the previous
-    // head's. Copying it is far cheaper than interning every symbol anew.
+    // The table continues the previous head's. Copying it is far cheaper
+    // than interning every symbol anew.
     *part->symbols = *part->carried;
     part->carried.reset();
     bytes_added += part->symbols->MemoryBytes();
@@ -337,8 +337,7 @@ StatusOr<uint64_t> Head::Append(const AppendRequest& req,
   record.push_back(2);
   PutString(&record, req.tenant);
   PutString(&record, req.service);
-  symbols.EncodeDelta(part->logged, &record);
-  part->logged = symbols.sizes();
+  symbols.EncodeDelta(before, &record);
   PutUvarint(&record, req.series.size());
   for (size_t k = 0; k < req.series.size(); ++k) {
     const auto& pairs = req.series[k].labels.pairs();
@@ -390,7 +389,6 @@ Status Head::Replay(std::string_view record) {
     std::unique_lock lock(part->mu);
     SH_RETURN_IF_ERROR(part->symbols->DecodeDelta(&r).WithPrefix(
         StrCat("WAL append record for ", tenant, "/", service)));
-    part->logged = part->symbols->sizes();
   }
   uint64_t nseries = in.Count(4);
   struct Entry {
