@@ -97,7 +97,39 @@ Status Wal::Sync(uint64_t seq) {
       (void)Lead(l, /*rotate=*/false, /*close=*/false);  // the loop reports the outcome
       continue;
     }
-    cv_.wait(l);
+    // Sleep until a leader's sync covers `seq` or it is this thread's turn
+    // to lead (WakeWaiters).
+    Waiter w{seq};
+    waiters_.push_back(&w);
+    while (!w.woken) w.cv.wait(l);
+  }
+}
+
+void Wal::WakeWaiters() {
+  // Rotate and Close wait on cv_ for the leader to finish.
+  cv_.notify_all();
+  // Each sleeping Sync has its own condition variable, so that a sync wakes
+  // only the threads it made durable (a broadcast would wake all of them,
+  // and most would go back to sleep: under load, several times as many
+  // context switches). Notified under mu_: a waiter returns, destroying its
+  // Waiter, only after it holds mu_ again.
+  const bool all = !failed_.ok() || closed_;
+  Waiter* next = nullptr;  // the earliest record still to sync leads next
+  size_t kept = 0;
+  for (Waiter* w : waiters_) {
+    if (all || w->seq <= durable_seq_) {
+      w->woken = true;
+      w->cv.notify_one();
+      continue;
+    }
+    waiters_[kept++] = w;
+    if (next == nullptr || w->seq < next->seq) next = w;
+  }
+  waiters_.resize(kept);
+  if (next != nullptr && !leader_) {
+    next->woken = true;
+    next->cv.notify_one();
+    waiters_.erase(std::find(waiters_.begin(), waiters_.end(), next));
   }
 }
 
@@ -122,7 +154,7 @@ Status Wal::Close() {
   if (file_ != nullptr) (void)file_->Close();
   file_.reset();
   closed_ = true;
-  cv_.notify_all();
+  WakeWaiters();
   return failed_;
 }
 
@@ -205,7 +237,7 @@ Status Wal::Lead(std::unique_lock<std::mutex>& l, bool rotate, bool close) {
     file_.reset();
     closed_ = true;
   }
-  cv_.notify_all();
+  WakeWaiters();
   return s;
 }
 

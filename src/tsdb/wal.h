@@ -143,13 +143,24 @@ class Wal {
   // segment or closes; gives leadership back and wakes the waiters.
   Status Lead(std::unique_lock<std::mutex>& l, bool rotate, bool close);
   void MergeStats(const IoStats& io);  // mu_ held
+  // mu_ held, after a leader finished or the WAL closed: wakes the sleeping
+  // Syncs whose records are durable (all of them if the WAL failed or
+  // closed), and the one with the earliest record still queued, to lead.
+  void WakeWaiters();
 
   Env* const env_;
   const std::string dir_;
   const WalOptions options_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;  // Rotate and Close wait here for the leader
+  // A Sync sleeping until its record is durable or it is its turn to lead.
+  struct Waiter {
+    uint64_t seq;
+    bool woken = false;
+    std::condition_variable cv;
+  };
+  std::vector<Waiter*> waiters_;
   std::vector<Batch> pending_;  // frames to be, oldest first
   uint64_t last_seq_ = 0;       // the last sequence number handed out
   uint64_t durable_seq_ = 0;    // every record up to this one is synced
