@@ -252,7 +252,6 @@ Status Block::MergeStacks(const Selection& sel, StackSink* sink) const {
     return series_[a].partition < series_[b].partition;
   });
   NodeSums sums;
-  std::vector<NodeValue> values;
   std::vector<std::vector<NodeValue>> chunk;
   std::vector<std::pair<int64_t, std::vector<NodeValue>>> hours;
   for (size_t i = 0; i < ids.size();) {
@@ -297,8 +296,7 @@ Status Block::MergeStacks(const Selection& sel, StackSink* sink) const {
         }
       }
     }
-    sums.Values(&values);
-    if (!values.empty()) sink->Add(symbols, values);
+    sums.SendTo(symbols, sink);
   }
   return OkStatus();
 }

@@ -43,12 +43,22 @@ void NodeSums::Reset(size_t nodes) {
   touched_.clear();
 }
 
+void NodeSums::SendTo(const SymbolTable& symbols, StackSink* sink) {
+  if (touched_.empty()) return;
+  if (Dense()) {
+    sink->AddDense(symbols, sums_);
+    return;
+  }
+  Values(&values_);
+  if (!values_.empty()) sink->Add(symbols, values_);
+}
+
 void NodeSums::Values(std::vector<NodeValue>* out) {
   out->clear();
   out->reserve(touched_.size());
   // When most nodes were touched, a scan of the sums is cheaper than
   // sorting the touched list.
-  if (touched_.size() > sums_.size() / 16) {
+  if (Dense()) {
     for (size_t n = 0; n < sums_.size(); ++n) {
       if (sums_[n] != 0) out->push_back({static_cast<uint32_t>(n), sums_[n]});
     }
@@ -514,7 +524,7 @@ class Head::Source : public ProfileSource {
 
   Status MergeStacks(const Selection& sel, StackSink* sink) const override {
     NodeSums sums;
-    std::vector<NodeValue> samples, values;
+    std::vector<NodeValue> samples;
     return ForEachSelected(sel, [&](const Partition& part,
                                     std::span<const SeriesMeta* const> series) {
       sums.Reset(part.symbols->num_nodes());
@@ -525,8 +535,7 @@ class Head::Source : public ProfileSource {
           sums.Add(samples);
         }
       }
-      sums.Values(&values);
-      if (!values.empty()) sink->Add(*part.symbols, values);
+      sums.SendTo(*part.symbols, sink);
       return OkStatus();
     });
   }

@@ -56,13 +56,37 @@ class LocationNames {
 }  // namespace
 
 void FlameTreeSink::Add(const SymbolTable& symbols, std::span<const NodeValue> values) {
+  // The arrays here are as long as the table (tens of millions of nodes for
+  // big trees): huge pages.
+  std::vector<uint8_t> live;
+  AssignHuge(&live, symbols.num_nodes(), 0);
+  for (const NodeValue& nv : values) live[nv.node] = 1;
+  const std::vector<uint32_t> flame = Build(symbols, &live);
+  for (const NodeValue& nv : values) {
+    tree_.AddSelf(flame[nv.node], nv.value);
+    total_ += nv.value;
+  }
+}
+
+void FlameTreeSink::AddDense(const SymbolTable& symbols, std::span<const int64_t> sums) {
+  const size_t n = symbols.num_nodes();
+  if (sums.size() != n) return StackSink::AddDense(symbols, sums);
+  std::vector<uint8_t> live;
+  AssignHuge(&live, n, 0);
+  for (size_t i = 0; i < n; ++i) live[i] = sums[i] != 0;
+  const std::vector<uint32_t> flame = Build(symbols, &live);
+  for (size_t i = 0; i < n; ++i) {
+    if (sums[i] == 0) continue;
+    tree_.AddSelf(flame[i], sums[i]);
+    total_ += sums[i];
+  }
+}
+
+std::vector<uint32_t> FlameTreeSink::Build(const SymbolTable& symbols, std::vector<uint8_t>* live_nodes) {
   const size_t n = symbols.num_nodes();
   const std::vector<uint32_t>& parents = symbols.parents();
   // Nodes on the paths of the values: one reverse pass (parents have smaller ids).
-  // The arrays below are n long (tens of millions for big trees): huge pages.
-  std::vector<uint8_t> live;
-  AssignHuge(&live, n, 0);
-  for (const NodeValue& nv : values) live[nv.node] = 1;
+  std::vector<uint8_t>& live = *live_nodes;
   for (size_t i = n; i-- > 1;) live[parents[i]] |= live[i];
   LocationNames names(symbols, &tree_);
   std::vector<uint32_t> flame;
@@ -173,10 +197,7 @@ void FlameTreeSink::Add(const SymbolTable& symbols, std::span<const NodeValue> v
       }
     }
   }
-  for (const NodeValue& nv : values) {
-    tree_.AddSelf(flame[nv.node], nv.value);
-    total_ += nv.value;
-  }
+  return flame;
 }
 
 profile::FlameTree FlameTreeSink::Finish() {

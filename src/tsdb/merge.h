@@ -19,11 +19,16 @@ namespace stackhouse::tsdb {
 class FlameTreeSink : public StackSink {
  public:
   void Add(const SymbolTable& symbols, std::span<const NodeValue> values) override;
+  void AddDense(const SymbolTable& symbols, std::span<const int64_t> sums) override;
   // The tree, with totals computed. Call once, after every Add.
   profile::FlameTree Finish();
   int64_t total() const { return total_; }
 
  private:
+  // Adds the table's nodes marked in *live, and their ancestors, to the
+  // tree (marking the ancestors); returns the tree node of each.
+  std::vector<uint32_t> Build(const SymbolTable& symbols, std::vector<uint8_t>* live);
+
   profile::FlameTree tree_;
   int64_t total_ = 0;
 };

@@ -85,6 +85,79 @@ TEST(FlameTreeSinkTest, BlockOrderAndHeadOrderGiveTheSameTree) {
   }
 }
 
+// A sink that keeps what it is given.
+class RecordingSink : public StackSink {
+ public:
+  void Add(const SymbolTable&, std::span<const NodeValue> values) override {
+    ++adds;
+    got.insert(got.end(), values.begin(), values.end());
+  }
+  int adds = 0;
+  std::vector<NodeValue> got;
+};
+
+// The dense form of a partition's sums (NodeSums::SendTo when most nodes
+// have a value) gives the flame sink the same tree as the sorted list, in
+// the head's order and the block's, with a value on the root included; the
+// default AddDense hands other sinks the list, and nothing when all is 0.
+TEST(FlameTreeSinkTest, DenseSumsGiveTheSameTreeAsTheList) {
+  SymbolTable head;
+  std::vector<NodeValue> values = InternAll(&head, Load("go_cpu.pb.gz"));
+  std::vector<NodeValue> more = InternAll(&head, Load("node_3.pb.gz"));
+  values.insert(values.end(), more.begin(), more.end());
+  values.push_back({0, 5});  // a sample with an empty stack
+  SortAndMerge(&values);
+  std::vector<uint32_t> ids;
+  SymbolTable block = AsBlockTable(head, &ids);
+  std::vector<NodeValue> in_block;
+  for (const NodeValue& nv : values) in_block.push_back({ids[nv.node], nv.value});
+  SortAndMerge(&in_block);
+  for (const auto& [table, list] : {std::pair{&head, values}, std::pair{&block, in_block}}) {
+    std::vector<int64_t> dense(table->num_nodes(), 0);
+    for (const NodeValue& nv : list) dense[nv.node] = nv.value;
+    FlameTreeSink from_list, from_dense;
+    from_list.Add(*table, list);
+    from_dense.AddDense(*table, dense);
+    profile::FlameTree a = from_list.Finish(), b = from_dense.Finish();
+    EXPECT_EQ(a.total(), b.total());
+    EXPECT_EQ(from_list.total(), from_dense.total());
+    EXPECT_EQ(Flatten(a), Flatten(b));
+    EXPECT_EQ(Flatten(b).at(""), 5);  // the root's own value
+
+    RecordingSink rec;
+    rec.AddDense(*table, dense);
+    EXPECT_EQ(rec.adds, 1);
+    ASSERT_EQ(rec.got.size(), list.size());
+    for (size_t i = 0; i < list.size(); ++i) {
+      EXPECT_EQ(rec.got[i].node, list[i].node);
+      EXPECT_EQ(rec.got[i].value, list[i].value);
+    }
+    RecordingSink zeros;
+    zeros.AddDense(*table, std::vector<int64_t>(table->num_nodes(), 0));
+    EXPECT_EQ(zeros.adds, 0);
+  }
+
+  // NodeSums sends the array when most nodes have a sum and the list when
+  // few do; both reach the sink as the same samples.
+  for (size_t keep : {values.size(), size_t{3}}) {
+    NodeSums sums;
+    sums.Reset(head.num_nodes());
+    std::vector<NodeValue> part(values.begin(), values.begin() + keep);
+    sums.Add(part);
+    sums.Add(part);  // twice: the sums double
+    RecordingSink rec;
+    sums.SendTo(head, &rec);
+    EXPECT_EQ(rec.adds, 1);
+    ASSERT_EQ(rec.got.size(), part.size()) << keep;
+    for (size_t i = 0; i < part.size(); ++i) EXPECT_EQ(rec.got[i].value, 2 * part[i].value);
+  }
+  NodeSums none;
+  none.Reset(head.num_nodes());
+  RecordingSink rec;
+  none.SendTo(head, &rec);
+  EXPECT_EQ(rec.adds, 0);
+}
+
 // BlockWriter numbers a partition's nodes breadth first and its series'
 // nodes to match: the block's table is grouped by parent and every sample
 // keeps its stack.

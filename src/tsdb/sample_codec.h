@@ -61,10 +61,16 @@ class NodeSums {
   }
   // Replaces *out with the non-zero sums, in node order.
   void Values(std::vector<NodeValue>* out);
+  // Hands the non-zero sums to a sink, if there are any: the array itself
+  // (AddDense) when most nodes were touched, else the list (Add).
+  void SendTo(const SymbolTable& symbols, StackSink* sink);
 
  private:
+  bool Dense() const { return touched_.size() > sums_.size() / 16; }
+
   std::vector<int64_t> sums_;
   std::vector<uint32_t> touched_;  // nodes whose sum left 0 (maybe twice)
+  std::vector<NodeValue> values_;  // SendTo's list
 };
 
 }  // namespace stackhouse::tsdb

@@ -2,6 +2,14 @@
 
 namespace stackhouse::tsdb {
 
+void StackSink::AddDense(const SymbolTable& symbols, std::span<const int64_t> sums) {
+  std::vector<NodeValue> values;
+  for (size_t n = 0; n < sums.size(); ++n) {
+    if (sums[n] != 0) values.push_back({static_cast<uint32_t>(n), sums[n]});
+  }
+  if (!values.empty()) Add(symbols, values);
+}
+
 TotalsResult::TotalsResult(int64_t from, int64_t to, int64_t step)
     : from_(from), step_(step > 0 ? step : 1) {
   __int128 span = static_cast<__int128>(to) - from;

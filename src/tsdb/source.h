@@ -55,6 +55,11 @@ class StackSink {
   // One partition's merged samples. `values` are sorted by node and have no
   // zero values; `symbols` is valid only during the call.
   virtual void Add(const SymbolTable& symbols, std::span<const NodeValue> values) = 0;
+  // The same samples as one sum per node of the table (sums[node], 0 for
+  // none), when most nodes have one: a sink that visits the whole tree
+  // anyway reads it in place of a list. The default makes the list and
+  // calls Add (not when every sum is 0).
+  virtual void AddDense(const SymbolTable& symbols, std::span<const int64_t> sums);
 };
 
 // Totals over time: bucket i covers [from + i*step, from + (i+1)*step).
