@@ -79,8 +79,36 @@ struct HeadProfile {
   int64_t time;
   int64_t duration;
   int64_t total;
-  uint64_t offset;  // into Partition::data
+  uint64_t offset;  // into Partition::data (SampleChunks::Append)
   uint32_t samples;
+};
+
+// The encoded samples of a partition's profiles, in chunks that never move.
+// (One growing string would copy all of it at each doubling, under the
+// partition's lock, and fault in the new copy's pages.) Chunks double from
+// 4 KiB up to 1 MiB; a profile's bytes are never split.
+class SampleChunks {
+ public:
+  // Appends one profile's bytes; returns their place for At().
+  uint64_t Append(std::string_view bytes) {
+    if (chunks_.empty() || chunks_.back().capacity() - chunks_.back().size() < bytes.size()) {
+      size_t size = chunks_.empty() ? kFirst : std::min(chunks_.back().capacity() * 2, kMax);
+      chunks_.emplace_back().reserve(std::max(size, bytes.size()));
+    }
+    std::string& c = chunks_.back();
+    const uint64_t at = (uint64_t{chunks_.size() - 1} << 32) | c.size();
+    c.append(bytes);
+    return at;
+  }
+  // The bytes from `at` to the end of its chunk.
+  std::string_view At(uint64_t at) const {
+    return std::string_view(chunks_[at >> 32]).substr(at & 0xffffffffu);
+  }
+
+ private:
+  static constexpr size_t kFirst = size_t{4} << 10;
+  static constexpr size_t kMax = size_t{1} << 20;
+  std::vector<std::string> chunks_;
 };
 
 struct Slot {
@@ -108,7 +136,7 @@ struct Head::Partition {
   std::shared_ptr<const SymbolTable> carried;
   int generations = 1;
   std::vector<Slot> slots;
-  std::string data;  // encoded samples of every profile
+  SampleChunks data;  // encoded samples of every profile
 };
 
 struct Head::TenantHead {
@@ -364,9 +392,9 @@ StatusOr<uint64_t> Head::Append(const AppendRequest& req,
     // The head keeps the same encoding.
     int64_t total = 0;
     for (const NodeValue& nv : per_series[k]) total += nv.value;
-    HeadProfile hp{req.time_nanos, req.duration_nanos, total, part->data.size(),
+    HeadProfile hp{req.time_nanos, req.duration_nanos, total,
+                   part->data.Append(std::string_view(record).substr(start)),
                    static_cast<uint32_t>(per_series[k].size())};
-    part->data.append(record, start, record.size() - start);
     Slot& slot = part->slots[refs[k].slot];
     slot.profiles.push_back(hp);
     slot.min_time = std::min(slot.min_time, req.time_nanos);
@@ -438,14 +466,16 @@ Status Head::Replay(std::string_view record) {
   size_t bytes_added = 0;
   SH_ASSIGN_OR_RETURN(std::vector<SeriesRef> refs,
                       ResolveSeries(t, service, labels, SIZE_MAX, &bytes_added));
+  std::string encoded;
   std::unique_lock lock(part->mu);
   for (size_t k = 0; k < entries.size(); ++k) {
     const Entry& e = entries[k];
     int64_t total = 0;
     for (const NodeValue& nv : e.samples) total += nv.value;
-    HeadProfile hp{e.time, e.duration, total, part->data.size(),
+    encoded.clear();
+    EncodeSamples(e.samples, 1, &encoded);
+    HeadProfile hp{e.time, e.duration, total, part->data.Append(encoded),
                    static_cast<uint32_t>(e.samples.size())};
-    EncodeSamples(e.samples, 1, &part->data);
     Slot& slot = part->slots[refs[k].slot];
     slot.profiles.push_back(hp);
     slot.min_time = std::min(slot.min_time, e.time);
@@ -464,10 +494,10 @@ Status Head::Replay(std::string_view record) {
 namespace {
 
 // Decodes one head profile's samples.
-void DecodeHeadProfile(const std::string& data, const HeadProfile& hp,
+void DecodeHeadProfile(const SampleChunks& data, const HeadProfile& hp,
                        std::vector<NodeValue>* out) {
   out->clear();
-  protowire::Reader r(std::string_view(data).substr(hp.offset));
+  protowire::Reader r(data.At(hp.offset));
   VarintReader in(&r);
   DecodeSamples(&in, hp.samples, 1, UINT32_MAX, out);
 }
