@@ -731,15 +731,29 @@ void ProfileInterner::PrepareStacks() {
 
   frame_offsets_.resize(n + 1);
   path_hashes_.resize(n);
-  frames_.clear();
+  size_t total = 0;
   for (size_t i = 0; i < n; ++i) {
-    const size_t base = frames_.size();
-    frame_offsets_[i] = base;
-    if (!stored(i)) continue;  // no frames: Stack() maps it on its own
-    frames_.resize(base + p_.sample_stack(i).size());
-    path_hashes_[i] = MapStack(i, frames_.data() + base);
+    frame_offsets_[i] = total;
+    // A sample left without frames (not stored, or an empty stack) is
+    // mapped by Stack() on its own.
+    if (stored(i)) total += p_.sample_stack(i).size();
   }
-  frame_offsets_[n] = frames_.size();
+  frame_offsets_[n] = total;
+  frames_.resize(total);
+  // Samples in pairs, whose hash chains overlap.
+  size_t waiting = n;
+  for (size_t i = 0; i < n; ++i) {
+    if (frame_offsets_[i + 1] == frame_offsets_[i]) continue;
+    if (waiting == n) {
+      waiting = i;
+      continue;
+    }
+    MapStackPair(waiting, i);
+    waiting = n;
+  }
+  if (waiting != n) {
+    path_hashes_[waiting] = MapStack(waiting, frames_.data() + frame_offsets_[waiting]);
+  }
   // The stacks' index slots, fetched back to back so that their misses (in
   // an index far bigger than the caches and the TLB) overlap; between two
   // samples' hashes they would be one at a time.
@@ -769,6 +783,33 @@ uint64_t ProfileInterner::MapStack(size_t sample, uint32_t* leaf_first) {
     h = SymbolTable::MixPathHash(h, leaf_first[i]);
   }
   return h;
+}
+
+void ProfileInterner::MapStackPair(size_t a, size_t b) {
+  const auto sa = p_.sample_stack(a), sb = p_.sample_stack(b);
+  uint32_t* const oa = frames_.data() + frame_offsets_[a];
+  uint32_t* const ob = frames_.data() + frame_offsets_[b];
+  uint64_t ha = SymbolTable::RootPathHash(), hb = ha;
+  // Root first: from the ends of the leaf-first stacks, both while both last.
+  size_t ia = sa.size(), ib = sb.size();
+  while (ia > 0 && ib > 0) {
+    --ia;
+    --ib;
+    oa[ia] = Location(sa[ia]);
+    ob[ib] = Location(sb[ib]);
+    ha = SymbolTable::MixPathHash(ha, oa[ia]);
+    hb = SymbolTable::MixPathHash(hb, ob[ib]);
+  }
+  while (ia-- > 0) {
+    oa[ia] = Location(sa[ia]);
+    ha = SymbolTable::MixPathHash(ha, oa[ia]);
+  }
+  while (ib-- > 0) {
+    ob[ib] = Location(sb[ib]);
+    hb = SymbolTable::MixPathHash(hb, ob[ib]);
+  }
+  path_hashes_[a] = ha;
+  path_hashes_[b] = hb;
 }
 
 // --- TableImporter --------------------------------------------------------------------

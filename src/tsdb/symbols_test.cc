@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "base/testing/testing.h"
 #include "profile/folded.h"
 #include "profile/pprof.h"
@@ -68,6 +70,14 @@ TEST(SymbolTableTest, PreparedStacksMatchOneByOne) {
       std::vector<uint32_t> got;
       for (size_t i = 0; i < p.samples.size(); ++i) got.push_back(in.Stack(i));
       EXPECT_EQ(got, expected) << file << (warm ? " (warm)" : "");
+      // The hashes computed ahead (two samples at a time) are the tree's own:
+      // with a wrong one, Stack() would still be right, only slower.
+      for (size_t i = 0; i < p.samples.size(); ++i) {
+        auto values = p.sample_values(i);
+        bool stored = std::any_of(values.begin(), values.end(), [](int64_t v) { return v != 0; });
+        if (!stored || p.sample_stack(i).empty()) continue;  // left to Stack()
+        ASSERT_EQ(in.prepared_path_hash(i), batched.node_hash(got[i])) << file << " sample " << i;
+      }
       EXPECT_EQ(batched.sizes(), one.sizes()) << file;
     }
     // Samples whose values are all 0 are left to Stack(): their symbols are
