@@ -11,6 +11,43 @@
 
 namespace stackhouse::tsdb {
 
+namespace {
+
+// Sorts by node, stably: least significant byte first, skipping the bytes
+// every node shares. For a profile's few hundred samples this is several
+// times faster than a comparison sort, whose branches on random node ids
+// mispredict half the time.
+void RadixSortByNode(std::vector<NodeValue>* v) {
+  const size_t n = v->size();
+  uint32_t counts[4][256] = {};
+  for (const NodeValue& nv : *v) {
+    ++counts[0][nv.node & 0xff];
+    ++counts[1][(nv.node >> 8) & 0xff];
+    ++counts[2][(nv.node >> 16) & 0xff];
+    ++counts[3][nv.node >> 24];
+  }
+  thread_local std::vector<NodeValue> scratch;
+  scratch.resize(n);
+  NodeValue* src = v->data();
+  NodeValue* dst = scratch.data();
+  for (int d = 0; d < 4; ++d) {
+    const int shift = 8 * d;
+    if (counts[d][(src[0].node >> shift) & 0xff] == n) continue;  // one value of this byte
+    uint32_t next[256];
+    uint32_t sum = 0;
+    for (int b = 0; b < 256; ++b) {
+      next[b] = sum;
+      sum += counts[d][b];
+    }
+    for (size_t i = 0; i < n; ++i) dst[next[(src[i].node >> shift) & 0xff]++] = src[i];
+    std::swap(src, dst);
+  }
+  if (src != v->data()) std::copy(src, src + n, v->data());
+  if (scratch.capacity() > (size_t{1} << 20)) std::vector<NodeValue>().swap(scratch);
+}
+
+}  // namespace
+
 void SortAndMerge(std::vector<NodeValue>* v) {
   // Many values over few nodes (an hour of a series' profiles, as blocks
   // are written): summed into an array indexed by node and read back in
@@ -26,8 +63,12 @@ void SortAndMerge(std::vector<NodeValue>* v) {
       return;
     }
   }
-  std::sort(v->begin(), v->end(),
-            [](const NodeValue& a, const NodeValue& b) { return a.node < b.node; });
+  if (v->size() >= 64) {
+    RadixSortByNode(v);
+  } else {
+    std::sort(v->begin(), v->end(),
+              [](const NodeValue& a, const NodeValue& b) { return a.node < b.node; });
+  }
   size_t out = 0;
   for (size_t i = 0; i < v->size();) {
     NodeValue nv = (*v)[i++];

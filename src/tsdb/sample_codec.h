@@ -14,12 +14,23 @@
 namespace stackhouse::tsdb {
 
 inline void EncodeSamples(std::span<const NodeValue> sorted, int64_t scale, std::string* out) {
+  // Written in place (room for the longest varints, cut back after): one
+  // append per varint would check and grow the string every time.
+  const size_t at = out->size();
+  out->resize(at + sorted.size() * (5 + 10));
+  char* const begin = out->data() + at;
+  char* p = begin;
   uint32_t prev = 0;
   for (const NodeValue& nv : sorted) {
-    PutUvarint(out, nv.node - prev);
+    p = protowire::PutVarint(p, nv.node - prev);
     prev = nv.node;
   }
-  for (const NodeValue& nv : sorted) PutSvarint(out, nv.value / scale);
+  if (scale == 1) {  // (no division per value)
+    for (const NodeValue& nv : sorted) p = protowire::PutVarint(p, ZigZag(nv.value));
+  } else {
+    for (const NodeValue& nv : sorted) p = protowire::PutVarint(p, ZigZag(nv.value / scale));
+  }
+  out->resize(at + static_cast<size_t>(p - begin));
 }
 
 // Decodes n samples appended to *out. Node ids must stay below max_node and
