@@ -195,8 +195,7 @@ Status BlockWriter::AddSeries(const profile::LabelSet& labels, uint32_t partitio
     for (const NodeValue& nv : samples) {
       keyed.push_back({static_cast<uint32_t>(scratch[nv.node]), nv.value});
     }
-    std::sort(keyed.begin(), keyed.end(),
-              [](const NodeValue& a, const NodeValue& b) { return a.node < b.node; });
+    SortByNode(&keyed);
   };
 
   // Section 0: the profiles table.

@@ -56,6 +56,8 @@ inline bool DecodeSamples(VarintReader* in, uint64_t n, int64_t scale, uint32_t 
 
 // Sorts by node and merges equal nodes, dropping zero sums.
 void SortAndMerge(std::vector<NodeValue>* samples);
+// Sorts samples by node (equal nodes in any order).
+void SortByNode(std::vector<NodeValue>* samples);
 
 // Sums of (stack, value) pairs over one partition's stack tree, read back
 // as the (node, sum) pairs with non-zero sums in node order (what a
