@@ -200,8 +200,40 @@ uint32_t SymbolTable::Stack(std::span<const uint32_t> leaf_first, uint64_t h) {
   // the 64-bit hash (a collision, ~n^2/2^65, would merge two stacks).
   uint32_t found = node_index_.Find(h);
   if (found != HashKeyIndex::kEmpty) return found;
+  // A new stack. Its longest prefix already in the tree is found by the
+  // prefixes' path hashes (if a prefix is in the tree, so are the shorter
+  // ones), galloping from the leaf, since new stacks mostly differ from
+  // known ones near it; only the frames after it are added.
+  const size_t depth = leaf_first.size();
+  thread_local std::vector<uint64_t> prefix;  // prefix[k]: the first k + 1 frames'
+  prefix.resize(depth);
+  uint64_t ph = RootPathHash();
+  for (size_t k = 0; k < depth; ++k) prefix[k] = ph = MixPathHash(ph, leaf_first[depth - 1 - k]);
+  size_t lo = 0, hi = depth;  // a prefix of lo frames is in the tree (0: the root), of hi not
   uint32_t node = 0;
-  for (size_t i = leaf_first.size(); i-- > 0;) node = Child(node, leaf_first[i]);
+  auto known = [&](size_t len) {
+    uint32_t n = node_index_.Find(prefix[len - 1]);
+    if (n == HashKeyIndex::kEmpty) return false;
+    node = n;
+    return true;
+  };
+  for (size_t step = 1; hi - lo > 1; step *= 2) {
+    const size_t len = hi > lo + step ? hi - step : lo + 1;
+    if (known(len)) {
+      lo = len;
+      break;
+    }
+    hi = len;
+  }
+  while (hi - lo > 1) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (known(mid)) {
+      lo = mid;
+    } else {
+      hi = mid;
+    }
+  }
+  for (size_t k = lo; k < depth; ++k) node = Child(node, leaf_first[depth - 1 - k]);
   return node;
 }
 

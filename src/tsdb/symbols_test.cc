@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <random>
 
 #include "base/testing/testing.h"
 #include "profile/folded.h"
@@ -104,6 +105,38 @@ TEST(SymbolTableTest, PreparedStacksMatchOneByOne) {
     ASSERT_EQ(names.size(), stack.size()) << file;
     EXPECT_EQ(names[0], zeroed.FrameName(zeroed.locations[stack[0]])) << file;
   }
+}
+
+// A new stack is added after its longest prefix already in the tree (found
+// by path hashes); the tree is the same, node for node, as adding every
+// stack frame by frame from the root: stacks that extend, branch off at
+// every depth from known ones, start at new roots, or repeat.
+TEST(SymbolTableTest, NewStacksJoinTheirLongestKnownPrefix) {
+  std::mt19937 rng(11);
+  SymbolTable fast, walked;
+  std::vector<std::vector<uint32_t>> seen;  // root first
+  for (int i = 0; i < 3000; ++i) {
+    std::vector<uint32_t> root_first;
+    if (seen.empty() || rng() % 10 == 0) {
+      root_first.push_back(1 + rng() % 40);  // maybe a new root
+    } else {
+      root_first = seen[rng() % seen.size()];
+      root_first.resize(rng() % (root_first.size() + 1));  // any depth, even 0
+    }
+    size_t extra = rng() % 4 == 0 ? 0 : 1 + rng() % 12;
+    for (size_t k = 0; k < extra; ++k) root_first.push_back(1 + rng() % 40);
+    if (root_first.empty()) continue;
+    seen.push_back(root_first);
+    std::vector<uint32_t> leaf_first(root_first.rbegin(), root_first.rend());
+    uint64_t h = SymbolTable::RootPathHash();
+    for (uint32_t loc : root_first) h = SymbolTable::MixPathHash(h, loc);
+    uint32_t want = 0;
+    for (uint32_t loc : root_first) want = walked.Child(want, loc);
+    ASSERT_EQ(fast.Stack(leaf_first, h), want) << "stack " << i;
+    ASSERT_EQ(fast.num_nodes(), walked.num_nodes()) << "stack " << i;
+  }
+  EXPECT_EQ(fast.parents(), walked.parents());
+  EXPECT_EQ(fast.node_locations(), walked.node_locations());
 }
 
 TEST(SymbolTableTest, ContentHashFastPathAgreesAcrossProfiles) {
