@@ -96,9 +96,7 @@ void NodeSums::Values(std::vector<NodeValue>* out) {
   // When most nodes were touched, a scan of the sums is cheaper than
   // sorting the touched list.
   if (Dense()) {
-    for (size_t n = 0; n < sums_.size(); ++n) {
-      if (sums_[n] != 0) out->push_back({static_cast<uint32_t>(n), sums_[n]});
-    }
+    AppendNonZeroSums(sums_, out);
     return;
   }
   std::sort(touched_.begin(), touched_.end());

@@ -2,11 +2,15 @@
 
 namespace stackhouse::tsdb {
 
+void AppendNonZeroSums(std::span<const int64_t> sums, std::vector<NodeValue>* out) {
+  for (size_t n = 0; n < sums.size(); ++n) {
+    if (sums[n] != 0) out->push_back({static_cast<uint32_t>(n), sums[n]});
+  }
+}
+
 void StackSink::AddDense(const SymbolTable& symbols, std::span<const int64_t> sums) {
   std::vector<NodeValue> values;
-  for (size_t n = 0; n < sums.size(); ++n) {
-    if (sums[n] != 0) values.push_back({static_cast<uint32_t>(n), sums[n]});
-  }
+  AppendNonZeroSums(sums, &values);
   if (!values.empty()) Add(symbols, values);
 }
 

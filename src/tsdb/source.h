@@ -62,6 +62,9 @@ class StackSink {
   virtual void AddDense(const SymbolTable& symbols, std::span<const int64_t> sums);
 };
 
+// Appends (node, sum) for each non-zero sums[node], in node order.
+void AppendNonZeroSums(std::span<const int64_t> sums, std::vector<NodeValue>* out);
+
 // Totals over time: bucket i covers [from + i*step, from + (i+1)*step).
 struct TotalsRequest {
   int64_t step = 0;  // ns, > 0

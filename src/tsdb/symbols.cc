@@ -775,7 +775,7 @@ void ProfileInterner::PrepareStacks() {
   // Samples in pairs, whose hash chains overlap.
   size_t waiting = n;
   for (size_t i = 0; i < n; ++i) {
-    if (frame_offsets_[i + 1] == frame_offsets_[i]) continue;
+    if (!HasFrames(i)) continue;
     if (waiting == n) {
       waiting = i;
       continue;
@@ -790,13 +790,13 @@ void ProfileInterner::PrepareStacks() {
   // an index far bigger than the caches and the TLB) overlap; between two
   // samples' hashes they would be one at a time.
   for (size_t i = 0; i < n; ++i) {
-    if (frame_offsets_[i + 1] > frame_offsets_[i]) table_->PrefetchStack(path_hashes_[i]);
+    if (HasFrames(i)) table_->PrefetchStack(path_hashes_[i]);
   }
   prepared_ = true;
 }
 
 uint32_t ProfileInterner::Stack(size_t sample) {
-  if (prepared_ && frame_offsets_[sample + 1] > frame_offsets_[sample]) {
+  if (prepared_ && HasFrames(sample)) {
     const size_t begin = frame_offsets_[sample];
     return table_->Stack(std::span<const uint32_t>(frames_.data() + begin, frame_offsets_[sample + 1] - begin),
                          path_hashes_[sample]);
@@ -807,12 +807,16 @@ uint32_t ProfileInterner::Stack(size_t sample) {
 }
 
 uint64_t ProfileInterner::MapStack(size_t sample, uint32_t* leaf_first) {
-  // Locations mapped and the path hash computed in one pass, root first.
-  auto st = p_.sample_stack(sample);
-  uint64_t h = SymbolTable::RootPathHash();
-  for (size_t i = st.size(); i-- > 0;) {
-    leaf_first[i] = Location(st[i]);
-    h = SymbolTable::MixPathHash(h, leaf_first[i]);
+  const auto st = p_.sample_stack(sample);
+  return MapFrames(st, st.size(), leaf_first, SymbolTable::RootPathHash());
+}
+
+uint64_t ProfileInterner::MapFrames(std::span<const uint32_t> stack, size_t n, uint32_t* leaf_first,
+                                    uint64_t h) {
+  // Locations mapped and the path hash continued in one pass, root first.
+  while (n-- > 0) {
+    leaf_first[n] = Location(stack[n]);
+    h = SymbolTable::MixPathHash(h, leaf_first[n]);
   }
   return h;
 }
@@ -822,7 +826,8 @@ void ProfileInterner::MapStackPair(size_t a, size_t b) {
   uint32_t* const oa = frames_.data() + frame_offsets_[a];
   uint32_t* const ob = frames_.data() + frame_offsets_[b];
   uint64_t ha = SymbolTable::RootPathHash(), hb = ha;
-  // Root first: from the ends of the leaf-first stacks, both while both last.
+  // Root first: from the ends of the leaf-first stacks, both while both
+  // last, then the longer one's rest.
   size_t ia = sa.size(), ib = sb.size();
   while (ia > 0 && ib > 0) {
     --ia;
@@ -832,16 +837,8 @@ void ProfileInterner::MapStackPair(size_t a, size_t b) {
     ha = SymbolTable::MixPathHash(ha, oa[ia]);
     hb = SymbolTable::MixPathHash(hb, ob[ib]);
   }
-  while (ia-- > 0) {
-    oa[ia] = Location(sa[ia]);
-    ha = SymbolTable::MixPathHash(ha, oa[ia]);
-  }
-  while (ib-- > 0) {
-    ob[ib] = Location(sb[ib]);
-    hb = SymbolTable::MixPathHash(hb, ob[ib]);
-  }
-  path_hashes_[a] = ha;
-  path_hashes_[b] = hb;
+  path_hashes_[a] = MapFrames(sa, ia, oa, ha);
+  path_hashes_[b] = MapFrames(sb, ib, ob, hb);
 }
 
 // --- TableImporter --------------------------------------------------------------------

@@ -233,6 +233,12 @@ class ProfileInterner {
   uint32_t InternLocationHashed(uint32_t profile_location, uint64_t hash);
   // Writes sample i's locations, mapped, leaf first; returns its path hash.
   uint64_t MapStack(size_t sample, uint32_t* leaf_first);
+  // Maps frames [0, n) of a leaf-first stack into leaf_first, root side
+  // first, continuing the path hash h; returns the hash.
+  uint64_t MapFrames(std::span<const uint32_t> stack, size_t n, uint32_t* leaf_first, uint64_t h);
+  // After PrepareStacks: whether sample i's frames were mapped ahead (not
+  // for a sample with no stored value or an empty stack).
+  bool HasFrames(size_t sample) const { return frame_offsets_[sample + 1] > frame_offsets_[sample]; }
   // MapStack of two samples at once, into frames_ at their offsets and
   // path_hashes_: the path hash is a chain of dependent multiplies, and two
   // independent chains run in the time of about one.
