@@ -84,6 +84,8 @@ const Option kOptions[] = {
      "Threads that read and write connections", FIELD(http_threads)},
     {"server.worker_threads", "worker-threads", "STACKHOUSE_WORKER_THREADS", Kind::kInt,
      "Threads that handle requests", FIELD(worker_threads)},
+    {"server.ingest_threads", "ingest-threads", "STACKHOUSE_INGEST_THREADS", Kind::kInt,
+     "Threads that decode and store pushed profiles (0: twice the cores)", FIELD(ingest_threads)},
     {"server.multitenancy", "multitenancy", "STACKHOUSE_MULTITENANCY", Kind::kBool,
      "Take the tenant from X-Scope-OrgID (default anonymous)", FIELD(multitenancy)},
     {"server.self_profiling", "self-profiling", "STACKHOUSE_SELF_PROFILING", Kind::kBool,
@@ -303,6 +305,9 @@ StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv, int first, bool* 
     SH_RETURN_IF_ERROR(SplitHostPort(c.otlp_grpc_addr, &host, &port).WithPrefix("otlp.grpc_addr"));
   }
   if (c.worker_threads < 1 || c.http_threads < 1) return InvalidArgumentError("threads must be >= 1");
+  if (c.ingest_threads < 0 || c.ingest_threads > 4096) {
+    return InvalidArgumentError("ingest-threads must be between 0 (twice the cores) and 4096");
+  }
   return c;
 }
 

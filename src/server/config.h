@@ -61,6 +61,7 @@ struct ServerConfig {
   int64_t max_connections = 4096;
   int64_t http_threads = 2;
   int64_t worker_threads = 64;
+  int64_t ingest_threads = 0;  // 0: twice the cores
   double ingestion_rate_mb = 4;                         // per tenant, MB/s; 0 = unlimited
   double ingestion_burst_mb = 8;
   int64_t max_query_range_ns = int64_t{32} * 24 * 3600 * 1000000000;

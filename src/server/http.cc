@@ -45,8 +45,13 @@ std::string JsonError(std::string_view code, std::string_view message) {
 // A complete request handed to the worker pool. Shared by the connection's
 // RequestState and the worker running it, so that Stop can answer it (503)
 // while its handler is still running.
+struct RoutedHandler {
+  HttpHandler fn;
+  HandlerPool pool = HandlerPool::kGeneral;
+};
+
 struct Job {
-  const HttpHandler* handler = nullptr;
+  const RoutedHandler* handler = nullptr;
   HttpRequest request;  // touched by the worker only once dispatched
   MHD_Connection* connection = nullptr;
   std::mutex mu;
@@ -66,6 +71,14 @@ struct RequestState {
 };
 
 enum class DispatchResult { kQueued, kBusy, kStopping };
+
+// Jobs whose handlers returned with a deferred response not yet sent, so
+// that Stop can answer them. Shared with their responders, which may outlive
+// the server.
+struct DeferredJobs {
+  std::mutex mu;
+  std::unordered_map<Job*, std::weak_ptr<Job>> jobs;
+};
 
 }  // namespace
 
@@ -124,22 +137,23 @@ struct HttpServer::Impl {
                     const char* upload_data, size_t* upload_data_size, RequestState* st);
   void ReadRequestHead(MHD_Connection* connection, const char* url, const char* method,
                        HttpRequest* request);
-  const HttpHandler* Route(const std::string& path) const;
+  const RoutedHandler* Route(const std::string& path) const;
   MHD_Result Respond(MHD_Connection* connection, HttpResponse response);
   MHD_Result RespondError(MHD_Connection* connection, int status, std::string_view code,
                           std::string_view message);
   MHD_Result Reject413(MHD_Connection* connection, RequestState* st, std::string_view message);
 
   DispatchResult Dispatch(std::shared_ptr<Job> job);
-  void WorkerLoop(size_t index);
-  void RunJob(Job* job);
+  struct Pool;
+  void WorkerLoop(size_t index, Pool* pool);
+  void RunJob(std::shared_ptr<Job> job);
   static void FinishJob(Job* job, HttpResponse response);
   void AnswerWaitingJobs();
   void StopWorkers();
 
   const HttpServerOptions options;
-  std::unordered_map<std::string, HttpHandler> exact;
-  std::vector<std::pair<std::string, HttpHandler>> prefixes;  // longest first
+  std::unordered_map<std::string, RoutedHandler> exact;
+  std::vector<std::pair<std::string, RoutedHandler>> prefixes;  // longest first
 
   MHD_Daemon* daemon = nullptr;
   std::atomic<int> bound_port{0};
@@ -149,13 +163,18 @@ struct HttpServer::Impl {
 
   // The worker pool. `mu` guards everything down to `running`.
   std::mutex mu;
-  std::condition_variable work_cv;
-  std::deque<std::shared_ptr<Job>> queue;
+  struct Pool {
+    std::condition_variable cv;
+    std::deque<std::shared_ptr<Job>> queue;
+    size_t idle = 0;
+  };
+  Pool pools[2];                              // by HandlerPool
   std::vector<std::shared_ptr<Job>> running;  // per worker
-  size_t idle_workers = 0;
   bool accepting_jobs = false;
   bool shutdown_workers = false;
   std::vector<std::thread> workers;
+
+  const std::shared_ptr<DeferredJobs> deferred = std::make_shared<DeferredJobs>();
 
   std::atomic<uint64_t> in_flight{0};  // request line seen, not completed
   std::atomic<uint64_t> suspended{0};  // dispatched, response not yet queued
@@ -270,7 +289,7 @@ MHD_Result HttpServer::Impl::Access(MHD_Connection* connection, const char* url,
     suspended.fetch_sub(1, std::memory_order_relaxed);
     return Respond(connection, std::move(response));
   }
-  const HttpHandler* handler = Route(st->request.path);
+  const RoutedHandler* handler = Route(st->request.path);
   if (handler == nullptr) {
     return RespondError(connection, 404, "not_found",
                         StrCat("no handler for path ", Quote(st->request.path, 200)));
@@ -333,7 +352,7 @@ void HttpServer::Impl::ReadRequestHead(MHD_Connection* connection, const char* u
   }
 }
 
-const HttpHandler* HttpServer::Impl::Route(const std::string& path) const {
+const RoutedHandler* HttpServer::Impl::Route(const std::string& path) const {
   auto it = exact.find(path);
   if (it != exact.end()) return &it->second;
   for (const auto& [prefix, handler] : prefixes) {
@@ -404,45 +423,78 @@ MHD_Result HttpServer::Impl::Reject413(MHD_Connection* connection, RequestState*
   return MHD_YES;
 }
 
+struct HttpResponder::State {
+  State(std::shared_ptr<Job> j, HttpResponse r, std::shared_ptr<DeferredJobs> d)
+      : job(std::move(j)), response(std::move(r)), deferred(std::move(d)) {
+    std::lock_guard<std::mutex> lock(deferred->mu);
+    deferred->jobs.emplace(job.get(), job);
+  }
+  ~State() {
+    if (sent.load()) return;
+    HttpResponse error;
+    SetJsonError(&error, 500, "internal", "the handler dropped its deferred response");
+    Finish(std::move(error));
+  }
+  void Finish(HttpResponse r) {
+    {
+      std::lock_guard<std::mutex> lock(deferred->mu);
+      deferred->jobs.erase(job.get());
+    }
+    HttpServer::Impl::FinishJob(job.get(), std::move(r));
+  }
+  std::shared_ptr<Job> job;
+  HttpResponse response;
+  std::shared_ptr<DeferredJobs> deferred;
+  std::atomic<bool> sent{false};
+};
+
+HttpResponse* HttpResponder::response() { return &state_->response; }
+
+void HttpResponder::Send() {
+  if (state_->sent.exchange(true)) return;
+  state_->Finish(std::move(state_->response));
+}
+
 DispatchResult HttpServer::Impl::Dispatch(std::shared_ptr<Job> job) {
+  Pool& pool = pools[static_cast<int>(job->handler->pool)];
   {
     std::lock_guard<std::mutex> lock(mu);
     if (!accepting_jobs) return DispatchResult::kStopping;
-    if (queue.size() >= idle_workers + options.max_queued_requests) return DispatchResult::kBusy;
+    if (pool.queue.size() >= pool.idle + options.max_queued_requests) return DispatchResult::kBusy;
     // Suspending under `mu` orders it before any worker can resume it.
     MHD_suspend_connection(job->connection);
     suspended.fetch_add(1, std::memory_order_relaxed);
-    queue.push_back(std::move(job));
+    pool.queue.push_back(std::move(job));
   }
-  work_cv.notify_one();
+  pool.cv.notify_one();
   return DispatchResult::kQueued;
 }
 
-void HttpServer::Impl::WorkerLoop(size_t index) {
+void HttpServer::Impl::WorkerLoop(size_t index, Pool* pool) {
   std::unique_lock<std::mutex> lock(mu);
   for (;;) {
     running[index].reset();  // its request was released by RunJob
-    ++idle_workers;
-    work_cv.wait(lock, [this] { return shutdown_workers || !queue.empty(); });
-    --idle_workers;
-    if (queue.empty()) return;  // shutting down
-    running[index] = std::move(queue.front());
-    queue.pop_front();
-    Job* job = running[index].get();  // kept alive by running[index]
+    ++pool->idle;
+    pool->cv.wait(lock, [&] { return shutdown_workers || !pool->queue.empty(); });
+    --pool->idle;
+    if (pool->queue.empty()) return;  // shutting down
+    running[index] = std::move(pool->queue.front());
+    pool->queue.pop_front();
+    std::shared_ptr<Job> job = running[index];
     lock.unlock();
-    RunJob(job);
+    RunJob(std::move(job));
     lock.lock();
   }
 }
 
-void HttpServer::Impl::RunJob(Job* job) {
+void HttpServer::Impl::RunJob(std::shared_ptr<Job> job) {
   {
     std::lock_guard<std::mutex> lock(job->mu);
     if (job->finished) return;  // answered by Stop already
   }
   HttpResponse response;
   try {
-    (*job->handler)(job->request, &response);
+    job->handler->fn(job->request, &response);
   } catch (const std::exception& e) {
     response = HttpResponse();
     SetJsonError(&response, 500, "internal", StrCat("handler failed: ", e.what()));
@@ -451,7 +503,18 @@ void HttpServer::Impl::RunJob(Job* job) {
     SetJsonError(&response, 500, "internal", "handler failed");
   }
   job->request = HttpRequest();  // free the body now
-  FinishJob(job, std::move(response));
+  if (response.defer) {
+    auto defer = std::move(response.defer);
+    response.defer = nullptr;
+    try {
+      defer(HttpResponder(
+          std::make_shared<HttpResponder::State>(job, std::move(response), deferred)));
+    } catch (...) {
+      // The responder's state, dropped unsent, answers 500.
+    }
+    return;
+  }
+  FinishJob(job.get(), std::move(response));
 }
 
 void HttpServer::Impl::FinishJob(Job* job, HttpResponse response) {
@@ -467,10 +530,18 @@ void HttpServer::Impl::AnswerWaitingJobs() {
   {
     std::lock_guard<std::mutex> lock(mu);
     accepting_jobs = false;
-    for (auto& job : queue) jobs.push_back(std::move(job));
-    queue.clear();
+    for (Pool& pool : pools) {
+      for (auto& job : pool.queue) jobs.push_back(std::move(job));
+      pool.queue.clear();
+    }
     for (const auto& job : running) {
       if (job != nullptr) jobs.push_back(job);
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(deferred->mu);
+    for (const auto& [ptr, weak] : deferred->jobs) {
+      if (auto job = weak.lock()) jobs.push_back(std::move(job));
     }
   }
   for (const auto& job : jobs) {
@@ -486,7 +557,7 @@ void HttpServer::Impl::StopWorkers() {
     accepting_jobs = false;
     shutdown_workers = true;
   }
-  work_cv.notify_all();
+  for (Pool& pool : pools) pool.cv.notify_all();
   for (auto& t : workers) t.join();
   workers.clear();
 }
@@ -496,19 +567,19 @@ HttpServer::HttpServer(HttpServerOptions options)
 
 HttpServer::~HttpServer() { Stop(); }
 
-void HttpServer::Handle(std::string path, HttpHandler h) {
-  impl_->exact[std::move(path)] = std::move(h);
+void HttpServer::Handle(std::string path, HttpHandler h, HandlerPool pool) {
+  impl_->exact[std::move(path)] = {std::move(h), pool};
 }
 
-void HttpServer::HandlePrefix(std::string prefix, HttpHandler h) {
+void HttpServer::HandlePrefix(std::string prefix, HttpHandler h, HandlerPool pool) {
   auto& prefixes = impl_->prefixes;
   for (auto& [p, handler] : prefixes) {
     if (p == prefix) {
-      handler = std::move(h);
+      handler = {std::move(h), pool};
       return;
     }
   }
-  prefixes.emplace_back(std::move(prefix), std::move(h));
+  prefixes.emplace_back(std::move(prefix), RoutedHandler{std::move(h), pool});
   std::stable_sort(prefixes.begin(), prefixes.end(),
                    [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
 }
@@ -573,6 +644,13 @@ Status HttpServer::Start() {
     return InvalidArgumentError(
         "HTTP server: io_threads and worker_threads must be >= 1, idle_timeout_s >= 0");
   }
+  if (o.cpu_worker_threads < 0) {
+    return InvalidArgumentError("HTTP server: cpu_worker_threads must be >= 0");
+  }
+  const int cpu_workers =
+      o.cpu_worker_threads > 0
+          ? o.cpu_worker_threads
+          : 2 * std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   int port = 0;
   SH_ASSIGN_OR_RETURN(int fd, Listen(o.address, o.port, o.max_connections, &port));
 
@@ -580,10 +658,12 @@ Status HttpServer::Start() {
     std::lock_guard<std::mutex> lock(s.mu);
     s.accepting_jobs = true;
     s.shutdown_workers = false;
-    s.running.assign(o.worker_threads, nullptr);
+    s.running.assign(o.worker_threads + cpu_workers, nullptr);
   }
-  for (int i = 0; i < o.worker_threads; ++i) {
-    s.workers.emplace_back([&s, i] { s.WorkerLoop(i); });
+  for (int i = 0; i < o.worker_threads + cpu_workers; ++i) {
+    Impl::Pool* pool = &s.pools[static_cast<int>(i < o.worker_threads ? HandlerPool::kGeneral
+                                                                        : HandlerPool::kCpu)];
+    s.workers.emplace_back([&s, i, pool] { s.WorkerLoop(i, pool); });
   }
 
   unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;

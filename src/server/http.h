@@ -54,11 +54,33 @@ struct HttpRequest {
   std::string_view Header(std::string_view lowercase_name) const;
 };
 
+class HttpResponder;
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Set by a handler whose answer must wait for something (an fsync) that
+  // it should not wait for on its worker thread: called once the handler
+  // has returned, with the responder that sends this response (edited or
+  // not) when its Send is called, from any thread. The worker goes on to
+  // the next request meanwhile.
+  std::function<void(HttpResponder)> defer;
+};
+
+// Sends a deferred response (HttpResponse::defer). Copies share it: the
+// first Send sends; if every copy is dropped unsent, the client gets 500.
+class HttpResponder {
+ public:
+  struct State;  // http.cc
+  explicit HttpResponder(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  // The response the handler left, to edit before Send (by one thread).
+  HttpResponse* response();
+  void Send();
+
+ private:
+  std::shared_ptr<State> state_;
 };
 
 // Writes `status` with the JSON error body {"code":..,"message":..}.
@@ -71,11 +93,20 @@ bool AllowMethod(const HttpRequest& req, std::string_view allowed, HttpResponse*
 
 using HttpHandler = std::function<void(const HttpRequest&, HttpResponse*)>;
 
+// The workers that run a handler. kGeneral: the worker_threads pool, for
+// handlers that may block (queries, calls to other services). kCpu: the
+// cpu_worker_threads pool, for handlers that only compute and never sleep
+// (one whose answer waits on an fsync defers it, HttpResponse::defer): about
+// as many threads as cores, so that each keeps its memory in cache and jobs
+// do not take turns on a core.
+enum class HandlerPool { kGeneral = 0, kCpu = 1 };
+
 struct HttpServerOptions {
   std::string address = "0.0.0.0";  // an IPv4 or IPv6 literal
   int port = 4040;                  // 0 = an ephemeral port (tests)
   int io_threads = 2;               // libmicrohttpd epoll threads
   int worker_threads = 64;          // handlers run here and may block
+  int cpu_worker_threads = 0;       // the kCpu pool; 0: twice the cores
   size_t max_connections = 4096;
   // Keep-alive idle time, and the longest silence while a request's header
   // or body is being read (a slow client is cut off).
@@ -98,12 +129,12 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // An exact path ("/ingest"). Registering a path again replaces its handler.
-  void Handle(std::string path, HttpHandler h);
+  void Handle(std::string path, HttpHandler h, HandlerPool pool = HandlerPool::kGeneral);
   // Every path starting with `prefix` ("/api/"). The longest matching prefix
   // wins; exact paths are tried first. Unknown paths get 404 with
   // {"code":"not_found","message":...}. Methods are the handler's business
   // (405 is up to it).
-  void HandlePrefix(std::string prefix, HttpHandler h);
+  void HandlePrefix(std::string prefix, HttpHandler h, HandlerPool pool = HandlerPool::kGeneral);
 
   // Binds and serves. The error names the address when it cannot bind.
   Status Start();

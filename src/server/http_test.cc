@@ -109,8 +109,21 @@ class HttpServerTest : public ::testing::Test {
       --concurrent_;
       resp->body = "slept";
     });
+    server_->Handle("/defer", [this](const HttpRequest& req, HttpResponse* resp) {
+      resp->body = "deferred";
+      const bool drop = req.HasQuery("drop");
+      resp->defer = [this, drop](HttpResponder r) {
+        if (drop) return;  // never sent: 500
+        std::lock_guard<std::mutex> lock(responders_mu_);
+        responders_.push_back(std::move(r));
+      };
+    });
     ASSERT_TRUE(server_->Start().ok());
     base_ = StrCat("http://127.0.0.1:", server_->port());
+  }
+  size_t Deferred() {
+    std::lock_guard<std::mutex> lock(responders_mu_);
+    return responders_.size();
   }
   void TearDown() override {
     gate_.Open();
@@ -122,6 +135,8 @@ class HttpServerTest : public ::testing::Test {
   Gate gate_;
   std::atomic<int> concurrent_{0};
   std::atomic<int> max_concurrent_{0};
+  std::mutex responders_mu_;
+  std::vector<HttpResponder> responders_;
 };
 
 TEST_F(HttpServerTest, RoutesExactThenLongestPrefixElse404) {
@@ -407,6 +422,67 @@ TEST_F(HttpServerTest, StopAnswers503AfterGraceExpires) {
   opener.join();
   EXPECT_EQ(status.load(), 503);
   EXPECT_GE(secs, 0.4);
+}
+
+TEST_F(HttpServerTest, DeferredResponsesFreeTheWorkerAndGoOutWhenSent) {
+  HttpServerOptions o = TestOptions();
+  o.worker_threads = 1;
+  Start(o);
+  std::vector<std::thread> clients;
+  std::vector<std::string> bodies(3);
+  std::vector<int> statuses(3, 0);
+  for (int i = 0; i < 3; ++i) {
+    clients.emplace_back([&, i] {
+      HttpClient c;
+      auto r = c.Get(base_ + "/defer");
+      if (r.ok()) {
+        statuses[i] = r->status;
+        bodies[i] = r->body;
+      }
+    });
+  }
+  // One worker took all three: none of them holds it.
+  ASSERT_TRUE(WaitFor([&] { return Deferred() == 3; }));
+  HttpClient c;
+  auto echo = c.Get(base_ + "/echo");
+  ASSERT_TRUE(echo.ok());
+  EXPECT_EQ(echo->status, 200);
+  {
+    std::lock_guard<std::mutex> lock(responders_mu_);
+    for (HttpResponder& r : responders_) {
+      r.response()->body += "+edited";
+      r.Send();
+      r.Send();  // the second is ignored
+    }
+  }
+  for (auto& t : clients) t.join();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(statuses[i], 200);
+    EXPECT_EQ(bodies[i], "deferred+edited");
+  }
+  // A responder dropped unsent answers 500.
+  auto dropped = c.Get(base_ + "/defer?drop");
+  ASSERT_TRUE(dropped.ok());
+  EXPECT_EQ(dropped->status, 500);
+  EXPECT_THAT(dropped->body, HasSubstr("dropped its deferred response"));
+}
+
+TEST_F(HttpServerTest, StopAnswersDeferredResponsesStillUnsent) {
+  Start();
+  std::atomic<int> status{0};
+  std::thread t([&] {
+    HttpClient c;
+    auto r = c.Get(base_ + "/defer");
+    if (r.ok()) status = r->status;
+  });
+  ASSERT_TRUE(WaitFor([&] { return Deferred() == 1; }));
+  server_->Stop(std::chrono::milliseconds(100));
+  t.join();
+  EXPECT_EQ(status.load(), 503);
+  server_.reset();
+  // Sending after the server is gone does nothing.
+  std::lock_guard<std::mutex> lock(responders_mu_);
+  responders_[0].Send();
 }
 
 TEST_F(HttpServerTest, HandlerExceptionBecomes500) {

@@ -37,16 +37,18 @@ void HandleIngest(ServerContext* ctx, const HttpRequest& req, HttpResponse* resp
   in.now_nanos = NowNanos();
   auto parsed = ingest::ParseIngest(in, ctx->ingest_limits);
   if (!parsed.ok()) return RejectIngest(ctx, resp, AsTooLarge(parsed.status()));
-  Status s = ctx->store->Append(*tenant, parsed->labels, parsed->profile, parsed->time_nanos,
-                                parsed->duration_nanos);
-  for (size_t i = 0; s.ok() && i < parsed->more.size(); ++i) {
+  // Every profile is appended, then the answer waits once, for the last.
+  auto ticket = ctx->store->AppendNoWait(*tenant, parsed->labels, parsed->profile,
+                                         parsed->time_nanos, parsed->duration_nanos);
+  for (size_t i = 0; ticket.ok() && i < parsed->more.size(); ++i) {
     const ingest::IngestedProfile& m = parsed->more[i];
-    s = ctx->store->Append(*tenant, m.labels, m.profile, m.time_nanos, m.duration_nanos);
+    ticket = ctx->store->AppendNoWait(*tenant, m.labels, m.profile, m.time_nanos, m.duration_nanos);
   }
-  if (!s.ok()) return RejectIngest(ctx, resp, s);
+  if (!ticket.ok()) return RejectIngest(ctx, resp, ticket.status());
   CountIngested(ctx, parsed->profile, req.body.size());
   resp->status = 200;
   resp->body.clear();
+  AcknowledgeWhenDurable(ctx, *ticket, resp);
 }
 
 struct DecodedSample {
@@ -58,7 +60,7 @@ struct DecodedSample {
 // Push: every sample is decoded and checked before anything is stored, so a
 // request with one bad profile stores nothing.
 Status Push(ServerContext* ctx, const std::string& tenant, const push::v1::PushRequest& req,
-            push::v1::PushResponse*) {
+            push::v1::PushResponse*, uint64_t* ticket) {
   std::vector<profile::LabelSet> label_sets;
   label_sets.reserve(req.series_size());
   std::vector<DecodedSample> samples;
@@ -84,8 +86,9 @@ Status Push(ServerContext* ctx, const std::string& tenant, const push::v1::PushR
       samples.push_back({&label_sets[i], std::move(*p), raw.size()});
     }
   }
+  // Every profile is appended, then the answer waits once, for the last.
   for (const DecodedSample& s : samples) {
-    SH_RETURN_IF_ERROR(ctx->store->Append(tenant, *s.labels, s.profile));
+    SH_ASSIGN_OR_RETURN(*ticket, ctx->store->AppendNoWait(tenant, *s.labels, s.profile));
     CountIngested(ctx, s.profile, s.bytes);
   }
   return OkStatus();
@@ -95,13 +98,14 @@ Status Push(ServerContext* ctx, const std::string& tenant, const push::v1::PushR
 
 void RegisterIngestHandlers(ServerContext* ctx, HttpServer* http) {
   auto ingest = [ctx](const HttpRequest& req, HttpResponse* resp) { HandleIngest(ctx, req, resp); };
-  http->Handle("/ingest", ingest);
-  http->Handle("/pyroscope/ingest", ingest);
-  HandleConnectTyped<push::v1::PushRequest, push::v1::PushResponse>(
+  // Both compute and defer their answer to the fsync: the CPU pool.
+  http->Handle("/ingest", ingest, HandlerPool::kCpu);
+  http->Handle("/pyroscope/ingest", ingest, HandlerPool::kCpu);
+  HandleConnectIngest<push::v1::PushRequest, push::v1::PushResponse>(
       ctx, http, "/push.v1.PusherService/Push",
       [ctx](const std::string& tenant, const push::v1::PushRequest& req,
-            push::v1::PushResponse* resp) { return Push(ctx, tenant, req, resp); },
-      /*is_query=*/false);
+            push::v1::PushResponse* resp,
+            uint64_t* ticket) { return Push(ctx, tenant, req, resp, ticket); });
 }
 
 }  // namespace stackhouse::server

@@ -32,17 +32,22 @@ Status ExportOtlp(ServerContext* ctx, const std::string& tenant, const otlp::Dec
     ready.push_back({std::move(*labels), &d.profile});
   }
   if (ready.empty() && rejected > 0) return InvalidArgumentError(StrCat("no profile could be used: ", error));
+  // Every profile is appended, then the export waits once, for the last.
+  uint64_t ticket = 0;
   for (const Ready& x : ready) {
-    Status s = ctx->store->Append(tenant, x.labels, *x.profile);
+    auto appended = ctx->store->AppendNoWait(tenant, x.labels, *x.profile);
+    Status s = appended.status();
     if (s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kInternal) return s;  // retry it all
     if (!s.ok()) {
       rejected += static_cast<int64_t>(x.profile->num_types());
       if (error.empty()) error = s.message();
       continue;
     }
+    ticket = *appended;
     ctx->profiles_ingested->Inc();
     ctx->samples_ingested->Inc(static_cast<double>(x.profile->samples.size()));
   }
+  if (ticket != 0) SH_RETURN_IF_ERROR(ctx->store->WaitDurable(ticket));
   ctx->bytes_ingested->Inc(static_cast<double>(bytes));
   if (rejected > 0) {
     resp->mutable_partial_success()->set_rejected_profiles(rejected);

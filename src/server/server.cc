@@ -111,10 +111,12 @@ void HandleConnect(ServerContext* ctx, HttpServer* http, const std::string& path
                    std::function<std::unique_ptr<google::protobuf::Message>()> new_request,
                    std::function<std::unique_ptr<google::protobuf::Message>()> new_response,
                    std::function<Status(const std::string&, const google::protobuf::Message&,
-                                        google::protobuf::Message*)>
+                                        google::protobuf::Message*, uint64_t*)>
                        fn,
                    bool is_query) {
   Histogram* latency = is_query ? ctx->QueryLatency(path) : nullptr;
+  // Ingest computes and defers its answer to the fsync: the CPU pool.
+  const HandlerPool pool = is_query ? HandlerPool::kGeneral : HandlerPool::kCpu;
   http->Handle(path, [=](const HttpRequest& req, HttpResponse* resp) {
     auto start = std::chrono::steady_clock::now();
     auto fail = [&](const Status& s) {
@@ -145,12 +147,27 @@ void HandleConnect(ServerContext* ctx, HttpServer* http, const std::string& path
                                          request.get(), ctx->ingest_limits.max_decompressed_bytes);
     if (!s.ok()) return fail(AsTooLarge(s));
     std::unique_ptr<google::protobuf::Message> response = new_response();
-    s = fn(*tenant, *request, response.get());
+    uint64_t ticket = 0;
+    s = fn(*tenant, *request, response.get(), &ticket);
     if (!s.ok()) return fail(s);
     resp->content_type = api::ConnectContentType(*codec);
     resp->body = api::EncodeConnectResponse(*codec, *response);
     if (latency != nullptr) latency->Observe(SecondsSince(start));
-  });
+    AcknowledgeWhenDurable(ctx, ticket, resp);
+  }, pool);
+}
+
+void AcknowledgeWhenDurable(ServerContext* ctx, uint64_t ticket, HttpResponse* resp) {
+  if (ticket == 0) return;
+  resp->defer = [ctx, ticket](HttpResponder responder) {
+    ctx->store->WhenDurable(ticket, [ctx, responder](Status s) mutable {
+      if (!s.ok()) {
+        *responder.response() = HttpResponse();
+        RejectIngest(ctx, responder.response(), s);
+      }
+      responder.Send();
+    });
+  };
 }
 
 // --- Server --------------------------------------------------------------------------
@@ -228,6 +245,7 @@ Status Server::Start() {
   ho.address = host.empty() ? "0.0.0.0" : host == "localhost" ? "127.0.0.1" : host;
   ho.io_threads = static_cast<int>(c.http_threads);
   ho.worker_threads = static_cast<int>(c.worker_threads);
+  ho.cpu_worker_threads = static_cast<int>(c.ingest_threads);
   ho.max_connections = static_cast<size_t>(c.max_connections);
   ho.idle_timeout_s = static_cast<int>(c.read_timeout_s);
   ho.max_body_bytes = static_cast<size_t>(c.max_body_bytes);

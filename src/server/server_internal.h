@@ -89,12 +89,17 @@ Status AsTooLarge(Status s);
 template <typename Req, typename Resp>
 using ConnectMethod = std::function<Status(const std::string& tenant, const Req& request,
                                            Resp* response)>;
+// An ingest method also sets `ticket` to the store's ticket of its last
+// append (0: nothing to wait for); the response goes out once it is durable.
+template <typename Req, typename Resp>
+using ConnectIngestMethod = std::function<Status(const std::string& tenant, const Req& request,
+                                                 Resp* response, uint64_t* ticket)>;
 void HandleConnect(ServerContext* ctx, HttpServer* http, const std::string& path,
                    std::function<std::unique_ptr<google::protobuf::Message>()> new_request,
                    std::function<std::unique_ptr<google::protobuf::Message>()> new_response,
                    std::function<Status(const std::string& tenant,
                                         const google::protobuf::Message& request,
-                                        google::protobuf::Message* response)>
+                                        google::protobuf::Message* response, uint64_t* ticket)>
                        fn,
                    bool is_query);
 
@@ -105,11 +110,29 @@ void HandleConnectTyped(ServerContext* ctx, HttpServer* http, const std::string&
       ctx, http, path, [] { return std::make_unique<Req>(); },
       [] { return std::make_unique<Resp>(); },
       [fn](const std::string& tenant, const google::protobuf::Message& req,
-           google::protobuf::Message* resp) {
+           google::protobuf::Message* resp, uint64_t*) {
         return fn(tenant, static_cast<const Req&>(req), static_cast<Resp*>(resp));
       },
       is_query);
 }
+
+template <typename Req, typename Resp>
+void HandleConnectIngest(ServerContext* ctx, HttpServer* http, const std::string& path,
+                         ConnectIngestMethod<Req, Resp> fn) {
+  HandleConnect(
+      ctx, http, path, [] { return std::make_unique<Req>(); },
+      [] { return std::make_unique<Resp>(); },
+      [fn](const std::string& tenant, const google::protobuf::Message& req,
+           google::protobuf::Message* resp, uint64_t* ticket) {
+        return fn(tenant, static_cast<const Req&>(req), static_cast<Resp*>(resp), ticket);
+      },
+      /*is_query=*/false);
+}
+
+// Makes `resp` go out once the store's `ticket` is durable (an error
+// replaces it if it cannot be), without holding the worker thread through
+// the fsync. Nothing to wait for when ticket is 0.
+void AcknowledgeWhenDurable(ServerContext* ctx, uint64_t ticket, HttpResponse* resp);
 
 // Handlers, by file.
 void RegisterIngestHandlers(ServerContext* ctx, HttpServer* http);   // ingest_handlers.cc

@@ -364,6 +364,42 @@ std::string SanitizeLabelName(std::string_view key) {
 
 Status Store::Append(const std::string& tenant, const profile::LabelSet& labels,
                      const profile::Profile& p, int64_t time_nanos, int64_t duration_nanos) {
+  SH_ASSIGN_OR_RETURN(uint64_t ticket, AppendNoWait(tenant, labels, p, time_nanos, duration_nanos));
+  return WaitDurable(ticket);
+}
+
+Status Store::DurableOutcome(const Status& s) {
+  if (s.ok()) return s;
+  Fail(s);
+  return UnavailableError("store: the write was not made durable: " + s.message());
+}
+
+Status Store::WaitDurable(uint64_t ticket) {
+  Wal* wal;
+  {
+    std::shared_lock lock(append_mu_);  // Close resets wal_ under it
+    wal = wal_.get();
+  }
+  if (wal == nullptr) return FailureStatus();
+  // Not under append_mu_: a cut would wait for the fsync.
+  return DurableOutcome(wal->Sync(ticket));
+}
+
+void Store::WhenDurable(uint64_t ticket, std::function<void(Status)> done) {
+  std::shared_lock lock(append_mu_);
+  if (!wal_) {
+    lock.unlock();
+    done(FailureStatus());
+    return;
+  }
+  wal_->SyncAsync(ticket, [this, done = std::move(done)](Status s) {
+    done(DurableOutcome(s));
+  });
+}
+
+StatusOr<uint64_t> Store::AppendNoWait(const std::string& tenant, const profile::LabelSet& labels,
+                                       const profile::Profile& p, int64_t time_nanos,
+                                       int64_t duration_nanos) {
   if (failed_.load()) return FailureStatus();
   SH_RETURN_IF_ERROR(Validate(labels, p));
   AppendRequest req;
@@ -433,17 +469,12 @@ Status Store::Append(const std::string& tenant, const profile::LabelSet& labels,
                           return wal_->Append(record);
                         }));
   }
-  Status s = wal_->Sync(seq);
-  if (!s.ok()) {
-    Fail(s);
-    return UnavailableError("store: the write was not made durable: " + s.message());
-  }
   {
     std::lock_guard lock(stats_mu_);
     ++counters_.appends;
     counters_.appended_samples += p.samples.size();
   }
-  return OkStatus();
+  return seq;
 }
 
 void Store::Fail(const Status& s) {

@@ -9,7 +9,7 @@
 //     tenants/<tenant>/quarantine/<id>/ blocks that failed to open
 //
 // Append returns only after the profile's WAL record is fdatasync'd (group
-// commit). See docs/storage.md for the design. Thread-safe.
+// commit); AppendNoWait + WhenDurable do the same without a sleeping thread. See docs/storage.md for the design. Thread-safe.
 #ifndef STACKHOUSE_TSDB_STORE_H_
 #define STACKHOUSE_TSDB_STORE_H_
 
@@ -125,6 +125,22 @@ class Store {
                 const profile::Profile& profile, int64_t time_nanos = 0,
                 int64_t duration_nanos = 0);
 
+  // Append in two steps, so that a server thread need not sleep through the
+  // fsync: AppendNoWait stores the profile (queries see it at once) and
+  // returns a ticket; the write may be acknowledged once the ticket is
+  // durable. A later ticket covers every earlier one (several appends wait
+  // once, for the last ticket).
+  StatusOr<uint64_t> AppendNoWait(const std::string& tenant, const profile::LabelSet& labels,
+                                  const profile::Profile& profile, int64_t time_nanos = 0,
+                                  int64_t duration_nanos = 0);
+  // Returns once `ticket` is durable, or why it cannot be (the store then
+  // refuses writes until reopened, as Append does).
+  Status WaitDurable(uint64_t ticket);
+  // Calls `done` with what WaitDurable would return: on this thread if that
+  // is known already, otherwise on the WAL's syncer thread, so `done` must
+  // be quick and must not wait for the store.
+  void WhenDurable(uint64_t ticket, std::function<void(Status)> done);
+
   std::shared_ptr<const Snapshot> GetSnapshot() const;
 
   // Maintenance, normally run in the background; callable directly.
@@ -169,6 +185,8 @@ class Store {
   Status failure_;  // guarded by failure_mu_
   void Fail(const Status& s);
   Status FailureStatus() const;
+  // A WAL sync's outcome as the store reports it (failing the store on error).
+  Status DurableOutcome(const Status& s);
 
   // Appends hold append_mu_ shared; a cut takes it exclusively to switch heads.
   std::shared_mutex append_mu_;

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "base/strings.h"
 #include "base/testing/testing.h"
 #include "profile/folded.h"
 #include "profile/pprof.h"
@@ -362,6 +367,75 @@ TEST_F(StoreTest, AcknowledgedAppendsSurviveACrash) {
   store = OpenStore();
   ASSERT_TRUE(store);
   EXPECT_EQ(MergedFolded(*store->GetSnapshot(), Sel({})), expected);
+}
+
+TEST_F(StoreTest, AppendsAcknowledgedByCallbackSurviveACrash) {
+  auto store = OpenStore();
+  std::mutex mu;
+  std::vector<std::string> acked;  // folded lines whose callback said OK
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        std::string line = StrCat("main;t", t, ";f", i, " 1\n");
+        auto ticket = store->AppendNoWait("t1", Labels({{"service_name", "svc"}}),
+                                          FoldedProfile(line, kT0 + i * kSec));
+        ASSERT_TRUE(ticket.ok()) << ticket.status().ToString();
+        store->WhenDurable(*ticket, [&, line](Status s) {
+          ASSERT_TRUE(s.ok()) << s.ToString();
+          std::lock_guard<std::mutex> l(mu);
+          acked.push_back(line);
+        });
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  // The callbacks come from the WAL's syncer; a Sync of the last ticket
+  // means every one is due, and WaitDurable of an earlier one is at once.
+  auto last = store->AppendNoWait("t1", Labels({{"service_name", "svc"}}),
+                                  FoldedProfile("main;last 1\n", kT0));
+  ASSERT_TRUE(last.ok());
+  ASSERT_TRUE(store->WaitDurable(*last).ok());
+  ASSERT_TRUE(store->WaitDurable(1).ok());
+  for (int i = 0; i < 1000; ++i) {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      if (acked.size() == 100) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(acked.size(), 100u);
+  env_.DropUnsyncedData();
+  store.reset();
+  store = OpenStore();
+  ASSERT_TRUE(store);
+  std::string got = MergedFolded(*store->GetSnapshot(), Sel({}));
+  for (const std::string& line : acked) EXPECT_NE(got.find(line), std::string::npos) << line;
+  EXPECT_NE(got.find("main;last 1\n"), std::string::npos);
+}
+
+TEST_F(StoreTest, FailedSyncReachesTheCallbackAndDisablesWrites) {
+  FaultEnv faults(&env_);
+  StoreOptions o = Options();
+  o.env = &faults;
+  auto store = OpenStore(o);
+  faults.FailNext(FaultEnv::Op::kSync, 1, EIO, "/wal/");
+  auto ticket = store->AppendNoWait("t1", Labels({{"service_name", "svc"}}), FoldedProfile("b 1\n", kT0));
+  ASSERT_TRUE(ticket.ok());
+  std::promise<Status> got;
+  store->WhenDurable(*ticket, [&](Status s) { got.set_value(s); });
+  Status s = got.get_future().get();
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  EXPECT_NE(s.message().find("not made durable"), std::string::npos) << s.message();
+  EXPECT_EQ(store->AppendNoWait("t1", Labels({{"service_name", "svc"}}), FoldedProfile("c 1\n", kT0))
+                .status()
+                .code(),
+            StatusCode::kUnavailable);
+  (void)store->Close();  // reports the WAL's failure
+  // After Close, a wait is answered at once with the store's failure.
+  Status after;
+  store->WhenDurable(*ticket, [&](Status s2) { after = s2; });
+  EXPECT_EQ(after.code(), StatusCode::kUnavailable);
 }
 
 TEST_F(StoreTest, WalFaultsDisableWritesWithoutCorruption) {

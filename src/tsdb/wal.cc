@@ -77,18 +77,23 @@ uint64_t Wal::Append(std::string_view record) {
   return seq;
 }
 
-Status Wal::Sync(uint64_t seq) {
+Status Wal::CheckSeq(uint64_t seq) const {
   if (seq == 0) {
     return InvalidArgumentError(StrCat("wal ", dir_,
                                        ": Sync(0): Append returns 0 only for a record over the "
                                        "limit of ",
                                        kWalMaxRecordBytes, " bytes, which was not written"));
   }
-  std::unique_lock<std::mutex> l(mu_);
   if (seq > last_seq_) {
     return InvalidArgumentError(
         StrCat("wal ", dir_, ": Sync(", seq, "): only ", last_seq_, " records were appended"));
   }
+  return OkStatus();
+}
+
+Status Wal::Sync(uint64_t seq) {
+  std::unique_lock<std::mutex> l(mu_);
+  SH_RETURN_IF_ERROR(CheckSeq(seq));
   while (true) {
     if (!failed_.ok()) return failed_;
     if (durable_seq_ >= seq) return OkStatus();
@@ -105,9 +110,72 @@ Status Wal::Sync(uint64_t seq) {
   }
 }
 
+void Wal::SyncAsync(uint64_t seq, DoneFn done) {
+  std::unique_lock<std::mutex> l(mu_);
+  Status s = CheckSeq(seq);
+  if (s.ok() && !failed_.ok()) s = failed_;
+  if (s.ok() && durable_seq_ < seq && closed_) {
+    s = FailedPreconditionError(StrCat("wal ", dir_, ": closed"));
+  }
+  if (!s.ok() || durable_seq_ >= seq) {
+    l.unlock();
+    done(std::move(s));
+    return;
+  }
+  async_waiters_.push_back({seq, std::move(done)});
+  if (!syncer_.joinable()) syncer_ = std::thread([this] { SyncerLoop(); });
+  syncer_cv_.notify_one();
+}
+
+std::vector<std::pair<Wal::DoneFn, Status>> Wal::TakeDoneCallbacks() {
+  std::vector<std::pair<DoneFn, Status>> out;
+  const Status closed = FailedPreconditionError(StrCat("wal ", dir_, ": closed"));
+  size_t kept = 0;
+  for (AsyncWaiter& w : async_waiters_) {
+    if (!failed_.ok()) {
+      out.emplace_back(std::move(w.done), failed_);
+    } else if (w.seq <= durable_seq_) {
+      out.emplace_back(std::move(w.done), OkStatus());
+    } else if (closed_) {
+      out.emplace_back(std::move(w.done), closed);
+    } else {
+      async_waiters_[kept++] = std::move(w);
+    }
+  }
+  async_waiters_.resize(kept);
+  return out;
+}
+
+void Wal::SyncerLoop() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (true) {
+    auto ready = TakeDoneCallbacks();
+    if (!ready.empty()) {
+      // Called without the mutex (a callback may Append and SyncAsync).
+      l.unlock();
+      for (auto& [done, status] : ready) done(std::move(status));
+      ready.clear();
+      l.lock();
+      continue;
+    }
+    if (async_waiters_.empty()) {
+      if (stop_syncer_) return;
+      syncer_cv_.wait(l);
+      continue;
+    }
+    // Records to sync: lead, unless a leader is at work (its end wakes us).
+    if (!leader_) {
+      (void)Lead(l, /*rotate=*/false, /*close=*/false);  // outcomes go to the callbacks
+    } else {
+      syncer_cv_.wait(l);
+    }
+  }
+}
+
 void Wal::WakeWaiters() {
   // Rotate and Close wait on cv_ for the leader to finish.
   cv_.notify_all();
+  if (!async_waiters_.empty()) syncer_cv_.notify_one();
   // Each sleeping Sync has its own condition variable, so that a sync wakes
   // only the threads it made durable (a broadcast would wake all of them,
   // and most would go back to sleep: under load, several times as many
@@ -147,15 +215,30 @@ StatusOr<uint64_t> Wal::Rotate() {
 Status Wal::Close() {
   std::unique_lock<std::mutex> l(mu_);
   while (leader_) cv_.wait(l);
-  if (closed_) return failed_;
-  if (failed_.ok()) return Lead(l, /*rotate=*/false, /*close=*/true);
-  // Failed: nothing more is written. No leader is active and becoming one
-  // needs mu_, which we hold, so the leader-only file is ours to close.
-  if (file_ != nullptr) (void)file_->Close();
-  file_.reset();
-  closed_ = true;
-  WakeWaiters();
-  return failed_;
+  Status s;
+  if (closed_) {
+    s = failed_;
+  } else if (failed_.ok()) {
+    s = Lead(l, /*rotate=*/false, /*close=*/true);
+  } else {
+    // Failed: nothing more is written. No leader is active and becoming one
+    // needs mu_, which we hold, so the leader-only file is ours to close.
+    if (file_ != nullptr) (void)file_->Close();
+    file_.reset();
+    closed_ = true;
+    WakeWaiters();
+    s = failed_;
+  }
+  // Every SyncAsync outcome is now known: the syncer calls the callbacks
+  // left and stops.
+  if (syncer_.joinable() && syncer_.get_id() != std::this_thread::get_id()) {
+    stop_syncer_ = true;
+    syncer_cv_.notify_one();
+    std::thread syncer = std::move(syncer_);
+    l.unlock();
+    syncer.join();
+  }
+  return s;
 }
 
 Status Wal::RemoveSegmentsBefore(uint64_t index) {

@@ -21,6 +21,8 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "base/env.h"
@@ -78,6 +80,16 @@ class Wal {
   // failed for good: this and every later call return that error (after a
   // failed fsync the page cache cannot be trusted); reopen to recover.
   Status Sync(uint64_t seq);
+
+  // Sync without waiting: `done` is called once, with what Sync(seq) would
+  // return, when that is known -- right away (on this thread) if it already
+  // is, otherwise on the WAL's syncer thread (started by the first call),
+  // which leads group commits for such callers as a sleeping Sync would.
+  // `done` must be quick and must not call this Wal's Sync, Rotate or Close
+  // (it runs on the syncer thread, which they may wait for). Close waits
+  // until every pending `done` has been called.
+  using DoneFn = std::function<void(Status)>;
+  void SyncAsync(uint64_t seq, DoneFn done);
 
   // Append + Sync.
   Status AppendAndSync(std::string_view record);
@@ -138,6 +150,13 @@ class Wal {
   Status CloseSegment(const Observer& observer, IoStats* io);
   Status Failure(const Status& s, std::string_view what) const;
 
+  // Checks Sync's preconditions for `seq`; mu_ held.
+  Status CheckSeq(uint64_t seq) const;
+  // The syncer thread: leads syncs for SyncAsync's callers and calls them.
+  void SyncerLoop();
+  // mu_ held: takes the SyncAsync callbacks whose outcome is known, with it.
+  std::vector<std::pair<DoneFn, Status>> TakeDoneCallbacks();
+
   // Called with `l` held, no leader active and the WAL healthy: becomes the
   // leader, writes and syncs everything queued, then (optionally) cuts a
   // segment or closes; gives leadership back and wakes the waiters.
@@ -161,6 +180,15 @@ class Wal {
     std::condition_variable cv;
   };
   std::vector<Waiter*> waiters_;
+  // SyncAsync callers waiting, and the thread that serves them.
+  struct AsyncWaiter {
+    uint64_t seq;
+    DoneFn done;
+  };
+  std::vector<AsyncWaiter> async_waiters_;
+  std::condition_variable syncer_cv_;
+  std::thread syncer_;
+  bool stop_syncer_ = false;
   std::vector<Batch> pending_;  // frames to be, oldest first
   uint64_t last_seq_ = 0;       // the last sequence number handed out
   uint64_t durable_seq_ = 0;    // every record up to this one is synced

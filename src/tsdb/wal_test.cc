@@ -234,6 +234,118 @@ TEST(WalGroupCommitTest, RealDisk) {
   ASSERT_TRUE(Env::Default()->DeleteDirRecursive(dir).ok());
 }
 
+// SyncAsync: the same group commit without a thread per waiter.
+
+TEST(WalAsyncTest, CallbacksComeOnceAfterTheirSyncAndShareFsyncs) {
+  constexpr int kThreads = 4, kPerThread = 300;
+  MemEnv mem;
+  FaultEnv env(&mem);
+  env.SetSyncDelay(std::chrono::microseconds(500));
+  Opened o = OpenWal(&env, "wal");
+  ASSERT_TRUE(o.status.ok());
+  std::mutex mu;
+  std::map<uint64_t, int> calls;  // seq -> times called
+  std::atomic<int> errors{0};
+  std::atomic<int> early{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        uint64_t seq = o.wal->Append(StrCat("t", t, "-", i));
+        // Half the writers wait as before, mixed with the callbacks.
+        if (t % 2 == 1 && i % 3 == 0) {
+          if (!o.wal->Sync(seq).ok()) ++errors;
+          continue;
+        }
+        o.wal->SyncAsync(seq, [&, seq](Status s) {
+          if (!s.ok()) ++errors;
+          // Called after its sync: every record up to it is counted synced.
+          if (o.wal->stats().records < seq) ++early;
+          std::lock_guard<std::mutex> l(mu);
+          ++calls[seq];
+        });
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE(o.wal->Close().ok());  // waits for the callbacks still due
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(early.load(), 0);
+  size_t async_records = 0;
+  for (const auto& [seq, n] : calls) {
+    EXPECT_EQ(n, 1) << "seq " << seq;
+    ++async_records;
+  }
+  EXPECT_EQ(async_records, kThreads * kPerThread - (kThreads / 2) * ((kPerThread + 2) / 3));
+  Wal::Stats st = o.wal->stats();
+  EXPECT_EQ(st.records, uint64_t{kThreads * kPerThread});
+  EXPECT_LT(st.syncs, st.records / 4) << "async syncs do not batch";
+  o.wal.reset();
+  // Everything called back is on disk even after losing unsynced data.
+  mem.DropUnsyncedData();
+  Opened again = OpenWal(&env, "wal");
+  ASSERT_TRUE(again.status.ok());
+  EXPECT_EQ(again.records.size(), size_t{kThreads * kPerThread});
+}
+
+TEST(WalAsyncTest, EveryCallbackGetsTheFailureOrTheMisuse) {
+  MemEnv mem;
+  FaultEnv env(&mem);
+  Opened o = OpenWal(&env, "wal");
+  ASSERT_TRUE(o.status.ok());
+  std::vector<Status> got;
+  std::mutex mu;
+  auto record = [&](Status s) {
+    std::lock_guard<std::mutex> l(mu);
+    got.push_back(std::move(s));
+  };
+  // Misuse is reported at once, on the caller's thread.
+  o.wal->SyncAsync(0, record);
+  o.wal->SyncAsync(5, record);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(got[1].code(), StatusCode::kInvalidArgument);
+  got.clear();
+  uint64_t ok_seq = o.wal->Append("ok");
+  ASSERT_TRUE(o.wal->Sync(ok_seq).ok());
+  o.wal->SyncAsync(ok_seq, record);  // already durable: at once
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(got[0].ok());
+  got.clear();
+
+  env.FailNext(FaultEnv::Op::kSync, 1, EIO, "wal/0");
+  for (int i = 0; i < 5; ++i) o.wal->SyncAsync(o.wal->Append(StrCat("r", i)), record);
+  Status closed = o.wal->Close();
+  EXPECT_FALSE(closed.ok());
+  ASSERT_EQ(got.size(), 5u);  // Close waited for them
+  for (const Status& s : got) {
+    EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+    EXPECT_TRUE(Contains(s.message(), "failed until reopened")) << s.message();
+  }
+  got.clear();
+  o.wal->SyncAsync(o.wal->Append("late"), record);  // after the failure: at once
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], closed);
+}
+
+TEST(WalAsyncTest, CloseSyncsWhatIsPendingAndLaterCallsFail) {
+  MemEnv env;
+  Opened o = OpenWal(&env, "wal");
+  std::atomic<int> ok{0}, failed{0};
+  for (int i = 0; i < 50; ++i) {
+    o.wal->SyncAsync(o.wal->Append(StrCat("r", i)), [&](Status s) { ++(s.ok() ? ok : failed); });
+  }
+  ASSERT_TRUE(o.wal->Close().ok());
+  EXPECT_EQ(ok.load() + failed.load(), 50);
+  EXPECT_EQ(failed.load(), 0);  // Close synced them
+  Status late;
+  o.wal->SyncAsync(o.wal->Append("after close"), [&](Status s) { late = s; });
+  EXPECT_EQ(late.code(), StatusCode::kFailedPrecondition) << late.ToString();
+  o.wal.reset();
+  Opened again = OpenWal(&env, "wal");
+  EXPECT_EQ(again.records.size(), 50u);
+}
+
 // ---------------------------------------------------------------------------
 // Durability: what was acknowledged survives a crash.
 
