@@ -419,6 +419,7 @@ class Decoder {
         checkpoint_bytes_(std::clamp<size_t>(min_part_bytes_ / 4, 1, size_t{256} << 10)) {}
 
   StatusOr<Profile> Run() {
+    Reserve();
     // One pass over every field but the samples, whose places are noted;
     // then the samples (on several threads when there are many bytes of them).
     Reader r(data_);
@@ -452,6 +453,31 @@ class Decoder {
   struct Checkpoint {
     size_t offset, samples, bytes;
   };
+
+  // Sizes the symbol arrays from a quick count of the top-level fields (tags
+  // and lengths only), so that they are not regrown and copied as they fill.
+  // Lines are about one per location. A malformed profile stops the count;
+  // the decode then reports it.
+  void Reserve() {
+    size_t n[kStringTable + 1] = {};
+    Reader r(data_);
+    while (!r.done()) {
+      uint32_t field;
+      int wt;
+      if (!r.ReadTag(&field, &wt) || !r.SkipField(wt)) break;
+      if (field <= kStringTable) ++n[field];
+    }
+    p_.strings.reserve(n[kStringTable]);
+    p_.mappings.reserve(n[kMapping]);
+    mapping_ids_.reserve(n[kMapping]);
+    p_.functions.reserve(n[kFunction]);
+    function_ids_.reserve(n[kFunction]);
+    p_.locations.reserve(n[kLocation]);
+    location_ids_.reserve(n[kLocation]);
+    location_mapping_ids_.reserve(n[kLocation]);
+    p_.lines.reserve(n[kLocation]);
+    line_function_ids_.reserve(n[kLocation]);
+  }
 
   // Decodes the samples in up to threads_ parts of about equal bytes, each
   // straight into the profile's arrays. Samples and values go to known
