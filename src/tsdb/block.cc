@@ -265,9 +265,13 @@ Status Block::MergeStacks(const Selection& sel, StackSink* sink) const {
       // Whole aggregation buckets inside the range come from the "hours"
       // section; only profiles outside them are read from chunks.
       int64_t first_hour = FloorDiv(sel.range.from, kHourNs);
-      if (first_hour * kHourNs < sel.range.from) ++first_hour;
+      // (For an unbounded start, first_hour * kHourNs would overflow.)
+      if (sel.range.from == INT64_MIN) {
+        first_hour = INT64_MIN / kHourNs - 1;
+      } else if (first_hour * kHourNs < sel.range.from) {
+        ++first_hour;
+      }
       int64_t end_hour = FloorDiv(sel.range.to, kHourNs);  // exclusive
-      if (sel.range.from == INT64_MIN) first_hour = INT64_MIN / kHourNs - 1;
       if (sel.range.to == INT64_MAX) end_hour = INT64_MAX / kHourNs;
       bool use_hours = end_hour - first_hour >= 1;
       auto in_hours = [&](int64_t time) {
