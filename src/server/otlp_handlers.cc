@@ -13,7 +13,7 @@
 namespace stackhouse::server {
 
 Status ExportOtlp(ServerContext* ctx, const std::string& tenant, const otlp::DecodeResult& r,
-                  otlp::ExportResponse* resp, size_t bytes) {
+                  otlp::ExportResponse* resp, size_t bytes, uint64_t* wait_ticket) {
   // Labels are checked for every profile before anything is stored.
   struct Ready {
     profile::LabelSet labels;
@@ -47,7 +47,11 @@ Status ExportOtlp(ServerContext* ctx, const std::string& tenant, const otlp::Dec
     ctx->profiles_ingested->Inc();
     ctx->samples_ingested->Inc(static_cast<double>(x.profile->samples.size()));
   }
-  if (ticket != 0) SH_RETURN_IF_ERROR(ctx->store->WaitDurable(ticket));
+  if (wait_ticket != nullptr) {
+    *wait_ticket = ticket;
+  } else if (ticket != 0) {
+    SH_RETURN_IF_ERROR(ctx->store->WaitDurable(ticket));
+  }
   ctx->bytes_ingested->Inc(static_cast<double>(bytes));
   if (rejected > 0) {
     resp->mutable_partial_success()->set_rejected_profiles(rejected);
@@ -118,7 +122,8 @@ void HandleOtlpHttp(ServerContext* ctx, const HttpRequest& req, HttpResponse* re
     }
   }
   otlp::ExportResponse out;
-  Status s = ExportOtlp(ctx, *tenant, *parsed, &out, req.body.size());
+  uint64_t ticket = 0;
+  Status s = ExportOtlp(ctx, *tenant, *parsed, &out, req.body.size(), &ticket);
   if (!s.ok()) {
     switch (s.code()) {
       case StatusCode::kInvalidArgument:
@@ -138,13 +143,28 @@ void HandleOtlpHttp(ServerContext* ctx, const HttpRequest& req, HttpResponse* re
     resp->body = out.SerializeAsString();
     resp->content_type = "application/x-protobuf";
   }
+  if (ticket == 0) return;
+  // The answer goes out once the profiles are durable, without holding
+  // this thread through the fsync.
+  resp->defer = [ctx, ticket, json](HttpResponder responder) {
+    ctx->store->WhenDurable(ticket, [ctx, json, responder](Status durable) mutable {
+      if (!durable.ok()) {
+        *responder.response() = HttpResponse();
+        WriteOtlpError(ctx, responder.response(), json, 503, durable, RejectReason::kUnavailable);
+      }
+      responder.Send();
+    });
+  };
 }
 
 }  // namespace
 
 void RegisterOtlpHandlers(ServerContext* ctx, HttpServer* http) {
-  http->Handle("/v1development/profiles",
-               [ctx](const HttpRequest& req, HttpResponse* resp) { HandleOtlpHttp(ctx, req, resp); });
+  // It computes and defers its answer to the fsync: the CPU pool.
+  http->Handle(
+      "/v1development/profiles",
+      [ctx](const HttpRequest& req, HttpResponse* resp) { HandleOtlpHttp(ctx, req, resp); },
+      HandlerPool::kCpu);
 }
 
 }  // namespace stackhouse::server

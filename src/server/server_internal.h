@@ -143,9 +143,10 @@ void RegisterOtlpHandlers(ServerContext* ctx, HttpServer* http);     // otlp_han
 // Stores the profiles of an OTLP export (HTTP and gRPC): rejected ones are
 // counted in resp's partial_success; an error means nothing was stored
 // (kInvalidArgument: nothing usable; kResourceExhausted: the series limit;
-// kUnavailable: retry).
+// kUnavailable: retry). Returns once the profiles are durable, or, with
+// `ticket`, at once, setting it to the store ticket to wait for (0: none).
 Status ExportOtlp(ServerContext* ctx, const std::string& tenant, const otlp::DecodeResult& decoded,
-                  otlp::ExportResponse* resp, size_t bytes);
+                  otlp::ExportResponse* resp, size_t bytes, uint64_t* ticket = nullptr);
 
 }  // namespace stackhouse::server
 
