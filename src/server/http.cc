@@ -161,7 +161,8 @@ struct HttpServer::Impl {
   // "Connection: close".
   std::atomic<bool> stopping{false};
 
-  // The worker pool. `mu` guards everything down to `running`.
+  // The worker pools (HandlerPool's general and CPU ones). `mu` guards
+  // everything down to `running`.
   std::mutex mu;
   struct Pool {
     std::condition_variable cv;

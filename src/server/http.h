@@ -2,9 +2,12 @@
 //
 // Model: a few libmicrohttpd epoll threads (io_threads) own the sockets,
 // parse requests and accumulate bodies; a complete request is handed to a
-// pool of worker threads (worker_threads) where its handler runs and may
-// block (waiting for an fsync, a query); the connection is suspended in the
-// meantime, so an idle or waiting connection costs no thread. Keep-alive and
+// pool of worker threads where its handler runs: the general pool
+// (worker_threads), where handlers may block (a query, a call out), or the
+// CPU pool (cpu_worker_threads, about one per core) for handlers that never
+// block -- one whose answer waits (for an fsync) defers it
+// (HttpResponse::defer) and frees its thread. The connection is suspended
+// meanwhile, so an idle or waiting connection costs no thread. Keep-alive and
 // chunked request bodies are supported; malformed requests are answered (or
 // dropped) by libmicrohttpd itself.
 //
