@@ -16,6 +16,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "base/strings.h"
 
@@ -77,7 +78,7 @@ enum class DispatchResult { kQueued, kBusy, kStopping };
 // the server.
 struct DeferredJobs {
   std::mutex mu;
-  std::unordered_map<Job*, std::weak_ptr<Job>> jobs;
+  std::unordered_set<std::shared_ptr<Job>> jobs;
 };
 
 }  // namespace
@@ -428,7 +429,7 @@ struct HttpResponder::State {
   State(std::shared_ptr<Job> j, HttpResponse r, std::shared_ptr<DeferredJobs> d)
       : job(std::move(j)), response(std::move(r)), deferred(std::move(d)) {
     std::lock_guard<std::mutex> lock(deferred->mu);
-    deferred->jobs.emplace(job.get(), job);
+    deferred->jobs.insert(job);
   }
   ~State() {
     if (sent.load()) return;
@@ -439,7 +440,7 @@ struct HttpResponder::State {
   void Finish(HttpResponse r) {
     {
       std::lock_guard<std::mutex> lock(deferred->mu);
-      deferred->jobs.erase(job.get());
+      deferred->jobs.erase(job);
     }
     HttpServer::Impl::FinishJob(job.get(), std::move(r));
   }
@@ -541,9 +542,7 @@ void HttpServer::Impl::AnswerWaitingJobs() {
   }
   {
     std::lock_guard<std::mutex> lock(deferred->mu);
-    for (const auto& [ptr, weak] : deferred->jobs) {
-      if (auto job = weak.lock()) jobs.push_back(std::move(job));
-    }
+    jobs.insert(jobs.end(), deferred->jobs.begin(), deferred->jobs.end());
   }
   for (const auto& job : jobs) {
     HttpResponse response;

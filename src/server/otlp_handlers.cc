@@ -143,18 +143,9 @@ void HandleOtlpHttp(ServerContext* ctx, const HttpRequest& req, HttpResponse* re
     resp->body = out.SerializeAsString();
     resp->content_type = "application/x-protobuf";
   }
-  if (ticket == 0) return;
-  // The answer goes out once the profiles are durable, without holding
-  // this thread through the fsync.
-  resp->defer = [ctx, ticket, json](HttpResponder responder) {
-    ctx->store->WhenDurable(ticket, [ctx, json, responder](Status durable) mutable {
-      if (!durable.ok()) {
-        *responder.response() = HttpResponse();
-        WriteOtlpError(ctx, responder.response(), json, 503, durable, RejectReason::kUnavailable);
-      }
-      responder.Send();
-    });
-  };
+  AcknowledgeWhenDurable(ctx, ticket, resp, [ctx, json](HttpResponse* r, const Status& s) {
+    WriteOtlpError(ctx, r, json, 503, s, RejectReason::kUnavailable);
+  });
 }
 
 }  // namespace

@@ -157,13 +157,17 @@ void HandleConnect(ServerContext* ctx, HttpServer* http, const std::string& path
   }, pool);
 }
 
-void AcknowledgeWhenDurable(ServerContext* ctx, uint64_t ticket, HttpResponse* resp) {
+void AcknowledgeWhenDurable(ServerContext* ctx, uint64_t ticket, HttpResponse* resp,
+                            DurabilityErrorWriter write_error) {
   if (ticket == 0) return;
-  resp->defer = [ctx, ticket](HttpResponder responder) {
-    ctx->store->WhenDurable(ticket, [ctx, responder](Status s) mutable {
+  if (!write_error) {
+    write_error = [ctx](HttpResponse* r, const Status& s) { RejectIngest(ctx, r, s); };
+  }
+  resp->defer = [ctx, ticket, write_error = std::move(write_error)](HttpResponder responder) {
+    ctx->store->WhenDurable(ticket, [write_error, responder](Status s) mutable {
       if (!s.ok()) {
         *responder.response() = HttpResponse();
-        RejectIngest(ctx, responder.response(), s);
+        write_error(responder.response(), s);
       }
       responder.Send();
     });

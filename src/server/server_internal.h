@@ -105,7 +105,7 @@ void HandleConnect(ServerContext* ctx, HttpServer* http, const std::string& path
 
 template <typename Req, typename Resp>
 void HandleConnectTyped(ServerContext* ctx, HttpServer* http, const std::string& path,
-                        ConnectMethod<Req, Resp> fn, bool is_query = true) {
+                        ConnectMethod<Req, Resp> fn) {
   HandleConnect(
       ctx, http, path, [] { return std::make_unique<Req>(); },
       [] { return std::make_unique<Resp>(); },
@@ -113,7 +113,7 @@ void HandleConnectTyped(ServerContext* ctx, HttpServer* http, const std::string&
            google::protobuf::Message* resp, uint64_t*) {
         return fn(tenant, static_cast<const Req&>(req), static_cast<Resp*>(resp));
       },
-      is_query);
+      /*is_query=*/true);
 }
 
 template <typename Req, typename Resp>
@@ -129,10 +129,12 @@ void HandleConnectIngest(ServerContext* ctx, HttpServer* http, const std::string
       /*is_query=*/false);
 }
 
-// Makes `resp` go out once the store's `ticket` is durable (an error
-// replaces it if it cannot be), without holding the worker thread through
-// the fsync. Nothing to wait for when ticket is 0.
-void AcknowledgeWhenDurable(ServerContext* ctx, uint64_t ticket, HttpResponse* resp);
+// Makes `resp` go out once the store's `ticket` is durable, without holding
+// the worker thread through the fsync; if it cannot be, `write_error`
+// (default: RejectIngest) replaces it. Nothing to wait for when ticket is 0.
+using DurabilityErrorWriter = std::function<void(HttpResponse*, const Status&)>;
+void AcknowledgeWhenDurable(ServerContext* ctx, uint64_t ticket, HttpResponse* resp,
+                            DurabilityErrorWriter write_error = {});
 
 // Handlers, by file.
 void RegisterIngestHandlers(ServerContext* ctx, HttpServer* http);   // ingest_handlers.cc

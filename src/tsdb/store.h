@@ -9,7 +9,8 @@
 //     tenants/<tenant>/quarantine/<id>/ blocks that failed to open
 //
 // Append returns only after the profile's WAL record is fdatasync'd (group
-// commit); AppendNoWait + WhenDurable do the same without a sleeping thread. See docs/storage.md for the design. Thread-safe.
+// commit); AppendNoWait + WhenDurable do the same without a sleeping
+// thread. See docs/storage.md for the design. Thread-safe.
 #ifndef STACKHOUSE_TSDB_STORE_H_
 #define STACKHOUSE_TSDB_STORE_H_
 

@@ -91,13 +91,18 @@ Status Wal::CheckSeq(uint64_t seq) const {
   return OkStatus();
 }
 
+std::optional<Status> Wal::KnownOutcome(uint64_t seq) const {
+  if (!failed_.ok()) return failed_;
+  if (durable_seq_ >= seq) return OkStatus();
+  if (closed_) return FailedPreconditionError(StrCat("wal ", dir_, ": closed"));
+  return std::nullopt;
+}
+
 Status Wal::Sync(uint64_t seq) {
   std::unique_lock<std::mutex> l(mu_);
   SH_RETURN_IF_ERROR(CheckSeq(seq));
   while (true) {
-    if (!failed_.ok()) return failed_;
-    if (durable_seq_ >= seq) return OkStatus();
-    if (closed_) return FailedPreconditionError(StrCat("wal ", dir_, ": closed"));
+    if (std::optional<Status> outcome = KnownOutcome(seq)) return *outcome;
     if (!leader_) {
       (void)Lead(l, /*rotate=*/false, /*close=*/false);  // the loop reports the outcome
       continue;
@@ -112,14 +117,11 @@ Status Wal::Sync(uint64_t seq) {
 
 void Wal::SyncAsync(uint64_t seq, DoneFn done) {
   std::unique_lock<std::mutex> l(mu_);
-  Status s = CheckSeq(seq);
-  if (s.ok() && !failed_.ok()) s = failed_;
-  if (s.ok() && durable_seq_ < seq && closed_) {
-    s = FailedPreconditionError(StrCat("wal ", dir_, ": closed"));
-  }
-  if (!s.ok() || durable_seq_ >= seq) {
+  std::optional<Status> outcome = CheckSeq(seq);
+  if (outcome->ok()) outcome = KnownOutcome(seq);
+  if (outcome.has_value()) {
     l.unlock();
-    done(std::move(s));
+    done(std::move(*outcome));
     return;
   }
   async_waiters_.push_back({seq, std::move(done)});
@@ -129,15 +131,10 @@ void Wal::SyncAsync(uint64_t seq, DoneFn done) {
 
 std::vector<std::pair<Wal::DoneFn, Status>> Wal::TakeDoneCallbacks() {
   std::vector<std::pair<DoneFn, Status>> out;
-  const Status closed = FailedPreconditionError(StrCat("wal ", dir_, ": closed"));
   size_t kept = 0;
   for (AsyncWaiter& w : async_waiters_) {
-    if (!failed_.ok()) {
-      out.emplace_back(std::move(w.done), failed_);
-    } else if (w.seq <= durable_seq_) {
-      out.emplace_back(std::move(w.done), OkStatus());
-    } else if (closed_) {
-      out.emplace_back(std::move(w.done), closed);
+    if (std::optional<Status> outcome = KnownOutcome(w.seq)) {
+      out.emplace_back(std::move(w.done), std::move(*outcome));
     } else {
       async_waiters_[kept++] = std::move(w);
     }

@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -152,6 +153,9 @@ class Wal {
 
   // Checks Sync's preconditions for `seq`; mu_ held.
   Status CheckSeq(uint64_t seq) const;
+  // mu_ held: what Sync(seq) returns if that is decided (the WAL failed,
+  // the record is durable, or the WAL closed without it), else nothing.
+  std::optional<Status> KnownOutcome(uint64_t seq) const;
   // The syncer thread: leads syncs for SyncAsync's callers and calls them.
   void SyncerLoop();
   // mu_ held: takes the SyncAsync callbacks whose outcome is known, with it.
