@@ -327,11 +327,15 @@ void BpfSampler::Drain(const SampleFn& fn) {
     fn(s);
   }
   // Free the stacks no live count and no pending off-CPU period refers to.
+  // The programs keep running meanwhile, so the order matters: the stacks
+  // are listed first (one taken during the walks below is not a
+  // candidate), and the pending periods before the live counts (a period
+  // that ends between the two walks moves from the first to the second,
+  // where it is still seen; the other way round its stacks were freed under
+  // it and a thread's whole blocked time was lost).
+  std::vector<uint32_t> candidates;
+  ForEachKey<uint32_t>(stacks_fd, [&](uint32_t id) { candidates.push_back(id); });
   std::unordered_set<int32_t> keep;
-  ForEachKey<sh_count_key>(live_fd, [&](const sh_count_key& k) {
-    keep.insert(k.user_stack);
-    keep.insert(k.kernel_stack);
-  });
   const int starts_fd = bpf_map__fd(im.skel->maps.offcpu_starts);
   ForEachKey<uint32_t>(starts_fd, [&](uint32_t tid) {
     sh_offcpu_start start;
@@ -340,11 +344,13 @@ void BpfSampler::Drain(const SampleFn& fn) {
       keep.insert(start.kernel_stack);
     }
   });
-  std::vector<uint32_t> stale;
-  ForEachKey<uint32_t>(stacks_fd, [&](uint32_t id) {
-    if (!keep.count(static_cast<int32_t>(id))) stale.push_back(id);
+  ForEachKey<sh_count_key>(live_fd, [&](const sh_count_key& k) {
+    keep.insert(k.user_stack);
+    keep.insert(k.kernel_stack);
   });
-  for (uint32_t sid : stale) bpf_map_delete_elem(stacks_fd, &sid);
+  for (uint32_t sid : candidates) {
+    if (!keep.count(static_cast<int32_t>(sid))) bpf_map_delete_elem(stacks_fd, &sid);
+  }
 }
 
 uint64_t BpfSampler::samples() const { return impl_->Stats().samples; }
