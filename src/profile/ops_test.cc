@@ -228,7 +228,7 @@ TEST(OpsTest, DeltaOfCumulativeColumns) {
   EXPECT_EQ(partial->Total(1), 1300 + 500);
   // Different sample types: an error.
   Profile other = make(1, 1, 1, 1);
-  other.strings[other.sample_types[0].type] = "samples";
+  other.strings.Set(other.sample_types[0].type, "samples");
   EXPECT_FALSE(DeltaProfile(prev, other, cols).ok());
 }
 

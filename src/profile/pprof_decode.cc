@@ -460,14 +460,17 @@ class Decoder {
   // the decode then reports it.
   void Reserve() {
     size_t n[kStringTable + 1] = {};
+    size_t string_bytes = 0;
     Reader r(data_);
     while (!r.done()) {
       uint32_t field;
       int wt;
+      const size_t at = r.offset();
       if (!r.ReadTag(&field, &wt) || !r.SkipField(wt)) break;
       if (field <= kStringTable) ++n[field];
+      if (field == kStringTable) string_bytes += r.offset() - at;  // (with the tags: an upper bound)
     }
-    p_.strings.reserve(n[kStringTable]);
+    p_.strings.reserve(n[kStringTable], string_bytes);
     p_.mappings.reserve(n[kMapping]);
     mapping_ids_.reserve(n[kMapping]);
     p_.functions.reserve(n[kFunction]);

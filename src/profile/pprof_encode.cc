@@ -271,7 +271,7 @@ class Encoder {
     for (size_t i = 0; i < prof.functions.size(); ++i) {
       WriteFunction(w, prof.functions[i], function_ids_[i], &scratch);
     }
-    for (const std::string& s : prof.strings) w.BytesField(6, s);
+    for (std::string_view s : prof.strings) w.BytesField(6, s);
     w.VarintFieldIfNonZero(7, static_cast<uint64_t>(prof.drop_frames));
     w.VarintFieldIfNonZero(8, static_cast<uint64_t>(prof.keep_frames));
     w.VarintFieldIfNonZero(9, static_cast<uint64_t>(prof.time_nanos));
@@ -290,7 +290,7 @@ class Encoder {
 
   size_t EstimateTailBytes() const {
     size_t n = prof_.locations.size() * 16 + prof_.functions.size() * 16 + 1024;
-    for (const std::string& s : prof_.strings) n += s.size() + 3;
+    for (std::string_view s : prof_.strings) n += s.size() + 3;
     return n;
   }
 

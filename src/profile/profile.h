@@ -26,6 +26,7 @@
 
 #include "base/memory.h"
 #include "base/status.h"
+#include "profile/string_table.h"
 
 namespace stackhouse::profile {
 
@@ -109,7 +110,7 @@ class Profile {
   int64_t doc_url = 0;              // string index
 
   // --- symbols --------------------------------------------------------------
-  std::vector<std::string> strings;  // strings[0] == ""
+  StringTable strings;  // strings[0] == ""
   std::vector<Mapping> mappings;
   std::vector<Function> functions;
   std::vector<Location> locations;
@@ -125,8 +126,7 @@ class Profile {
   // --- accessors ------------------------------------------------------------
   size_t num_types() const { return sample_types.size(); }
   std::string_view str(int64_t i) const {
-    return i >= 0 && static_cast<size_t>(i) < strings.size() ? std::string_view(strings[i])
-                                                             : std::string_view();
+    return i >= 0 && static_cast<size_t>(i) < strings.size() ? strings[i] : std::string_view();
   }
   std::span<const uint32_t> sample_stack(size_t i) const {
     return {stack.data() + samples[i].stack_begin, samples[i].stack_size};
