@@ -30,6 +30,11 @@ constexpr int64_t kHourNs = kAggregateNs;
 Block::~Block() = default;
 
 StatusOr<std::shared_ptr<Block>> Block::Open(Env* env, const std::string& dir) {
+  return OpenWritten(env, dir, {});
+}
+
+StatusOr<std::shared_ptr<Block>> Block::OpenWritten(Env* env, const std::string& dir,
+                                                    std::vector<SymbolTable> tables) {
   std::shared_ptr<Block> b(new Block());
   b->env_ = env;
   b->dir_ = dir;
@@ -108,9 +113,16 @@ StatusOr<std::shared_ptr<Block>> Block::Open(Env* env, const std::string& dir) {
     if (in.failed() || !in.done()) return corrupt("index.bin: malformed postings");
   }
 
-  // symbols.bin: every partition's tables.
+  // symbols.bin: every partition's tables (unless the writer kept them).
+  if (!tables.empty()) {
+    if (tables.size() != b->partitions_.size()) {
+      return InternalError(StrCat(dir, ": ", tables.size(), " tables kept for ",
+                                  b->partitions_.size(), " partitions"));
+    }
+    b->symbols_ = std::move(tables);
+  }
   SH_ASSIGN_OR_RETURN(auto symbols, SectionReader::Open(env, dir + "/symbols.bin", kSymbolsMagic));
-  for (uint32_t p = 0; p < b->partitions_.size(); ++p) {
+  for (uint32_t p = b->symbols_.size(); p < b->partitions_.size(); ++p) {
     std::string s[5];
     for (uint32_t k = 0; k < 5; ++k) {
       SH_ASSIGN_OR_RETURN(s[k], symbols->Read(p * 8 + k + 1));

@@ -51,6 +51,9 @@ struct BlockProfile {
 
 struct BlockWriterOptions {
   int zstd_level = 3;
+  // Keep each partition's table as the block's reader will decode it
+  // (SymbolTable::Renumbered), for TakeTables().
+  bool keep_tables = false;
 };
 
 // The bucket size of the per-series aggregates ("hours" section).
@@ -80,6 +83,9 @@ class BlockWriter {
   // Writes index and meta (last), syncs everything. `meta` is filled in.
   Status Finish(int level, uint64_t source_generation, std::vector<std::string> sources,
                 BlockMeta* meta);
+  // With keep_tables: the partitions' tables, as Block::Open would read
+  // them back (pass them to it). Call once, after Finish.
+  std::vector<SymbolTable> TakeTables() { return std::move(tables_); }
 
   bool empty() const { return series_.empty(); }
 
@@ -101,6 +107,7 @@ class BlockWriter {
   std::vector<bool> partition_written_;
   // Per partition: a table node's id in the block (breadth-first order).
   std::vector<std::vector<uint32_t>> block_node_ids_;
+  std::vector<SymbolTable> tables_;  // with keep_tables
   std::vector<SeriesEntry> series_;
   // AddSeries' scratch, per node of a partition: its uses in the series,
   // then its key in the series' dictionary. All 0 between calls.
@@ -110,6 +117,11 @@ class BlockWriter {
 class Block : public ProfileSource {
  public:
   static StatusOr<std::shared_ptr<Block>> Open(Env* env, const std::string& dir);
+  // Opens a block just written by a BlockWriter with keep_tables, with the
+  // tables it kept instead of decoding them from symbols.bin again (its
+  // other files are read and checked as by Open).
+  static StatusOr<std::shared_ptr<Block>> OpenWritten(Env* env, const std::string& dir,
+                                                      std::vector<SymbolTable> tables);
   ~Block() override;
 
   const BlockMeta& meta() const { return meta_; }

@@ -84,6 +84,7 @@ uint32_t BlockWriter::DeclarePartition(const std::string& service) {
   partitions_.push_back(service);
   partition_written_.push_back(false);
   block_node_ids_.emplace_back();
+  if (options_.keep_tables) tables_.emplace_back();
   return static_cast<uint32_t>(partitions_.size() - 1);
 }
 
@@ -94,6 +95,7 @@ Status BlockWriter::WritePartitionSymbols(uint32_t p, const SymbolTable& symbols
   std::string s[5];
   SymbolTable::NodeOrder order = symbols.BreadthFirstOrder();
   symbols.EncodeSections(&s[0], &s[1], &s[2], &s[3], &s[4], &order);
+  if (options_.keep_tables) tables_[p] = symbols.Renumbered(order);
   block_node_ids_[p] = std::move(order.ids);
   for (uint32_t k = 0; k < 5; ++k) SH_RETURN_IF_ERROR(symbols_->Add(p * 8 + k + 1, s[k]));
   partition_written_[p] = true;

@@ -19,6 +19,7 @@ Status Store::WriteHeadBlocks(const Head& head, std::vector<std::shared_ptr<cons
     std::string dir = TenantDir(tenant) + "/blocks/" + NewBlockId(head.min_time());
     BlockWriterOptions bo;
     bo.zstd_level = options_.cut_zstd_level;
+    bo.keep_tables = true;
     BlockWriter w(env_, dir, tenant, bo);
     SH_RETURN_IF_ERROR(w.Begin());
     Status status;
@@ -42,7 +43,7 @@ Status Store::WriteHeadBlocks(const Head& head, std::vector<std::shared_ptr<cons
     SH_RETURN_IF_ERROR(status);
     BlockMeta meta;
     SH_RETURN_IF_ERROR(w.Finish(1, head.generation(), {}, &meta));
-    SH_ASSIGN_OR_RETURN(std::shared_ptr<Block> block, Block::Open(env_, dir));
+    SH_ASSIGN_OR_RETURN(std::shared_ptr<Block> block, Block::OpenWritten(env_, dir, w.TakeTables()));
     out->push_back(std::move(block));
   }
   return OkStatus();
@@ -132,6 +133,7 @@ Status Store::CompactGroup(const std::vector<std::shared_ptr<const Block>>& grou
   std::string dir = TenantDir(tenant) + "/blocks/" + NewBlockId(min_time);
   BlockWriterOptions bo;
   bo.zstd_level = options_.compact_zstd_level;
+  bo.keep_tables = true;
   BlockWriter w(env_, dir, tenant, bo);
   SH_RETURN_IF_ERROR(w.Begin());
   std::vector<SymbolTable> tables(services.size());
@@ -177,7 +179,8 @@ Status Store::CompactGroup(const std::vector<std::shared_ptr<const Block>>& grou
   }
   BlockMeta meta;
   SH_RETURN_IF_ERROR(w.Finish(level + 1, 0, sources, &meta));
-  SH_ASSIGN_OR_RETURN(std::shared_ptr<Block> block, Block::Open(env_, dir));
+  tables.clear();  // (the writer kept them renumbered)
+  SH_ASSIGN_OR_RETURN(std::shared_ptr<Block> block, Block::OpenWritten(env_, dir, w.TakeTables()));
   *out = std::move(block);
   return OkStatus();
 }

@@ -495,6 +495,38 @@ void SymbolTable::EncodeSections(std::string* strings, std::string* mappings,
   for (size_t m = 1; m < renumbered.size(); ++m) PutUvarint(stacks, node_locations_[renumbered[m]]);
 }
 
+SymbolTable SymbolTable::Renumbered(const NodeOrder& order) const {
+  SymbolTable t;
+  t.strings_ = strings_;
+  t.mappings_ = mappings_;
+  t.functions_ = functions_;
+  t.locations_ = locations_;
+  t.lines_ = lines_;
+  t.string_hashes_ = string_hashes_;
+  t.mapping_hashes_ = mapping_hashes_;
+  t.function_hashes_ = function_hashes_;
+  t.location_hashes_ = location_hashes_;
+  const size_t n = order.order.size();
+  t.parents_.resize(n);
+  t.node_locations_.resize(n);
+  t.node_hashes_.resize(n);
+  for (size_t m = 0; m < n; ++m) {
+    const uint32_t old = order.order[m];
+    t.parents_[m] = m == 0 ? 0 : order.ids[parents_[old]];
+    t.node_locations_[m] = node_locations_[old];
+    t.node_hashes_[m] = node_hashes_[old];  // a path's hash does not depend on the numbering
+  }
+  t.grouped_by_parent_ = n < 2 || std::is_sorted(t.parents_.begin() + 1, t.parents_.end());
+  // As DecodeSections counts it (no indexes).
+  t.memory_bytes_ = n * 28 + mappings_.size() * (sizeof(SymMapping) + 8) +
+                    functions_.size() * (sizeof(SymFunction) + 8);
+  for (const std::string& str : strings_) t.memory_bytes_ += str.size() + sizeof(std::string) + 8;
+  for (const SymLocation& l : locations_) {
+    t.memory_bytes_ += sizeof(SymLocation) + l.line_count * sizeof(SymLine) + 8;
+  }
+  return t;
+}
+
 StatusOr<SymbolTable> SymbolTable::DecodeSections(std::string_view strings,
                                                   std::string_view mappings,
                                                   std::string_view functions,

@@ -133,6 +133,11 @@ class SymbolTable {
   void EncodeSections(std::string* strings, std::string* mappings, std::string* functions,
                       std::string* locations, std::string* stacks,
                       const NodeOrder* order = nullptr) const;
+  // The table DecodeSections(EncodeSections(.., &order)) returns, made
+  // from this one in memory: the same entries, the nodes renumbered, no
+  // indexes built yet. (A block just written opens with it instead of
+  // reading back what it wrote.)
+  SymbolTable Renumbered(const NodeOrder& order) const;
   static StatusOr<SymbolTable> DecodeSections(std::string_view strings, std::string_view mappings,
                                               std::string_view functions,
                                               std::string_view locations,

@@ -199,6 +199,42 @@ TEST(SymbolTableTest, SectionsRoundTripAndRejectCorruption) {
   EXPECT_FALSE(SymbolTable::DecodeSections(s[0], s[1], s[2], s[3].substr(0, s[3].size() / 2), s[4]).ok());
 }
 
+// Renumbered() must give exactly what the block's reader decodes: a block
+// opened right after it is written uses it instead of reading back.
+TEST(SymbolTableTest, RenumberedEqualsTheDecodedBlockTable) {
+  SymbolTable t;
+  for (const char* f : {"go_cpu.pb.gz", "node_3.pb.gz", "go_heap.pb.gz"}) InternAll(&t, Load(f));
+  ASSERT_FALSE(t.grouped_by_parent());
+  const SymbolTable::NodeOrder order = t.BreadthFirstOrder();
+  std::string s[5];
+  t.EncodeSections(&s[0], &s[1], &s[2], &s[3], &s[4], &order);
+  auto decoded = SymbolTable::DecodeSections(s[0], s[1], s[2], s[3], s[4]);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  const SymbolTable made = t.Renumbered(order);
+  const SymbolTable& want = *decoded;
+  ASSERT_EQ(made.sizes(), want.sizes());
+  EXPECT_TRUE(made.grouped_by_parent());
+  EXPECT_EQ(made.grouped_by_parent(), want.grouped_by_parent());
+  EXPECT_EQ(made.MemoryBytes(), want.MemoryBytes());
+  const SymbolTable::Sizes n = want.sizes();
+  for (uint32_t i = 0; i < n.strings; ++i) ASSERT_EQ(made.string(i), want.string(i));
+  for (uint32_t i = 1; i <= n.mappings; ++i) ASSERT_EQ(made.mapping(i), want.mapping(i));
+  for (uint32_t i = 1; i <= n.functions; ++i) ASSERT_EQ(made.function(i), want.function(i));
+  for (uint32_t i = 0; i < n.locations; ++i) {
+    ASSERT_EQ(made.location(i).mapping, want.location(i).mapping);
+    ASSERT_EQ(made.location(i).address, want.location(i).address);
+    const auto a = made.lines(made.location(i)), b = want.lines(want.location(i));
+    ASSERT_TRUE(std::equal(a.begin(), a.end(), b.begin(), b.end()));
+  }
+  EXPECT_EQ(made.parents(), want.parents());
+  EXPECT_EQ(made.node_locations(), want.node_locations());
+  for (uint32_t i = 0; i < n.nodes; ++i) ASSERT_EQ(made.node_hash(i), want.node_hash(i));
+  // Both intern alike afterwards (the content hashes and indexes agree).
+  SymbolTable a = made, b = want;
+  EXPECT_EQ(InternAll(&a, Load("node_1.pb.gz")), InternAll(&b, Load("node_1.pb.gz")));
+  EXPECT_EQ(a.sizes(), b.sizes());
+}
+
 TEST(SymbolTableTest, ImporterMergesTablesByContent) {
   SymbolTable a, b, merged;
   std::vector<uint32_t> na = InternAll(&a, profile::ParseFolded("main;a;b 1\nmain;c 2\n").value());
