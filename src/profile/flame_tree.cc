@@ -38,9 +38,14 @@ uint32_t FlameTree::AppendChild(uint32_t parent, uint32_t name) {
   return next;
 }
 
-void FlameTree::Reserve(size_t nodes) {
+void FlameTree::Reserve(size_t nodes, BackgroundPrefault* prefault) {
   ReserveHuge(&nodes_, nodes);
   ReserveHuge(&last_child_, nodes);
+  if (prefault != nullptr) {
+    prefault->Add(nodes_.data() + nodes_.size(), (nodes_.capacity() - nodes_.size()) * sizeof(Node));
+    prefault->Add(last_child_.data() + last_child_.size(),
+                  (last_child_.capacity() - last_child_.size()) * sizeof(uint32_t));
+  }
 }
 
 uint32_t FlameTree::Child(uint32_t cur, uint32_t name) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/hash.h"
+#include "base/memory.h"
 #include "profile/profile.h"
 
 namespace stackhouse::profile {
@@ -48,7 +49,10 @@ class FlameTree {
   // Appends a new child without looking for an existing one: the caller
   // guarantees there is none. Much cheaper than Child() for bulk building.
   uint32_t AppendChild(uint32_t parent, uint32_t name);
-  void Reserve(size_t nodes);
+  // Room for `nodes` nodes in all. With `prefault`, the new room is added to
+  // what it faults in (the caller starts it, and joins it before the tree
+  // can grow past `nodes`).
+  void Reserve(size_t nodes, BackgroundPrefault* prefault = nullptr);
   void AddSelf(uint32_t node, int64_t value) { nodes_[node].self += value; }
   void FinishTotals();
 

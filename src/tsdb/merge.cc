@@ -108,6 +108,7 @@ std::vector<uint32_t> FlameTreeSink::Build(const SymbolTable& symbols, std::vect
     // grouped by parent; siblings are merged by name with a short local
     // list. A flame node reached from two stack nodes ("merged") gets its
     // children through a hash map instead, so they merge too.
+    BackgroundPrefault prefault;
     std::vector<uint8_t> merged;
     std::unordered_map<uint64_t, uint32_t> merged_children;
     auto via_map = [&](uint32_t parent, uint32_t name) {
@@ -121,7 +122,8 @@ std::vector<uint32_t> FlameTreeSink::Build(const SymbolTable& symbols, std::vect
       return it->second;
     };
     auto reserve = [&](size_t live_count) {
-      tree_.Reserve(live_count + 1);
+      tree_.Reserve(live_count + 1, &prefault);
+      prefault.Start();  // (joined when `prefault` goes: before the tree can grow more)
       ReserveHuge(&merged, live_count + 1);
       merged.push_back(0);
     };
