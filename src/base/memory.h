@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <system_error>
 #include <type_traits>
 #include <thread>
 #include <utility>
@@ -98,23 +99,11 @@ class BackgroundPrefault {
 #ifdef MADV_POPULATE_WRITE
     Join();
     if (ranges_.empty()) return;
-    thread_ = std::thread([ranges = std::move(ranges_)] {
-      // The arrays are filled side by side from their starts: each step
-      // faults in the next 1/64 of every one.
-      constexpr uintptr_t kPage = 4096;
-      constexpr size_t kSteps = 64;
-      for (size_t k = 0; k < kSteps; ++k) {
-        for (const auto& [p, bytes] : ranges) {
-          const auto at = reinterpret_cast<uintptr_t>(p);
-          const uintptr_t begin = (at + bytes / kSteps * k + kPage - 1) & ~(kPage - 1);
-          const uintptr_t end = (k + 1 == kSteps ? at + bytes : at + bytes / kSteps * (k + 1)) & ~(kPage - 1);
-          // Errors (an old kernel: EINVAL) leave the faults to the filler.
-          if (end > begin && madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE) != 0) {
-            return;
-          }
-        }
-      }
-    });
+    // (A thread that cannot be started leaves the faults to the filler.)
+    try {
+      StartThread();
+    } catch (const std::system_error&) {
+    }
 #endif
     ranges_.clear();
   }
@@ -123,6 +112,28 @@ class BackgroundPrefault {
   }
 
  private:
+  void StartThread() {
+#ifdef MADV_POPULATE_WRITE
+    thread_ = std::thread([ranges = ranges_] {
+      // The arrays are filled side by side from their starts: each step
+      // faults in the next 1/64 of every one.
+      constexpr uintptr_t kPage = 4096;
+      constexpr size_t kSteps = 64;
+      for (size_t k = 0; k < kSteps; ++k) {
+        for (const auto& [p, bytes] : ranges) {
+          const auto at = reinterpret_cast<uintptr_t>(p);
+          const uintptr_t begin = (at + bytes / kSteps * k + kPage - 1) & ~(kPage - 1);
+          const uintptr_t stop = k + 1 == kSteps ? at + bytes : at + bytes / kSteps * (k + 1);
+          const uintptr_t end = stop & ~(kPage - 1);
+          if (end <= begin) continue;
+          // Errors (an old kernel: EINVAL) leave the faults to the filler.
+          if (madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE) != 0) return;
+        }
+      }
+    });
+#endif
+  }
+
   std::vector<std::pair<void*, size_t>> ranges_;
   std::thread thread_;
 };
