@@ -9,8 +9,8 @@
 #include <memory>
 #include <new>
 #include <system_error>
-#include <type_traits>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -49,6 +49,12 @@ void ReserveHuge(Vector* v, size_t n) {
   AdviseHugePages(v->data(), n * sizeof(typename Vector::value_type));
 }
 
+// `n` copies of `value`, in memory reserved by ReserveHuge.
+template <typename Vector>
+void AssignHuge(Vector* v, size_t n, const typename Vector::value_type& value) {
+  ReserveHuge(v, n);
+  v->assign(n, value);
+}
 
 // Maps `bytes` (rounded up to whole 2 MiB pages) of zeroed anonymous memory
 // at a 2 MiB boundary and asks for transparent huge pages, for tables read
@@ -96,13 +102,14 @@ class BackgroundPrefault {
     if (bytes >= kMinBytes) ranges_.push_back({const_cast<void*>(p), bytes});
   }
   void Start() {
-#ifdef MADV_POPULATE_WRITE
     Join();
-    if (ranges_.empty()) return;
-    // (A thread that cannot be started leaves the faults to the filler.)
-    try {
-      StartThread();
-    } catch (const std::system_error&) {
+#ifdef MADV_POPULATE_WRITE
+    if (!ranges_.empty()) {
+      try {
+        thread_ = std::thread([ranges = std::move(ranges_)] { Populate(ranges); });
+      } catch (const std::system_error&) {
+        // No thread: the filler takes the faults.
+      }
     }
 #endif
     ranges_.clear();
@@ -112,38 +119,29 @@ class BackgroundPrefault {
   }
 
  private:
-  void StartThread() {
 #ifdef MADV_POPULATE_WRITE
-    thread_ = std::thread([ranges = ranges_] {
-      // The arrays are filled side by side from their starts: each step
-      // faults in the next 1/64 of every one.
-      constexpr uintptr_t kPage = 4096;
-      constexpr size_t kSteps = 64;
-      for (size_t k = 0; k < kSteps; ++k) {
-        for (const auto& [p, bytes] : ranges) {
-          const auto at = reinterpret_cast<uintptr_t>(p);
-          const uintptr_t begin = (at + bytes / kSteps * k + kPage - 1) & ~(kPage - 1);
-          const uintptr_t stop = k + 1 == kSteps ? at + bytes : at + bytes / kSteps * (k + 1);
-          const uintptr_t end = stop & ~(kPage - 1);
-          if (end <= begin) continue;
-          // Errors (an old kernel: EINVAL) leave the faults to the filler.
-          if (madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE) != 0) return;
-        }
+  static void Populate(const std::vector<std::pair<void*, size_t>>& ranges) {
+    // The arrays are filled side by side from their starts: each step
+    // faults in the next 1/64 of every one.
+    constexpr uintptr_t kPage = 4096;
+    constexpr size_t kSteps = 64;
+    for (size_t k = 0; k < kSteps; ++k) {
+      for (const auto& [p, bytes] : ranges) {
+        const auto at = reinterpret_cast<uintptr_t>(p);
+        const uintptr_t begin = (at + bytes / kSteps * k + kPage - 1) & ~(kPage - 1);
+        const uintptr_t stop = k + 1 == kSteps ? at + bytes : at + bytes / kSteps * (k + 1);
+        const uintptr_t end = stop & ~(kPage - 1);
+        if (end <= begin) continue;
+        // Errors (an old kernel: EINVAL) leave the faults to the filler.
+        if (madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE) != 0) return;
       }
-    });
-#endif
+    }
   }
+#endif
 
   std::vector<std::pair<void*, size_t>> ranges_;
   std::thread thread_;
 };
-
-// `n` copies of `value`, in memory reserved by ReserveHuge.
-template <typename Vector>
-void AssignHuge(Vector* v, size_t n, const typename Vector::value_type& value) {
-  ReserveHuge(v, n);
-  v->assign(n, value);
-}
 
 // An allocator whose value-less construct() default-initializes: for
 // trivial types, vector::resize() then leaves new elements unwritten, so that

@@ -50,8 +50,8 @@ class FlameTree {
   // guarantees there is none. Much cheaper than Child() for bulk building.
   uint32_t AppendChild(uint32_t parent, uint32_t name);
   // Room for `nodes` nodes in all. With `prefault`, the new room is added to
-  // what it faults in (the caller starts it, and joins it before the tree
-  // can grow past `nodes`).
+  // what it faults in (the caller starts and joins it; see
+  // BackgroundPrefault).
   void Reserve(size_t nodes, BackgroundPrefault* prefault = nullptr);
   void AddSelf(uint32_t node, int64_t value) { nodes_[node].self += value; }
   void FinishTotals();

@@ -16,24 +16,17 @@ constexpr size_t kMaxBlock = 1 << 20;
 
 StringTable::StringTable(std::initializer_list<std::string_view> strings) { *this = strings; }
 
-StringTable::StringTable(const StringTable& other) { CopyFrom(other); }
+StringTable::StringTable(const StringTable& other) { Append(other.views_); }
 
 StringTable& StringTable::operator=(const StringTable& other) {
   if (this != &other) {
     Release();
-    CopyFrom(other);
+    Append(other.views_);
   }
   return *this;
 }
 
-StringTable::StringTable(StringTable&& other) noexcept
-    : views_(std::move(other.views_)),
-      blocks_(std::move(other.blocks_)),
-      free_(other.free_),
-      left_(other.left_),
-      arena_bytes_(other.arena_bytes_) {
-  other.Release();
-}
+StringTable::StringTable(StringTable&& other) noexcept { *this = std::move(other); }
 
 StringTable& StringTable::operator=(StringTable&& other) noexcept {
   if (this != &other) {
@@ -49,18 +42,15 @@ StringTable& StringTable::operator=(StringTable&& other) noexcept {
 
 StringTable& StringTable::operator=(std::initializer_list<std::string_view> strings) {
   Release();
-  size_t bytes = 0;
-  for (std::string_view s : strings) bytes += s.size();
-  reserve(strings.size(), bytes);
-  for (std::string_view s : strings) push_back(s);
+  Append({strings.begin(), strings.size()});
   return *this;
 }
 
-void StringTable::CopyFrom(const StringTable& other) {
+void StringTable::Append(std::span<const std::string_view> strings) {
   size_t bytes = 0;
-  for (std::string_view s : other.views_) bytes += s.size();
-  reserve(other.size(), bytes);
-  for (std::string_view s : other.views_) push_back(s);
+  for (std::string_view s : strings) bytes += s.size();
+  reserve(size() + strings.size(), bytes);
+  for (std::string_view s : strings) push_back(s);
 }
 
 void StringTable::push_back(std::string_view s) { views_.push_back(Copy(s)); }

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <initializer_list>
 #include <memory>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -49,14 +50,15 @@ class StringTable {
   void clear();
   // Drops the entries and frees the blocks.
   void Release();
-  // Bytes of the strings' blocks (for memory accounting).
+  // Bytes of the strings' blocks.
   size_t arena_bytes() const { return arena_bytes_; }
 
   bool operator==(const StringTable& other) const { return views_ == other.views_; }
 
  private:
   std::string_view Copy(std::string_view s);
-  void CopyFrom(const StringTable& other);
+  // Appends copies of `strings` (their bytes in one block).
+  void Append(std::span<const std::string_view> strings);
 
   std::vector<std::string_view> views_;
   std::vector<std::unique_ptr<char[]>> blocks_;

@@ -123,7 +123,7 @@ std::vector<uint32_t> FlameTreeSink::Build(const SymbolTable& symbols, std::vect
     };
     auto reserve = [&](size_t live_count) {
       tree_.Reserve(live_count + 1, &prefault);
-      prefault.Start();  // (joined when `prefault` goes: before the tree can grow more)
+      prefault.Start();  // (joined when Build returns)
       ReserveHuge(&merged, live_count + 1);
       merged.push_back(0);
     };

@@ -10,6 +10,16 @@
 namespace stackhouse::tsdb {
 
 namespace {
+
+// The heap bytes MemoryBytes() counts per entry (its indexes aside).
+constexpr size_t kNodeBytes = 28;  // a stack node
+constexpr size_t kMappingBytes = sizeof(SymMapping) + 8;
+constexpr size_t kFunctionBytes = sizeof(SymFunction) + 8;
+size_t StringBytes(const std::string& s) { return s.size() + sizeof(std::string) + 8; }
+size_t LocationBytes(const SymLocation& l) {
+  return sizeof(SymLocation) + l.line_count * sizeof(SymLine) + 8;
+}
+
 constexpr uint32_t kUnmapped = UINT32_MAX;
 constexpr uint64_t kNoSymbolHash = 0x51afd7ed558ccd00ULL;  // content hash of "none"
 }  // namespace
@@ -54,7 +64,7 @@ SymbolTable::Sizes SymbolTable::sizes() const {
 uint64_t SymbolTable::NoteString(size_t i) {
   uint64_t h = StringContentHash(strings_[i]);
   string_hashes_.push_back(h);
-  memory_bytes_ += strings_[i].size() + sizeof(std::string) + 8;
+  memory_bytes_ += StringBytes(strings_[i]);
   return h;
 }
 
@@ -62,7 +72,7 @@ uint64_t SymbolTable::NoteMapping(size_t i) {
   const SymMapping& m = mappings_[i];
   uint64_t h = MappingContentHash(m, string_hashes_[m.filename], string_hashes_[m.build_id]);
   mapping_hashes_.push_back(h);
-  memory_bytes_ += sizeof(SymMapping) + 8;
+  memory_bytes_ += kMappingBytes;
   return h;
 }
 
@@ -71,7 +81,7 @@ uint64_t SymbolTable::NoteFunction(size_t i) {
   uint64_t h = FunctionContentHash(string_hashes_[f.name], string_hashes_[f.system_name],
                                    string_hashes_[f.filename], f.start_line);
   function_hashes_.push_back(h);
-  memory_bytes_ += sizeof(SymFunction) + 8;
+  memory_bytes_ += kFunctionBytes;
   return h;
 }
 
@@ -84,7 +94,7 @@ uint64_t SymbolTable::NoteLocation(size_t i) {
                              line.line);
   }
   location_hashes_.push_back(h);
-  memory_bytes_ += sizeof(SymLocation) + l.line_count * sizeof(SymLine) + 8;
+  memory_bytes_ += LocationBytes(l);
   return h;
 }
 
@@ -187,7 +197,7 @@ uint32_t SymbolTable::Child(uint32_t parent, uint32_t location) {
     parents_.push_back(parent);
     node_locations_.push_back(location);
     node_hashes_.push_back(h);
-    memory_bytes_ += 28;
+    memory_bytes_ += kNodeBytes;
   }
   return id;
 }
@@ -418,7 +428,7 @@ Status SymbolTable::DecodeDelta(protowire::Reader* r) {
     parents_.push_back(parent);
     node_locations_.push_back(loc);
     node_hashes_.push_back(h);
-    memory_bytes_ += 28;
+    memory_bytes_ += kNodeBytes;
     if (indexed_) node_index_.FindOrInsert(h, node);
   }
   if (in.failed()) return DataLossError("malformed symbol delta");
@@ -518,12 +528,10 @@ SymbolTable SymbolTable::Renumbered(const NodeOrder& order) const {
   }
   t.grouped_by_parent_ = n < 2 || std::is_sorted(t.parents_.begin() + 1, t.parents_.end());
   // As DecodeSections counts it (no indexes).
-  t.memory_bytes_ = n * 28 + mappings_.size() * (sizeof(SymMapping) + 8) +
-                    functions_.size() * (sizeof(SymFunction) + 8);
-  for (const std::string& str : strings_) t.memory_bytes_ += str.size() + sizeof(std::string) + 8;
-  for (const SymLocation& l : locations_) {
-    t.memory_bytes_ += sizeof(SymLocation) + l.line_count * sizeof(SymLine) + 8;
-  }
+  t.memory_bytes_ = n * kNodeBytes + mappings_.size() * kMappingBytes +
+                    functions_.size() * kFunctionBytes;
+  for (const std::string& str : strings_) t.memory_bytes_ += StringBytes(str);
+  for (const SymLocation& l : locations_) t.memory_bytes_ += LocationBytes(l);
   return t;
 }
 
@@ -625,7 +633,7 @@ StatusOr<SymbolTable> SymbolTable::DecodeSections(std::string_view strings,
     t.grouped_by_parent_ = std::is_sorted(t.parents_.begin() + 1, t.parents_.end());
   }
   t.string_hashes_.clear();
-  t.memory_bytes_ = t.parents_.size() * 28;
+  t.memory_bytes_ = t.parents_.size() * kNodeBytes;
   for (size_t i = 0; i < t.strings_.size(); ++i) t.NoteString(i);
   for (size_t i = 0; i < t.mappings_.size(); ++i) t.NoteMapping(i);
   for (size_t i = 0; i < t.functions_.size(); ++i) t.NoteFunction(i);
