@@ -734,7 +734,8 @@ uint64_t ProfileInterner::LocationHash(uint32_t index) {
 }
 
 uint32_t ProfileInterner::InternLocation(uint32_t index) {
-  return InternLocationHashed(index, LocationHash(index));
+  return InternLocationHashed(index, index < location_hashes_.size() ? location_hashes_[index]
+                                                                      : LocationHash(index));
 }
 
 uint32_t ProfileInterner::InternLocationHashed(uint32_t index, uint64_t h) {
@@ -749,39 +750,32 @@ uint32_t ProfileInterner::InternLocationHashed(uint32_t index, uint64_t h) {
   return m;
 }
 
-void ProfileInterner::HashPendingLocations(size_t pending) {
-  // A location's content hash reads a chain of the input: the location, its
-  // lines, their functions, the functions' strings and the strings' bytes.
-  // Followed location by location, in the samples' order, each link is a
-  // cache miss in a profile bigger than the caches. Instead each table is
-  // read front to back, once: the functions the pending locations use are
-  // marked, then hashed in order (their strings with them), then the
-  // locations. The reads stream, and the misses are the hardware
-  // prefetcher's.
-  std::vector<uint8_t> used(p_.functions.size() + 1, 0);
-  for (size_t i = 0; i < locations_.size(); ++i) {
-    if (locations_[i] != kPending) continue;
-    for (const profile::Line& l : p_.location_lines(p_.locations[i])) used[l.function] = 1;
+void ProfileInterner::LookUpLocations() {
+  // Every location of the profile is looked up by content, whether or not a
+  // stored sample uses it (profiles hold next to no unused locations): a
+  // location's content hash reads a chain of the input (the location, its
+  // lines, their functions, the functions' strings and the strings' bytes),
+  // and followed in the samples' order each link would be a cache miss in a
+  // profile bigger than the caches. Read front to back, table by table, the
+  // reads stream. Nothing is added to the table here: a location it lacks
+  // stays unmapped and is interned when a sample uses it.
+  for (uint32_t f = 1; f < function_hashes_.size(); ++f) FunctionHash(f);
+  const size_t n = p_.locations.size();
+  std::vector<uint64_t>& hashes = location_hashes_;
+  hashes.resize(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (locations_[i] != kUnmapped) continue;
+    hashes[i] = LocationHash(i);
+    table_->PrefetchLocation(hashes[i]);
   }
-  for (uint32_t f = 1; f < used.size(); ++f) {
-    if (used[f]) FunctionHash(f);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (locations_[i] == kUnmapped) locations_[i] = table_->FindLocationByContent(hashes[i]);
   }
-  std::vector<uint32_t> order;
-  std::vector<uint64_t> hashes;
-  order.reserve(pending);
-  hashes.reserve(pending);
-  for (uint32_t i = 0; i < locations_.size(); ++i) {
-    if (locations_[i] != kPending) continue;
-    order.push_back(i);
-    hashes.push_back(LocationHash(i));
-    table_->PrefetchLocation(hashes.back());
-  }
-  for (size_t k = 0; k < order.size(); ++k) InternLocationHashed(order[k], hashes[k]);
 }
 
 void ProfileInterner::PrepareStacks() {
   const size_t n = p_.samples.size();
-  // Samples whose values are all 0 are not stored: their symbols are left
+  // Samples whose values are all 0 are not stored: their stacks are left
   // alone, as Stack() alone would.
   auto stored = [&](size_t i) {
     for (int64_t v : p_.sample_values(i)) {
@@ -789,17 +783,7 @@ void ProfileInterner::PrepareStacks() {
     }
     return false;
   };
-  uint32_t* const located = locations_.data();
-  size_t pending = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (!stored(i)) continue;
-    for (uint32_t loc : p_.sample_stack(i)) {
-      if (located[loc] != kUnmapped) continue;
-      located[loc] = kPending;
-      ++pending;
-    }
-  }
-  if (pending > 0) HashPendingLocations(pending);
+  LookUpLocations();
 
   frame_offsets_.resize(n + 1);
   path_hashes_.resize(n);

@@ -216,9 +216,9 @@ class ProfileInterner {
     uint32_t m = locations_[profile_location];
     return m != kUnmapped ? m : InternLocation(profile_location);
   }
-  // Maps every sample's stack ahead of Stack(): the locations the samples
-  // use are hashed (reading the profile's tables in order), their index
-  // slots fetched, then looked up; the same for the samples' stack paths.
+  // Maps every sample's stack ahead of Stack(): the profile's locations are
+  // hashed (reading its tables in order), their index slots fetched, then
+  // looked up; the same for the samples' stack paths.
   // The table's indexes are far bigger than the caches, and the batches
   // overlap their misses.
   void PrepareStacks();
@@ -229,12 +229,11 @@ class ProfileInterner {
 
  private:
   static constexpr uint32_t kUnmapped = UINT32_MAX;
-  static constexpr uint32_t kPending = UINT32_MAX - 1;  // in PrepareStacks
   uint32_t InternLocation(uint32_t profile_location);
   uint64_t LocationHash(uint32_t profile_location);
-  // Hashes the `pending` locations PrepareStacks marked and looks them up
-  // (interning the ones the table lacks).
-  void HashPendingLocations(size_t pending);
+  // Looks every location of the profile up by content hash (PrepareStacks);
+  // the ones the table lacks stay unmapped, their hashes kept.
+  void LookUpLocations();
   uint32_t InternLocationHashed(uint32_t profile_location, uint64_t hash);
   // Writes sample i's locations, mapped, leaf first; returns its path hash.
   uint64_t MapStack(size_t sample, uint32_t* leaf_first);
@@ -259,6 +258,7 @@ class ProfileInterner {
   const profile::Profile& p_;
   std::vector<uint32_t> strings_, mappings_, functions_, locations_;
   std::vector<uint64_t> string_hashes_, function_hashes_, mapping_hashes_;  // 0 = not computed
+  std::vector<uint64_t> location_hashes_;  // after LookUpLocations, of the ones it left unmapped
   std::vector<uint32_t> stack_;
   std::vector<SymLine> lines_;
   // PrepareStacks: the samples' mapped stacks (leaf first) and path hashes.
