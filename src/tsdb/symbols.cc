@@ -24,12 +24,6 @@ constexpr uint32_t kUnmapped = UINT32_MAX;
 constexpr uint64_t kNoSymbolHash = 0x51afd7ed558ccd00ULL;  // content hash of "none"
 }  // namespace
 
-uint64_t SymbolTable::FunctionContentHash(uint64_t name, uint64_t system_name, uint64_t filename,
-                                          int64_t start_line) {
-  return HashMix(HashMix(HashMix(HashMix(0xf0, name), system_name), filename),
-                 static_cast<uint64_t>(start_line));
-}
-
 uint64_t SymbolTable::MappingContentHash(const SymMapping& m, uint64_t filename,
                                          uint64_t build_id) {
   return HashMix(HashMix(HashMix(HashMix(HashMix(HashMix(0xa0, m.memory_start), m.memory_limit),
@@ -37,14 +31,6 @@ uint64_t SymbolTable::MappingContentHash(const SymMapping& m, uint64_t filename,
                                  filename),
                          build_id),
                  m.flags);
-}
-
-uint64_t SymbolTable::LocationContentHash(uint64_t mapping, uint64_t address, size_t nlines) {
-  return HashMix(HashMix(HashMix(0x10, mapping), address), nlines);
-}
-
-uint64_t SymbolTable::AddLineToContentHash(uint64_t h, uint64_t function, int64_t line) {
-  return HashMix(HashMix(h, function), static_cast<uint64_t>(line));
 }
 
 SymbolTable::SymbolTable() {
@@ -643,6 +629,21 @@ StatusOr<SymbolTable> SymbolTable::DecodeSections(std::string_view strings,
 
 // --- ProfileInterner ---------------------------------------------------------------
 
+namespace {
+
+// A profile mapping's fields, with its strings left for the caller.
+SymMapping MappingFields(const profile::Mapping& src) {
+  SymMapping sm;
+  sm.memory_start = src.memory_start;
+  sm.memory_limit = src.memory_limit;
+  sm.file_offset = src.file_offset;
+  sm.flags = (src.has_functions ? 1 : 0) | (src.has_filenames ? 2 : 0) |
+             (src.has_line_numbers ? 4 : 0) | (src.has_inline_frames ? 8 : 0);
+  return sm;
+}
+
+}  // namespace
+
 ProfileInterner::ProfileInterner(SymbolTable* table, const profile::Profile& p)
     : table_(table),
       p_(p),
@@ -650,42 +651,30 @@ ProfileInterner::ProfileInterner(SymbolTable* table, const profile::Profile& p)
       mappings_(p.mappings.size() + 1, kUnmapped),
       functions_(p.functions.size() + 1, kUnmapped),
       locations_(p.locations.size(), kUnmapped),
-      string_hashes_(p.strings.size(), 0),
-      function_hashes_(p.functions.size() + 1, 0),
-      mapping_hashes_(p.mappings.size() + 1, 0) {}
-
-uint64_t ProfileInterner::StringHash(int64_t i) {
-  if (i < 0 || static_cast<size_t>(i) >= p_.strings.size()) i = 0;
-  uint64_t& h = string_hashes_[i];
-  if (h == 0) h = SymbolTable::StringContentHash(p_.strings[i]);
-  return h;
-}
-
-uint64_t ProfileInterner::FunctionHash(uint32_t one_based) {
-  if (one_based == 0) return kNoSymbolHash;
-  uint64_t& h = function_hashes_[one_based];
-  if (h == 0) {
-    const profile::Function& f = p_.functions[one_based - 1];
-    h = SymbolTable::FunctionContentHash(StringHash(f.name), StringHash(f.system_name),
-                                         StringHash(f.filename), f.start_line);
+      string_hashes_(p.strings.size()),
+      function_hashes_(p.functions.size() + 1),
+      mapping_hashes_(p.mappings.size() + 1) {
+  // Every string, function and mapping is hashed by content up front, each
+  // table in one pass front to back: a location's content hash reads a chain
+  // of the input (the location, its lines, their functions, the functions'
+  // strings and the strings' bytes), and followed location by location each
+  // link would be a cache miss in a profile bigger than the caches. Read in
+  // order, the reads stream. (Profiles hold next to no unused symbols.)
+  for (size_t i = 0; i < string_hashes_.size(); ++i) {
+    string_hashes_[i] = SymbolTable::StringContentHash(p.strings[i]);
   }
-  return h;
-}
-
-uint64_t ProfileInterner::MappingHash(uint32_t one_based) {
-  if (one_based == 0) return kNoSymbolHash;
-  uint64_t& h = mapping_hashes_[one_based];
-  if (h == 0) {
-    const profile::Mapping& src = p_.mappings[one_based - 1];
-    SymMapping sm;
-    sm.memory_start = src.memory_start;
-    sm.memory_limit = src.memory_limit;
-    sm.file_offset = src.file_offset;
-    sm.flags = (src.has_functions ? 1 : 0) | (src.has_filenames ? 2 : 0) |
-               (src.has_line_numbers ? 4 : 0) | (src.has_inline_frames ? 8 : 0);
-    h = SymbolTable::MappingContentHash(sm, StringHash(src.filename), StringHash(src.build_id));
+  function_hashes_[0] = kNoSymbolHash;
+  for (size_t f = 1; f < function_hashes_.size(); ++f) {
+    const profile::Function& fn = p.functions[f - 1];
+    function_hashes_[f] = SymbolTable::FunctionContentHash(
+        StringHash(fn.name), StringHash(fn.system_name), StringHash(fn.filename), fn.start_line);
   }
-  return h;
+  mapping_hashes_[0] = kNoSymbolHash;
+  for (size_t m = 1; m < mapping_hashes_.size(); ++m) {
+    const profile::Mapping& src = p.mappings[m - 1];
+    mapping_hashes_[m] = SymbolTable::MappingContentHash(MappingFields(src), StringHash(src.filename),
+                                                         StringHash(src.build_id));
+  }
 }
 
 uint32_t ProfileInterner::String(int64_t i) {
@@ -700,14 +689,9 @@ uint32_t ProfileInterner::Mapping(uint32_t one_based) {
   uint32_t& m = mappings_[one_based];
   if (m == kUnmapped) {
     const profile::Mapping& src = p_.mappings[one_based - 1];
-    SymMapping sm;
-    sm.memory_start = src.memory_start;
-    sm.memory_limit = src.memory_limit;
-    sm.file_offset = src.file_offset;
+    SymMapping sm = MappingFields(src);
     sm.filename = String(src.filename);
     sm.build_id = String(src.build_id);
-    sm.flags = (src.has_functions ? 1 : 0) | (src.has_filenames ? 2 : 0) |
-               (src.has_line_numbers ? 4 : 0) | (src.has_inline_frames ? 8 : 0);
     m = table_->Mapping(sm);
   }
   return m;
@@ -723,12 +707,12 @@ uint32_t ProfileInterner::Function(uint32_t one_based) {
   return m;
 }
 
-uint64_t ProfileInterner::LocationHash(uint32_t index) {
+inline uint64_t ProfileInterner::LocationHash(uint32_t index) {
   const profile::Location& loc = p_.locations[index];
-  uint64_t h = SymbolTable::LocationContentHash(MappingHash(loc.mapping), loc.address,
+  uint64_t h = SymbolTable::LocationContentHash(mapping_hashes_[loc.mapping], loc.address,
                                                 loc.line_count);
   for (const profile::Line& l : p_.location_lines(loc)) {
-    h = SymbolTable::AddLineToContentHash(h, FunctionHash(l.function), l.line);
+    h = SymbolTable::AddLineToContentHash(h, function_hashes_[l.function], l.line);
   }
   return h;
 }
@@ -751,25 +735,19 @@ uint32_t ProfileInterner::InternLocationHashed(uint32_t index, uint64_t h) {
 }
 
 void ProfileInterner::LookUpLocations() {
-  // Every location of the profile is looked up by content, whether or not a
-  // stored sample uses it (profiles hold next to no unused locations): a
-  // location's content hash reads a chain of the input (the location, its
-  // lines, their functions, the functions' strings and the strings' bytes),
-  // and followed in the samples' order each link would be a cache miss in a
-  // profile bigger than the caches. Read front to back, table by table, the
-  // reads stream. Nothing is added to the table here: a location it lacks
-  // stays unmapped and is interned when a sample uses it.
-  for (uint32_t f = 1; f < function_hashes_.size(); ++f) FunctionHash(f);
+  // Every location of the profile is looked up by content (in order, as the
+  // constructor hashed the other tables), whether or not a stored sample
+  // uses it. Nothing is added to the table here: a location it lacks stays
+  // unmapped and is interned when a sample uses it.
   const size_t n = p_.locations.size();
-  std::vector<uint64_t>& hashes = location_hashes_;
-  hashes.resize(n);
+  location_hashes_.resize(n);
   for (uint32_t i = 0; i < n; ++i) {
     if (locations_[i] != kUnmapped) continue;
-    hashes[i] = LocationHash(i);
-    table_->PrefetchLocation(hashes[i]);
+    location_hashes_[i] = LocationHash(i);
+    table_->PrefetchLocation(location_hashes_[i]);
   }
   for (uint32_t i = 0; i < n; ++i) {
-    if (locations_[i] == kUnmapped) locations_[i] = table_->FindLocationByContent(hashes[i]);
+    if (locations_[i] == kUnmapped) locations_[i] = table_->FindLocationByContent(location_hashes_[i]);
   }
 }
 

@@ -151,10 +151,17 @@ class SymbolTable {
   // lookup, without interning its strings and functions first.
   static uint64_t StringContentHash(std::string_view s) { return HashString(s) | 1; }  // never 0
   static uint64_t FunctionContentHash(uint64_t name, uint64_t system_name, uint64_t filename,
-                                      int64_t start_line);
+                                      int64_t start_line) {
+    return HashMix(HashMix(HashMix(HashMix(0xf0, name), system_name), filename),
+                   static_cast<uint64_t>(start_line));
+  }
   static uint64_t MappingContentHash(const SymMapping& m, uint64_t filename, uint64_t build_id);
-  static uint64_t LocationContentHash(uint64_t mapping, uint64_t address, size_t nlines);
-  static uint64_t AddLineToContentHash(uint64_t h, uint64_t function, int64_t line);
+  static uint64_t LocationContentHash(uint64_t mapping, uint64_t address, size_t nlines) {
+    return HashMix(HashMix(HashMix(0x10, mapping), address), nlines);
+  }
+  static uint64_t AddLineToContentHash(uint64_t h, uint64_t function, int64_t line) {
+    return HashMix(HashMix(h, function), static_cast<uint64_t>(line));
+  }
   // The location with this content hash, or UINT32_MAX.
   uint32_t FindLocationByContent(uint64_t content_hash);
   // The hash of a node's root-first path (Stack's path_hash).
@@ -250,14 +257,17 @@ class ProfileInterner {
   uint32_t String(int64_t profile_string);
   uint32_t Mapping(uint32_t profile_mapping);
   uint32_t Function(uint32_t profile_function);
-  uint64_t StringHash(int64_t profile_string);
-  uint64_t FunctionHash(uint32_t profile_function);
-  uint64_t MappingHash(uint32_t profile_mapping);
+  // A string index past the table's end reads as the empty string.
+  uint64_t StringHash(int64_t i) const {
+    return string_hashes_[static_cast<uint64_t>(i) < string_hashes_.size() ? static_cast<size_t>(i) : 0];
+  }
 
   SymbolTable* table_;
   const profile::Profile& p_;
   std::vector<uint32_t> strings_, mappings_, functions_, locations_;
-  std::vector<uint64_t> string_hashes_, function_hashes_, mapping_hashes_;  // 0 = not computed
+  // Content hashes, all computed by the constructor; functions and mappings
+  // one-based (0: none).
+  std::vector<uint64_t> string_hashes_, function_hashes_, mapping_hashes_;
   std::vector<uint64_t> location_hashes_;  // after LookUpLocations, of the ones it left unmapped
   std::vector<uint32_t> stack_;
   std::vector<SymLine> lines_;
