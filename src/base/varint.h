@@ -14,6 +14,10 @@
 namespace stackhouse {
 
 inline void PutUvarint(std::string* out, uint64_t v) {
+  if (v < 0x80) {  // most varints: one byte, without append's length bookkeeping
+    out->push_back(static_cast<char>(v));
+    return;
+  }
   char buf[10];
   out->append(buf, static_cast<size_t>(protowire::PutVarint(buf, v) - buf));
 }
