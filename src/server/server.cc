@@ -240,9 +240,7 @@ StatusOr<std::unique_ptr<Server>> Server::Open(const ServerConfig& config) {
   return server;
 }
 
-Status Server::Start() {
-  ServerContext* ctx = ctx_.get();
-  const ServerConfig& c = ctx->config;
+StatusOr<HttpServerOptions> MainHttpOptions(const ServerConfig& c) {
   HttpServerOptions ho;
   std::string host;
   SH_RETURN_IF_ERROR(SplitHostPort(c.http_addr, &host, &ho.port));
@@ -253,6 +251,14 @@ Status Server::Start() {
   ho.max_connections = static_cast<size_t>(c.max_connections);
   ho.idle_timeout_s = static_cast<int>(c.read_timeout_s);
   ho.max_body_bytes = static_cast<size_t>(c.max_body_bytes);
+  return ho;
+}
+
+Status Server::Start() {
+  ServerContext* ctx = ctx_.get();
+  const ServerConfig& c = ctx->config;
+  SH_ASSIGN_OR_RETURN(HttpServerOptions ho, MainHttpOptions(c));
+  std::string host;
   http_ = std::make_unique<HttpServer>(ho);
 
   RegisterIngestHandlers(ctx, http_.get());

@@ -31,6 +31,11 @@ class Scraper;
 
 struct ServerContext;
 class HttpServer;
+struct HttpServerOptions;
+
+// The main port's HTTP server options, as `config` sets them (the address
+// from http_addr, threads, connections, timeouts, body limit).
+StatusOr<HttpServerOptions> MainHttpOptions(const ServerConfig& config);
 
 class Server {
  public:
