@@ -5,6 +5,8 @@
 #
 # Phases (each a run of build-release/bin/storage_benchmark):
 #   append  64 concurrent appenders, WAL on, acks after fsync (group commit)
+#   append_tiny  the same with one-sample, one-frame profiles for 10 s: the
+#           fixed cost of an acknowledged append (append_tiny_profiles_per_s)
 #   day     ../shared/bench/gen.py's day: disk bytes and 24 h queries
 #   month   30 days of one service: 30-day query
 #   unique  one profile with 3 M unique stacks: flame graph time
@@ -16,7 +18,7 @@ shared="${STACKHOUSE_SHARED_DIR:-$(cd .. && pwd)/shared}"
 data=build-release/bench-data
 work=$(mktemp -d /tmp/stackhouse-bench-storage.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-phases="${STORAGE_BENCH_PHASES:-append day month unique clickhouse}"
+phases="${STORAGE_BENCH_PHASES:-append append_tiny day month unique clickhouse}"
 bin=build-release/bin/storage_benchmark
 results=()
 
@@ -34,6 +36,8 @@ if [[ " $phases " == *" day "* || " $phases " == *" clickhouse "* ]]; then
   bench/clickhouse/gen_day.sh "$data/day" >&2
 fi
 [[ " $phases " == *" append "* ]] && run append append "$work/append" --testdata "$shared/testdata"
+[[ " $phases " == *" append_tiny "* ]] && run append_tiny append "$work/append_tiny" --tiny 1 --seconds 10 \
+  --testdata "$shared/testdata"
 [[ " $phases " == *" day "* ]] && run day day "$work/day" "$data/day/pprof"
 [[ " $phases " == *" month "* ]] && run month month "$work/month" --testdata "$shared/testdata"
 [[ " $phases " == *" unique "* ]] && run unique unique "$work/unique" --testdata "$shared/testdata"
