@@ -122,9 +122,9 @@ class Store {
   // labels. Returns once durable.
   // time_nanos / duration_nanos override the profile's own when nonzero
   // (the ingest API's from/until); a profile without a time gets "now".
-  // `p` must be well formed, as every decoder leaves it: ValidateSymbols()
-  // passes and every stack entry is a location index (each of its symbols
-  // is read, used by a sample or not).
+  // `p` must pass Profile::Validate(), as every decoder and converter leaves
+  // it (their fuzzers check this): each of its symbols is read, used by a
+  // sample or not.
   Status Append(const std::string& tenant, const profile::LabelSet& labels,
                 const profile::Profile& profile, int64_t time_nanos = 0,
                 int64_t duration_nanos = 0);
