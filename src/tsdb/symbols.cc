@@ -903,16 +903,16 @@ uint32_t TableImporter::Node(uint32_t src_node) {
   uint32_t& m = nodes_[src_node];
   if (m != kUnmapped) return m;
   // Parents precede children: import the path from the first mapped ancestor.
-  std::vector<uint32_t> path;
+  path_.clear();
   uint32_t n = src_node;
   while (nodes_[n] == kUnmapped) {
-    path.push_back(n);
+    path_.push_back(n);
     n = src_.parent(n);
   }
   uint32_t dst = nodes_[n];
-  for (size_t i = path.size(); i-- > 0;) {
-    dst = dst_->Child(dst, Location(src_.node_location(path[i])));
-    nodes_[path[i]] = dst;
+  for (size_t i = path_.size(); i-- > 0;) {
+    dst = dst_->Child(dst, Location(src_.node_location(path_[i])));
+    nodes_[path_[i]] = dst;
   }
   return dst;
 }

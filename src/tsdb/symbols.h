@@ -295,6 +295,7 @@ class TableImporter {
   const SymbolTable& src_;
   std::vector<uint32_t> strings_, mappings_, functions_, locations_, nodes_;
   std::vector<SymLine> lines_;
+  std::vector<uint32_t> path_;  // Node's scratch: the unmapped ancestors
 };
 
 }  // namespace stackhouse::tsdb
