@@ -240,11 +240,22 @@ StatusOr<std::unique_ptr<Server>> Server::Open(const ServerConfig& config) {
   return server;
 }
 
+namespace {
+
+// Sets the address and port a server listens on from "host:port" (an empty
+// host: every interface).
+Status SetListenAddress(const std::string& addr, HttpServerOptions* o) {
+  std::string host;
+  SH_RETURN_IF_ERROR(SplitHostPort(addr, &host, &o->port));
+  o->address = host.empty() ? "0.0.0.0" : host == "localhost" ? "127.0.0.1" : host;
+  return OkStatus();
+}
+
+}  // namespace
+
 StatusOr<HttpServerOptions> MainHttpOptions(const ServerConfig& c) {
   HttpServerOptions ho;
-  std::string host;
-  SH_RETURN_IF_ERROR(SplitHostPort(c.http_addr, &host, &ho.port));
-  ho.address = host.empty() ? "0.0.0.0" : host == "localhost" ? "127.0.0.1" : host;
+  SH_RETURN_IF_ERROR(SetListenAddress(c.http_addr, &ho));
   ho.io_threads = static_cast<int>(c.http_threads);
   ho.worker_threads = static_cast<int>(c.worker_threads);
   ho.cpu_worker_threads = static_cast<int>(c.ingest_threads);
@@ -258,7 +269,6 @@ Status Server::Start() {
   ServerContext* ctx = ctx_.get();
   const ServerConfig& c = ctx->config;
   SH_ASSIGN_OR_RETURN(HttpServerOptions ho, MainHttpOptions(c));
-  std::string host;
   http_ = std::make_unique<HttpServer>(ho);
 
   RegisterIngestHandlers(ctx, http_.get());
@@ -330,8 +340,7 @@ Status Server::Start() {
                         {"data_dir", c.data_dir}});
   if (!c.otlp_http_addr.empty()) {
     HttpServerOptions oo = ho;
-    SH_RETURN_IF_ERROR(SplitHostPort(c.otlp_http_addr, &host, &oo.port));
-    oo.address = host.empty() ? "0.0.0.0" : host == "localhost" ? "127.0.0.1" : host;
+    SH_RETURN_IF_ERROR(SetListenAddress(c.otlp_http_addr, &oo));
     oo.io_threads = 1;
     otlp_http_ = std::make_unique<HttpServer>(oo);
     RegisterOtlpHandlers(ctx, otlp_http_.get());
