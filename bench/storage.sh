@@ -7,6 +7,11 @@
 #   append  64 concurrent appenders, WAL on, acks after fsync (group commit)
 #   append_tiny  the same with one-sample, one-frame profiles for 10 s: the
 #           fixed cost of an acknowledged append (append_tiny_profiles_per_s)
+#   intern  interning alone on one core, the append phase's profiles
+#           (intern_cold_us, intern_hot_us). With append_tiny it bounds the
+#           append phase: append_ceiling_profiles_per_s is what the cores
+#           could acknowledge if an append cost only the tiny one's machine
+#           time plus a cold intern (no cuts, compactions, sorting, records).
 #   day     ../shared/bench/gen.py's day: disk bytes and 24 h queries
 #   month   30 days of one service: 30-day query
 #   unique  one profile with 3 M unique stacks: flame graph time
@@ -18,7 +23,7 @@ shared="${STACKHOUSE_SHARED_DIR:-$(cd .. && pwd)/shared}"
 data=build-release/bench-data
 work=$(mktemp -d /tmp/stackhouse-bench-storage.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-phases="${STORAGE_BENCH_PHASES:-append append_tiny day month unique clickhouse}"
+phases="${STORAGE_BENCH_PHASES:-append append_tiny intern day month unique clickhouse}"
 bin=build-release/bin/storage_benchmark
 results=()
 
@@ -38,6 +43,7 @@ fi
 [[ " $phases " == *" append "* ]] && run append append "$work/append" --testdata "$shared/testdata"
 [[ " $phases " == *" append_tiny "* ]] && run append_tiny append "$work/append_tiny" --tiny 1 --seconds 10 \
   --testdata "$shared/testdata"
+[[ " $phases " == *" intern "* ]] && run intern intern "$work/intern" --testdata "$shared/testdata"
 [[ " $phases " == *" day "* ]] && run day day "$work/day" "$data/day/pprof"
 [[ " $phases " == *" month "* ]] && run month month "$work/month" --testdata "$shared/testdata"
 [[ " $phases " == *" unique "* ]] && run unique unique "$work/unique" --testdata "$shared/testdata"
@@ -68,6 +74,11 @@ for k in keys:
     if k in r:
         out[k] = r[k]
 out["peak_rss_mb"] = round(int(sys.argv[1]) / 1024)
+if "append_tiny_profiles_per_s" in r and "intern_cold_us" in r:
+    cores = int(sys.argv[2])
+    fixed_us = cores * 1e6 / r["append_tiny_profiles_per_s"]
+    out["append_tiny_machine_us"] = round(fixed_us, 1)
+    out["append_ceiling_profiles_per_s"] = round(cores * 1e6 / (fixed_us + r["intern_cold_us"]))
 if "day_disk_bytes" in r and "clickhouse_bytes" in r:
     out["clickhouse_disk_ratio"] = round(r["day_disk_bytes"] / r["clickhouse_bytes"], 4)
     if "clickhouse_sorted_bytes" in r:
@@ -82,4 +93,4 @@ for k, v in r.items():
     if k not in out:
         out[k] = v
 print(json.dumps(out))
-' "$peak"
+' "$peak" "$(nproc)"
