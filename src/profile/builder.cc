@@ -129,7 +129,13 @@ void ProfileBuilder::AddSample(std::span<const uint32_t> stack, std::span<const 
     p_.AddSample(stack, values, labels);
   } else {
     std::span<int64_t> dst = p_.mutable_sample_values(idx);
-    for (size_t i = 0; i < dst.size(); ++i) dst[i] += values[i];
+    // Saturating: parsers reject totals that overflow with a clear error;
+    // merges of extreme inputs must not overflow either.
+    for (size_t i = 0; i < dst.size(); ++i) {
+      if (__builtin_add_overflow(dst[i], values[i], &dst[i])) {
+        dst[i] = values[i] < 0 ? INT64_MIN : INT64_MAX;
+      }
+    }
   }
 }
 

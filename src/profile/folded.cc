@@ -1,6 +1,7 @@
 #include "profile/folded.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "base/strings.h"
@@ -86,6 +87,11 @@ class FoldedParser {
       start = semi + 1;
     }
     prev_.assign(stack.data(), stack.size());
+    // Values are non-negative, so a total that fits bounds every merged
+    // sample's sum too.
+    if (__builtin_add_overflow(total_, value, &total_)) {
+      return LineError(line_no, "the total of the values overflows int64", line);
+    }
     leaf_first_.assign(root_first_.rbegin(), root_first_.rend());
     b_.AddSample(leaf_first_, std::span<const int64_t>(&value, 1));
     return OkStatus();
@@ -94,6 +100,7 @@ class FoldedParser {
   const FoldedOptions& opt_;
   bool with_values_;
   ProfileBuilder b_;
+  int64_t total_ = 0;
   std::string prev_;
   std::vector<size_t> prev_ends_;
   std::vector<uint32_t> root_first_, leaf_first_;
@@ -132,8 +139,8 @@ std::string WriteFolded(const Profile& p, int type_index) {
       begins.push_back(static_cast<uint32_t>(stacks.size()));
       stacks.insert(stacks.end(), frames.begin(), frames.end());
       totals.push_back(v);
-    } else {
-      totals[id] += v;
+    } else if (__builtin_add_overflow(totals[id], v, &totals[id])) {
+      totals[id] = v < 0 ? INT64_MIN : INT64_MAX;  // (a profile's own values may be extreme)
     }
   }
   std::vector<std::string> lines;

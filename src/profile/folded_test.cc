@@ -73,6 +73,12 @@ TEST(FoldedTest, ErrorsNameTheLine) {
   EXPECT_FALSE(ParseFolded("a;b;c;d 1\n", small).ok());
   small.max_line_bytes = 4;
   EXPECT_FALSE(ParseFolded("abcdef 1\n", small).ok());
+  // Two values that fit alone but not together (the same stack: merged).
+  auto big = ParseFolded("a;b 6148914691236307917\nc 1\na;b 4099276460824205278\n");
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.status().message().find("line 3: the total of the values overflows"),
+            std::string::npos)
+      << big.status().message();
 }
 
 TEST(FoldedTest, LinesFormatCountsEachLine) {

@@ -182,6 +182,22 @@ TEST(OpsTest, ScaleRoundsAndTargetsOneColumn) {
   EXPECT_EQ(p.sample_values(0)[1], 30);
 }
 
+TEST(OpsTest, BuilderMergesSaturateInsteadOfOverflowing) {
+  // Equal stacks' values are summed; extreme ones stop at the int64 limits
+  // (signed overflow would be undefined behaviour).
+  ProfileBuilder b;
+  b.profile().sample_types = {{b.String("samples"), b.String("count")},
+                              {b.String("alloc"), b.String("bytes")}};
+  std::vector<uint32_t> stack = {b.FrameLocation("f")};
+  std::vector<int64_t> high = {INT64_MAX - 1, INT64_MIN + 1}, two = {2, -2};
+  b.AddSample(stack, high);
+  b.AddSample(stack, two);
+  Profile p = b.Finish();
+  ASSERT_EQ(p.samples.size(), 1u);
+  EXPECT_EQ(p.sample_values(0)[0], INT64_MAX);
+  EXPECT_EQ(p.sample_values(0)[1], INT64_MIN);
+}
+
 TEST(OpsTest, SelectSampleType) {
   Profile p = Load("node_1.pb.gz");
   int cpu = p.FindSampleType("cpu");
