@@ -340,6 +340,24 @@ Status Store::Validate(const profile::LabelSet& labels, const profile::Profile& 
                                   lim.max_samples_per_profile));
   }
   if (p.sample_types.empty()) return InvalidArgumentError("the profile has no sample types");
+  // Every sum the store forms from one profile (equal stacks merged, a
+  // series' total) is bounded by the sum of the values' magnitudes, which
+  // must fit: overflowing values are an error, not a wrapped total.
+  const size_t ntypes = p.num_types();
+  for (size_t k = 0; k < ntypes; ++k) {
+    uint64_t magnitude = 0;
+    bool overflow = false;
+    for (size_t i = 0; i < p.samples.size() && !overflow; ++i) {
+      const int64_t v = p.sample_values(i)[k];
+      const uint64_t m = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+      overflow = __builtin_add_overflow(magnitude, m, &magnitude) ||
+                 magnitude > static_cast<uint64_t>(INT64_MAX);
+    }
+    if (overflow) {
+      return InvalidArgumentError(StrCat("the values of sample type ", p.str(p.sample_types[k].type),
+                                         " add up to more than int64 can hold"));
+    }
+  }
   return OkStatus();
 }
 

@@ -348,6 +348,13 @@ TEST_F(StoreTest, LimitsGiveDistinctCodes) {
   EXPECT_TRUE(store->Append("t1", Labels({{"service_name", "s2"}}), p).ok());
   EXPECT_EQ(store->Append("t1", Labels({{"service_name", "s3"}}), p).code(),
             StatusCode::kResourceExhausted);
+  // Values whose magnitudes add up past int64 (sums of them would overflow).
+  auto huge = FoldedProfile("a 1\nb 1\n", kT0);
+  huge.mutable_sample_values(0)[0] = INT64_MAX;
+  EXPECT_EQ(store->Append("t1", Labels({{"service_name", "s1"}}), huge).code(),
+            StatusCode::kInvalidArgument);
+  huge.mutable_sample_values(1)[0] = 0;
+  EXPECT_TRUE(store->Append("t1", Labels({{"service_name", "s1"}}), huge).ok());
   // Another tenant has its own budget; existing series still accept data.
   EXPECT_TRUE(store->Append("t2", Labels({{"service_name", "s3"}}), p).ok());
   EXPECT_TRUE(store->Append("t1", Labels({{"service_name", "s1"}}), p).ok());
