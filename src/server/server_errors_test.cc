@@ -7,6 +7,8 @@
 #include "base/gzip.h"
 #include "base/strings.h"
 #include "base/testing/testing.h"
+#include "profile/folded.h"
+#include "profile/pprof.h"
 #include "server/testing/test_server.h"
 
 namespace stackhouse::server {
@@ -48,6 +50,11 @@ TEST(ServerErrorsTest, IngestErrorsGetTheirStatus) {
   std::string many_labels = "app{";
   for (int i = 0; i < 40; ++i) many_labels += StrCat(i ? "," : "", "l", i, "=v");
   many_labels += "}";
+  // Values whose sum overflows int64: the store refuses them (400).
+  auto huge = profile::ParseFolded("a 1\nb 1\n");
+  ASSERT_TRUE(huge.ok());
+  huge->mutable_sample_values(0)[0] = INT64_MAX;
+  const std::string huge_pprof = profile::EncodePprofGzip(*huge);
   struct Case {
     std::string what, path, body, content_type;
     int status;
@@ -64,6 +71,8 @@ TEST(ServerErrorsTest, IngestErrorsGetTheirStatus) {
       {"gzip bomb", "/ingest?name=app&format=pprof", bomb, "", 413},
       {"oversized body", "/ingest?name=app", std::string(5 << 20, 'x'), "", 413},
       {"too many labels", "/ingest?name=" + UrlEncode(many_labels), "a;b 1\n", "", 400},
+      {"folded total overflows", "/ingest?name=app", "a 9223372036854775807\nb 1\n", "", 400},
+      {"pprof values overflow", "/ingest?name=app&format=pprof", huge_pprof, "", 400},
       {"truncated jfr", "/ingest?name=app&format=jfr", std::string("FLR\0\0\x02\0\x01", 8), "", 400},
       {"jfr multipart without jfr part", "/ingest?name=app&format=jfr",
        "--B\r\nContent-Disposition: form-data; name=\"labels\"\r\n\r\nx\r\n--B--\r\n",
@@ -92,7 +101,7 @@ TEST(ServerErrorsTest, IngestErrorsGetTheirStatus) {
   EXPECT_EQ(server.Post("/ingest?name=app", "a;b 1\n").status, 200);
   std::string m = server.Get("/metrics").body;
   // (The oversized body is refused by the HTTP layer before any handler.)
-  for (const char* want : {"stackhouse_ingest_rejected_total{reason=\"bad_request\"} 18",
+  for (const char* want : {"stackhouse_ingest_rejected_total{reason=\"bad_request\"} 20",
                            "stackhouse_ingest_rejected_total{reason=\"too_large\"} 2",
                            "stackhouse_http_rejected_too_large_total 1",
                            "stackhouse_ingest_rejected_total{reason=\"unsupported\"} 2",
