@@ -486,6 +486,12 @@ Status Head::Replay(std::string_view record) {
     }
     auto ls = profile::LabelSet::FromPairs(std::move(pairs));
     if (!ls.ok()) return DataLossError("WAL append record: bad labels: " + ls.status().message());
+    // A series lives in its service's partition: the record's labels name
+    // the record's service (as every append writes them).
+    if (ls->Get("service_name") != service) {
+      return DataLossError(StrCat("WAL append record for ", tenant, "/", service,
+                                  ": a series of service ", Quote(ls->Get("service_name"))));
+    }
     Entry e;
     e.labels = *ls;
     e.time = in.Svarint();

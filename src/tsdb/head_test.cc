@@ -95,6 +95,36 @@ TEST(HeadCarryTest, NextHeadContinuesTheTablesAndItsRecordsReplayAlone) {
   EXPECT_EQ(MergedFolded(replayed->source(), All("api")), expected);
 }
 
+TEST(HeadReplayTest, ARecordWhoseSeriesNamesAnotherServiceIsDataLoss) {
+  // A record of service "web" holding a series of service "api" (no append
+  // writes one; a corrupt WAL could): the series exists in api's partition,
+  // so replaying it into web's would index the wrong partition.
+  auto p = FoldedProfile("main;serve 5\n", kT0);
+  Head writer(1);
+  const std::string api = Append(&writer, "api", p);
+  AppendRequest req;
+  req.tenant = "t";
+  req.service = "web";
+  req.profile = &p;
+  req.time_nanos = p.time_nanos;
+  req.series.push_back({Labels({{"service_name", "api"}}), 0, 0});
+  std::string bad;
+  Head other(1);  // (in `writer` the series is api's already)
+  ASSERT_TRUE(other
+                  .Append(req,
+                          [&](std::string_view r) {
+                            bad = std::string(r);
+                            return 1;
+                          })
+                  .ok());
+  Head head(2);
+  ASSERT_TRUE(head.Replay(std::string_view(api).substr(1)).ok());
+  Status s = head.Replay(std::string_view(bad).substr(1));
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+  EXPECT_NE(s.message().find("a series of service \"api\""), std::string::npos) << s.ToString();
+  EXPECT_EQ(MergedFolded(head.source(), All("api")), "main;serve 5\n");
+}
+
 TEST(HeadCarryTest, OldTablesAreDroppedAfterMaxGenerations) {
   auto a = FoldedProfile("main;a 1\n", kT0);
   auto b = FoldedProfile("main;b 1\n", kT0);
