@@ -131,11 +131,7 @@ void ProfileBuilder::AddSample(std::span<const uint32_t> stack, std::span<const 
     std::span<int64_t> dst = p_.mutable_sample_values(idx);
     // Saturating: parsers reject totals that overflow with a clear error;
     // merges of extreme inputs must not overflow either.
-    for (size_t i = 0; i < dst.size(); ++i) {
-      if (__builtin_add_overflow(dst[i], values[i], &dst[i])) {
-        dst[i] = values[i] < 0 ? INT64_MIN : INT64_MAX;
-      }
-    }
+    for (size_t i = 0; i < dst.size(); ++i) dst[i] = SaturatingAdd(dst[i], values[i]);
   }
 }
 

@@ -139,8 +139,8 @@ std::string WriteFolded(const Profile& p, int type_index) {
       begins.push_back(static_cast<uint32_t>(stacks.size()));
       stacks.insert(stacks.end(), frames.begin(), frames.end());
       totals.push_back(v);
-    } else if (__builtin_add_overflow(totals[id], v, &totals[id])) {
-      totals[id] = v < 0 ? INT64_MIN : INT64_MAX;  // (a profile's own values may be extreme)
+    } else {
+      totals[id] = SaturatingAdd(totals[id], v);  // (a profile's own values may be extreme)
     }
   }
   std::vector<std::string> lines;

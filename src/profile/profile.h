@@ -30,6 +30,14 @@
 
 namespace stackhouse::profile {
 
+// a + b, held at the int64 limits instead of overflowing: sums of sample
+// values from inputs that may be extreme.
+inline int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t sum;
+  if (__builtin_add_overflow(a, b, &sum)) return b < 0 ? INT64_MIN : INT64_MAX;
+  return sum;
+}
+
 struct ValueType {
   int64_t type = 0;  // string index, e.g. "cpu"
   int64_t unit = 0;  // string index, e.g. "nanoseconds"

@@ -534,10 +534,7 @@ std::string Writer::Write(std::string_view name) {
   for (size_t t = 0; t < n; ++t) {
     std::string_view unit = p_.str(p_.sample_types[t].unit);
     int64_t end = 0;
-    for (uint32_t i : used) {
-      int64_t v = p_.sample_values(i)[t];
-      if (__builtin_add_overflow(end, v, &end)) end = v < 0 ? INT64_MIN : INT64_MAX;
-    }
+    for (uint32_t i : used) end = SaturatingAdd(end, p_.sample_values(i)[t]);
     out += t == 0 ? "\n{\"type\":\"sampled\",\"name\":" : ",\n{\"type\":\"sampled\",\"name\":";
     AppendString(&out, p_.str(p_.sample_types[t].type));
     out += ",\"unit\":";
